@@ -1,0 +1,98 @@
+"""`bot audit`: who asked for, approved, rejected and launched what, and when."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.domain.model import LaunchRequest
+from bot.store.store import Store
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def audit_rows(store: Store, *, with_events: bool = True) -> list[dict[str, Any]]:
+    rows = []
+    for request in store.requests():
+        rows.append(_row(store, request, with_events))
+    return rows
+
+
+def _row(store: Store, request: LaunchRequest, with_events: bool) -> dict[str, Any]:
+    d = request.draft
+    endpoint = request.endpoint
+    row: dict[str, Any] = {
+        "request_id": request.id,
+        "team_id": request.team_id,
+        "channel_id": request.channel_id,
+        "message_ts": request.message_ts,
+        "requested_by": request.requested_by,
+        "approved_by": request.approved_by,
+        "rejected_by": request.rejected_by,
+        "decision_note": request.decision_note,
+        "status": request.status.value,
+        "endpoint_id": endpoint.id if endpoint else None,
+        "endpoint_name": endpoint.name if endpoint else None,
+        "model": d.model,
+        "hardware": d.hardware,
+        "min_replicas": d.min_replicas,
+        "max_replicas": d.max_replicas,
+        "display_name": d.display_name,
+        "inactive_timeout": d.inactive_timeout,
+        "cents_per_minute": request.cents_per_minute,
+        "state": endpoint.state if endpoint else None,
+        "requested_at": _iso(request.requested_at),
+        "approved_at": _iso(request.decided_at) if request.approved_by else None,
+        "rejected_at": _iso(request.decided_at) if request.rejected_by else None,
+        "launched_at": _iso(request.launched_at),
+        "error": request.error_message,
+    }
+    if with_events:
+        row["events"] = [
+            {
+                "action": e["action"],
+                "actor": e["actor"],
+                "at": _iso(e["at"]),
+                "endpoint_id": e["endpoint_id"],
+                **({"detail": e["detail"]} if e["detail"] else {}),
+            }
+            for e in store.events(request.id)
+        ]
+    return row
+
+
+def audit_json(store: Store) -> str:
+    return json.dumps(audit_rows(store), indent=2)
+
+
+COLUMNS = [
+    ("#", "request_id"),
+    ("requested by", "requested_by"),
+    ("approved by", "approved_by"),
+    ("rejected by", "rejected_by"),
+    ("model", "model"),
+    ("hardware", "hardware"),
+    ("replicas", "replicas"),
+    ("status", "status"),
+    ("state", "state"),
+    ("endpoint", "endpoint_id"),
+    ("requested at", "requested_at"),
+]
+
+
+def audit_table(store: Store) -> str:
+    rows = audit_rows(store, with_events=False)
+    if not rows:
+        return "No launch requests yet."
+    cells = []
+    for row in rows:
+        row = dict(row, replicas=f"{row['min_replicas']}-{row['max_replicas']}")
+        cells.append([str(row[key]) if row[key] is not None else "-" for _, key in COLUMNS])
+    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (title, _) in enumerate(COLUMNS)]
+    lines = ["  ".join(title.ljust(w) for (title, _), w in zip(COLUMNS, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)) for cell in cells]
+    return "\n".join(lines)

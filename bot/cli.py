@@ -1,0 +1,121 @@
+"""The `bot` command: run, migrate, audit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+class RedactSecrets(logging.Filter):
+    """Last line of defence: a secret that reaches a log record is replaced before it is written."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        clean = message
+        for secret in self.secrets:
+            clean = clean.replace(secret, "[redacted]")
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(settings.secret_values()))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.bot_log_level.upper())
+    for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import build_bot
+
+    settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
+    bot = build_bot(settings)
+    bot.start(tracker=not args.no_tracker)
+    log = logging.getLogger("bot")
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert settings.slack_app_token is not None
+            log.info("endpoint-bot running in Socket Mode")
+            SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()
+        else:
+            from bot.server import serve
+
+            log.info("endpoint-bot listening on port %s (POST /slack/events, GET /healthz)", settings.port)
+            serve(bot.app, bot.store, port=settings.port)
+    finally:
+        bot.stop()
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.store.db import make_engine, migrate
+
+    migrate(make_engine(settings.database_url))
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.audit import audit_json, audit_table
+    from bot.store.db import make_engine, migrate
+    from bot.store.store import Store
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    store = Store(engine)
+    print(audit_json(store) if args.json else audit_table(store))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bot", description="endpoint-bot: Together AI dedicated endpoints from Slack."
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and track endpoints"
+    )
+    run.add_argument(
+        "--no-tracker", action="store_true", help="do not follow endpoint states in this process"
+    )
+    run.set_defaults(func=cmd_run)
+    mig = sub.add_parser("migrate", help="apply database migrations and exit")
+    mig.set_defaults(func=cmd_migrate)
+    audit = sub.add_parser("audit", help="print who requested, approved, rejected and launched what")
+    audit.add_argument("--json", action="store_true", help="one JSON object per launch request")
+    audit.set_defaults(func=cmd_audit)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings)
+        return int(args.func(settings, args))
+    except ConfigError as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Settings from the environment. Nothing else in the bot reads os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///endpoint-bot.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it and says what to do."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # set: Socket Mode
+    slack_api_url: str = "https://slack.com/api/"
+
+    together_api_key: SecretStr | None = None
+    together_base_url: str = "https://api.together.xyz/v1"
+
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = 3000
+    bot_approvers: str = ""  # comma-separated Slack user ids
+    bot_poll_seconds: float = Field(default=15.0, gt=0)
+    bot_catalog: Path | None = None  # TOML file overriding the alias tables
+    bot_log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        # slack_sdk joins method names with urljoin: without the slash, "/api" would be dropped.
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def approvers(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.bot_approvers.split(",") if u.strip())
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def require(self, *names: str) -> None:
+        """Stop with one message naming every missing setting among `names` (field names)."""
+        missing = [n.upper() for n in names if not _present(getattr(self, n))]
+        if missing:
+            raise ConfigError(
+                "Missing required setting"
+                + ("s" if len(missing) > 1 else "")
+                + ": "
+                + ", ".join(missing)
+                + ". Set "
+                + ("them" if len(missing) > 1 else "it")
+                + " in the environment (see the settings table in README.md)."
+            )
+
+    def secret_values(self) -> list[str]:
+        """Every secret in force, for log redaction."""
+        found = []
+        for name in ("slack_bot_token", "slack_signing_secret", "slack_app_token", "together_api_key"):
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value():
+                found.append(value.get_secret_value())
+        return found
+
+
+def _present(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return value is not None and value != ""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except Exception as exc:  # pydantic ValidationError: name the field, not the value
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            parts = [f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in errors()]
+            raise ConfigError("Invalid setting " + "; ".join(parts)) from None
+        raise

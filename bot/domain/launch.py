@@ -1,0 +1,473 @@
+"""Launch requests: ask, approve or reject, launch exactly once, follow the endpoint's state.
+
+Every rule lives here. Slack calls these functions and renders what the store holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.command import check_replicas
+from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.errors import (
+    AlreadyDecided,
+    HardwareDoesNotFit,
+    NotAllowed,
+    NotFound,
+    ProviderUnreachable,
+    UnknownModel,
+    UserError,
+)
+from bot.domain.hints import hint_for
+from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
+from bot.domain.provider import (
+    EndpointInfo,
+    EndpointProvider,
+    HardwareOption,
+    LaunchSpec,
+    ProviderError,
+    ProviderNotFound,
+)
+from bot.store.store import Store
+from bot.store.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INACTIVE_TIMEOUT = 60  # minutes; Together's documented default
+HARDWARE_CACHE_SECONDS = 300.0
+MAX_NOTE_LENGTH = 1000
+GONE = "DELETED"  # our word for an endpoint Together no longer knows (its API has no such state)
+# How often an ambiguous create (5xx, timeout) is followed by a look for what it may have created
+# and, if nothing is found, another attempt.
+AMBIGUOUS_CREATE_ATTEMPTS = 3
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+class LaunchService:
+    def __init__(
+        self,
+        store: Store,
+        provider: EndpointProvider,
+        catalog: Catalog,
+        approvers: frozenset[str],
+        *,
+        on_outbox: Callable[[], None] = lambda: None,
+        on_approved: Callable[[], None] = lambda: None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.catalog = catalog
+        self.approvers = approvers
+        self._on_outbox = on_outbox
+        self._on_approved = on_approved
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
+        self._lock = threading.Lock()
+
+    # --- hardware and validation ----------------------------------------------------------
+
+    def hardware_for(self, model: str) -> list[HardwareOption]:
+        """Hardware that fits `model`, cheapest first. Cached for a few minutes."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._hardware_cache.get(model)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            options = self.provider.list_hardware(model)
+        except ProviderNotFound:
+            raise UnknownModel(
+                f"Together has no dedicated hardware for the model `{model}`: it is unknown or cannot run on a "
+                "dedicated endpoint. Check the id, or use an alias (`/endpoint help`).",
+                field="model",
+            ) from None
+        except ProviderError as exc:
+            raise ProviderUnreachable(
+                f"I couldn't get the hardware list from Together ({exc}). Try again shortly."
+            ) from exc
+        if not options:
+            raise UnknownModel(f"Together lists no hardware that can run `{model}`.", field="model")
+        options = sorted(options, key=lambda h: (h.cents_per_minute, h.id))
+        with self._lock:
+            self._hardware_cache[model] = (now + HARDWARE_CACHE_SECONDS, options)
+        return options
+
+    def check_fit(self, model: str, hardware: str) -> HardwareOption:
+        options = self.hardware_for(model)
+        for option in options:
+            if option.id == hardware:
+                return option
+        listing = "\n".join(
+            f"• `{h.id}` ({describe_hardware(h.id)}) {format_dollars(h.dollars_per_hour)}/h per replica"
+            + (f", {h.availability}" if h.availability and h.availability != "available" else "")
+            for h in options
+        )
+        raise HardwareDoesNotFit(
+            f"`{hardware}` can't run `{model}`. Hardware that fits, cheapest first:\n{listing}",
+            field="hardware",
+        )
+
+    def validate(self, draft: LaunchDraft) -> HardwareOption:
+        """Check a complete draft; raises a UserError naming the field at fault."""
+        check_replicas(draft.min_replicas, draft.max_replicas)
+        if draft.inactive_timeout is not None and draft.inactive_timeout < 0:
+            raise UserError(
+                "Auto-stop minutes can't be negative; 0 means never stop.", field="inactive_timeout"
+            )
+        return self.check_fit(draft.model, draft.hardware)
+
+    def estimate(self, draft: LaunchDraft, option: HardwareOption) -> CostEstimate:
+        return CostEstimate(option.cents_per_minute, draft.min_replicas, draft.max_replicas)
+
+    # --- asking ---------------------------------------------------------------------------
+
+    def submit(self, *, team_id: str, channel_id: str, user_id: str, draft: LaunchDraft) -> LaunchRequest:
+        """Record a launch request and queue its card. Nothing is sent to Together yet."""
+        option = self.validate(draft)
+        with self.store.transaction() as tx:
+            request_id = tx.insert_request(
+                team_id=team_id,
+                channel_id=channel_id,
+                requested_by=user_id,
+                draft=draft,
+                cents_per_minute=option.cents_per_minute,
+            )
+            tx.record(
+                team_id=team_id,
+                actor=user_id,
+                action="requested",
+                request_id=request_id,
+                model=draft.model,
+                hardware=draft.hardware,
+                min_replicas=draft.min_replicas,
+                max_replicas=draft.max_replicas,
+            )
+            tx.notify(team_id=team_id, request_id=request_id, kind="card")
+            request = tx.get_request(request_id)
+        self._on_outbox()
+        assert request is not None
+        return request
+
+    # --- deciding -------------------------------------------------------------------------
+
+    def who_can_decide(self, request: LaunchRequest) -> list[str]:
+        return sorted(a for a in self.approvers if a != request.requested_by)
+
+    def ensure_may_decide(self, request_id: int, user_id: str) -> LaunchRequest:
+        """The request, if `user_id` may approve or reject it now; else a NotAllowed/AlreadyDecided."""
+        request = self._get(request_id)
+        if request.status is not RequestStatus.PENDING:
+            raise AlreadyDecided(self._decided_message(request))
+        others = self.who_can_decide(request)
+        who = ", ".join(mention(a) for a in others)
+        if user_id == request.requested_by:
+            raise NotAllowed(
+                "You asked for this launch, so someone else must approve it"
+                + (
+                    f": {who}."
+                    if others
+                    else ". No other approver is configured; an admin adds one to BOT_APPROVERS."
+                )
+            )
+        if user_id not in self.approvers:
+            if not others:
+                raise NotAllowed(
+                    "No approvers are configured, so nobody can approve launches yet. "
+                    "An admin sets BOT_APPROVERS to a comma-separated list of Slack user ids."
+                )
+            raise NotAllowed(f"Only approvers can approve or reject launches: {who}.")
+        return request
+
+    def approve(self, request_id: int, user_id: str, note: str | None = None) -> LaunchRequest:
+        return self._decide(request_id, user_id, "approved", note)
+
+    def reject(self, request_id: int, user_id: str, reason: str) -> LaunchRequest:
+        if not reason or not reason.strip():
+            raise UserError(
+                "Say why the launch is rejected, so the requester knows what to change.", field="reason"
+            )
+        return self._decide(request_id, user_id, "rejected", reason)
+
+    def _decide(self, request_id: int, user_id: str, decision: str, note: str | None) -> LaunchRequest:
+        request = self.ensure_may_decide(request_id, user_id)
+        note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
+        new = RequestStatus.APPROVED if decision == "approved" else RequestStatus.REJECTED
+        with self.store.transaction() as tx:
+            # The compare-and-set is the guard: of any number of simultaneous clicks, one wins.
+            if not tx.move_request(request_id, [RequestStatus.PENDING], new):
+                won = False
+            else:
+                won = True
+                tx.insert_decision(
+                    request_id=request_id,
+                    team_id=request.team_id,
+                    user_id=user_id,
+                    decision=decision,
+                    note=note,
+                )
+                tx.record(
+                    team_id=request.team_id, actor=user_id, action=decision, request_id=request_id, note=note
+                )
+                tx.notify(
+                    team_id=request.team_id,
+                    request_id=request_id,
+                    kind="thread",
+                    payload={"event": decision, "user": user_id, "note": note},
+                )
+                tx.notify(team_id=request.team_id, request_id=request_id, kind="card")
+        if not won:
+            raise AlreadyDecided(self._decided_message(self._get(request_id)))
+        self._on_outbox()
+        if decision == "approved":
+            self._on_approved()
+        return self._get(request_id)
+
+    def _decided_message(self, request: LaunchRequest) -> str:
+        if request.decided_by:
+            return (
+                f"This request was already {request.decision} by {mention(request.decided_by)}. "
+                "Nothing more was done."
+            )
+        return f"This request is already {request.status.value}. Nothing more was done."
+
+    # --- launching ------------------------------------------------------------------------
+
+    def launch_approved(self) -> int:
+        """Launch every approved request not yet claimed. Returns how many this call launched."""
+        launched = 0
+        for request in self.store.requests(statuses=[RequestStatus.APPROVED]):
+            if self.launch(request.id):
+                launched += 1
+        return launched
+
+    def launch(self, request_id: int) -> bool:
+        """Claim an approved request and create its endpoint. Only the claimant calls Together."""
+        with self.store.transaction() as tx:
+            if not tx.move_request(
+                request_id, [RequestStatus.APPROVED], RequestStatus.LAUNCHING, launch_started_at=utcnow()
+            ):
+                return False
+            request = tx.get_request(request_id)
+            assert request is not None
+            tx.record(team_id=request.team_id, actor="bot", action="launch_started", request_id=request_id)
+        spec = self.spec_for(request)
+        try:
+            info = self._create(request, spec)
+        except ProviderError as exc:
+            log.warning("launch of request %s failed: %s", request_id, exc)
+            self._fail(request, exc)
+            return False
+        self._record_launch(request, info)
+        return True
+
+    def spec_for(self, request: LaunchRequest) -> LaunchSpec:
+        draft = request.draft
+        return LaunchSpec(
+            model=draft.model,
+            hardware=draft.hardware,
+            min_replicas=draft.min_replicas,
+            max_replicas=draft.max_replicas,
+            display_name=draft.display_name or self.default_display_name(request),
+            inactive_timeout=draft.inactive_timeout,
+            disable_prompt_cache=not draft.prompt_cache,
+            disable_speculative_decoding=not draft.speculative_decoding,
+            start=draft.start_now,
+        )
+
+    def default_display_name(self, request: LaunchRequest) -> str:
+        """Unique per request, so an endpoint whose create answer was lost can be recognised."""
+        alias = self.catalog.alias_for(request.draft.model) or request.draft.model.rsplit("/", 1)[-1]
+        return f"{alias}-r{request.id}"
+
+    def _create(self, request: LaunchRequest, spec: LaunchSpec) -> EndpointInfo:
+        started = utcnow()
+        for attempt in range(1, AMBIGUOUS_CREATE_ATTEMPTS + 1):
+            try:
+                return self.provider.create_endpoint(spec)
+            except ProviderError as exc:
+                if not exc.ambiguous or attempt == AMBIGUOUS_CREATE_ATTEMPTS:
+                    raise
+                log.warning(
+                    "create for request %s may or may not have happened (%s); looking", request.id, exc
+                )
+                self._sleep(min(2.0 * attempt, 10.0))
+                found = self._find_created(spec, since=started - timedelta(minutes=2))
+                if found is not None:
+                    log.info("request %s: adopting %s, created by the unanswered call", request.id, found.id)
+                    return found
+        raise AssertionError("unreachable")
+
+    def _find_created(self, spec: LaunchSpec, since: datetime) -> EndpointInfo | None:
+        known = {e.id for e in self.store.tracked_endpoints()}
+        for item in self.provider.list_endpoints():
+            if item.id in known or item.model != spec.model:
+                continue
+            if item.created_at is not None and item.created_at < since:
+                continue
+            detail = self.provider.get_endpoint(item.id)
+            if detail.display_name == spec.display_name and (detail.hardware in (None, spec.hardware)):
+                return detail
+        return None
+
+    def _record_launch(self, request: LaunchRequest, info: EndpointInfo) -> None:
+        with self.store.transaction() as tx:
+            tx.insert_endpoint(
+                endpoint_id=info.id,
+                request_id=request.id,
+                team_id=request.team_id,
+                name=info.name,
+                model=info.model or request.draft.model,
+                hardware=info.hardware or request.draft.hardware,
+                state=info.state,
+            )
+            tx.move_request(
+                request.id, [RequestStatus.LAUNCHING], RequestStatus.LAUNCHED, launched_at=utcnow()
+            )
+            tx.record(
+                team_id=request.team_id,
+                actor="bot",
+                action="launched",
+                request_id=request.id,
+                endpoint_id=info.id,
+                name=info.name,
+                state=info.state,
+            )
+            tx.notify(
+                team_id=request.team_id,
+                request_id=request.id,
+                kind="thread",
+                payload={"event": "launched", "endpoint_id": info.id, "name": info.name, "state": info.state},
+            )
+            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
+        self._on_outbox()
+
+    def _fail(self, request: LaunchRequest, error: ProviderError) -> None:
+        with self.store.transaction() as tx:
+            tx.move_request(
+                request.id,
+                [RequestStatus.LAUNCHING],
+                RequestStatus.FAILED,
+                error_code=(error.code or error.type or (str(error.status) if error.status else None)),
+                error_message=error.message[:2000],
+            )
+            tx.record(
+                team_id=request.team_id,
+                actor="together",
+                action="launch_failed",
+                request_id=request.id,
+                status=error.status,
+                code=error.code,
+                message=error.message,
+            )
+            tx.notify(
+                team_id=request.team_id,
+                request_id=request.id,
+                kind="thread",
+                payload={
+                    "event": "launch_failed",
+                    "status": error.status,
+                    "code": error.code or error.type,
+                    "message": error.message,
+                    "hint": hint_for(error),
+                    "requester": request.requested_by,
+                },
+            )
+            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
+        self._on_outbox()
+
+    # --- following state ------------------------------------------------------------------
+
+    def track_once(self) -> int:
+        """Ask Together for every endpoint's state (one list call) and record what changed."""
+        tracked = self.store.tracked_endpoints()
+        if not tracked:
+            return 0
+        current = {e.id: e for e in self.provider.list_endpoints()}
+        changes = 0
+        for endpoint in tracked:
+            seen = current.get(endpoint.id)
+            if seen is None:
+                seen = self._fetch_missing(endpoint)
+                if seen is None:
+                    continue
+            if seen.state != endpoint.state and self.record_state(endpoint, seen):
+                changes += 1
+        return changes
+
+    def _fetch_missing(self, endpoint: EndpointRecord) -> EndpointInfo | None:
+        try:
+            return self.provider.get_endpoint(endpoint.id)
+        except ProviderNotFound:
+            return replace_state(endpoint, GONE)
+        except ProviderError as exc:
+            log.warning("could not read %s: %s", endpoint.id, exc)
+            return None
+
+    def record_state(self, endpoint: EndpointRecord, seen: EndpointInfo) -> bool:
+        """Record a state change once, however many trackers saw it; queue its thread reply and card."""
+        request = self._get(endpoint.request_id)
+        with self.store.transaction() as tx:
+            if not tx.move_endpoint_state(endpoint.id, endpoint.state, seen.state):
+                return False
+            if seen.state == GONE:
+                tx.mark_endpoint_deleted(endpoint.id)
+            tx.record(
+                team_id=request.team_id,
+                actor="together",
+                action="state_changed",
+                request_id=request.id,
+                endpoint_id=endpoint.id,
+                previous=endpoint.state,
+                state=seen.state,
+            )
+            tx.notify(
+                team_id=request.team_id,
+                request_id=request.id,
+                kind="thread",
+                payload={
+                    "event": "state",
+                    "state": seen.state,
+                    "previous": endpoint.state,
+                    "endpoint_id": endpoint.id,
+                    "name": seen.name or endpoint.name,
+                    "requester": request.requested_by,
+                },
+            )
+            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
+        self._on_outbox()
+        return True
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _get(self, request_id: int) -> LaunchRequest:
+        request = self.store.get_request(request_id)
+        if request is None:
+            raise NotFound(f"There is no launch request #{request_id}.")
+        return request
+
+    def get(self, request_id: int) -> LaunchRequest:
+        return self._get(request_id)
+
+    def hourly_range(self, request: LaunchRequest) -> tuple[float, float]:
+        d = request.draft
+        return (
+            dollars_per_hour(request.cents_per_minute, d.min_replicas),
+            dollars_per_hour(request.cents_per_minute, d.max_replicas),
+        )
+
+
+def replace_state(endpoint: EndpointRecord, state: str) -> EndpointInfo:
+    return EndpointInfo(
+        id=endpoint.id, name=endpoint.name, model=endpoint.model, state=state, hardware=endpoint.hardware
+    )

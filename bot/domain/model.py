@@ -1,0 +1,94 @@
+"""Plain domain records: launch requests, endpoints, notifications. No SQL, no Slack, no HTTP."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class RequestStatus(enum.StrEnum):
+    """A launch request's life in the bot. Transitions are compare-and-set in the store."""
+
+    PENDING = "pending"  # waiting for an approver
+    APPROVED = "approved"  # approved; the launcher will claim it
+    LAUNCHING = "launching"  # claimed; the create call is under way (exactly one process gets here)
+    LAUNCHED = "launched"  # Together accepted it; the endpoint is tracked
+    REJECTED = "rejected"
+    FAILED = "failed"  # Together refused, or the launch could not be completed
+
+
+# The provider's states after which nothing changes without someone acting.
+SETTLED_STATES = frozenset({"STARTED", "STOPPED", "ERROR", "FAILED"})
+
+
+@dataclass(frozen=True)
+class LaunchDraft:
+    """What the user asked for, as typed or chosen in the modal (already resolved to real ids)."""
+
+    model: str
+    hardware: str
+    min_replicas: int
+    max_replicas: int
+    display_name: str | None = None
+    inactive_timeout: int | None = None
+    speculative_decoding: bool = True
+    prompt_cache: bool = True
+    start_now: bool = True
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    id: int
+    team_id: str
+    channel_id: str
+    requested_by: str
+    draft: LaunchDraft
+    cents_per_minute: float  # price per replica when requested
+    status: RequestStatus
+    requested_at: datetime
+    message_ts: str | None = None
+    decision: str | None = None  # "approved" | "rejected"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    launched_at: datetime | None = None
+    error_message: str | None = None
+    error_code: str | None = None
+    endpoint: EndpointRecord | None = None
+
+    @property
+    def approved_by(self) -> str | None:
+        return self.decided_by if self.decision == "approved" else None
+
+    @property
+    def rejected_by(self) -> str | None:
+        return self.decided_by if self.decision == "rejected" else None
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    id: str
+    request_id: int
+    name: str
+    model: str
+    hardware: str
+    state: str
+    state_changed_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something to show in Slack, written in the same transaction as the change it reports.
+
+    kind "card": re-render the request's card from current state (post it if it has no ts yet).
+    kind "thread": post a reply in the card's thread; `payload["event"]` says which.
+    """
+
+    id: int
+    request_id: int
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0

@@ -1,0 +1,131 @@
+"""The interface the domain needs from an endpoint provider (Together v1 today, v2 next).
+
+The domain owns these types; `bot.together` implements them. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class HardwareOption:
+    """One hardware configuration and its price per replica."""
+
+    id: str  # e.g. "2x_nvidia_h100_80gb_sxm"
+    gpu_type: str  # e.g. "h100-80gb"
+    gpu_count: int
+    gpu_memory_gb: float
+    cents_per_minute: float  # per replica, for the whole configuration
+    availability: str | None = None  # "available" | "insufficient" | "unavailable" | None (unknown)
+
+    @property
+    def dollars_per_hour(self) -> float:
+        return self.cents_per_minute * 60 / 100
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything sent to the provider to create one endpoint."""
+
+    model: str
+    hardware: str
+    min_replicas: int
+    max_replicas: int
+    display_name: str | None = None
+    inactive_timeout: int | None = None  # minutes; 0 disables auto-stop
+    disable_prompt_cache: bool = False
+    disable_speculative_decoding: bool = False
+    start: bool = True  # False: create in STOPPED state
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """An endpoint as the provider reports it. Fields a list call does not carry are None."""
+
+    id: str
+    name: str
+    model: str
+    state: str  # the provider's own spelling: PENDING, STARTING, STARTED, STOPPING, STOPPED, ERROR, ...
+    display_name: str | None = None
+    hardware: str | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    owner: str | None = None
+    type: str | None = None
+    created_at: datetime | None = None
+
+
+class EndpointProvider(Protocol):
+    """What the bot asks of Together. Implementations raise ProviderError subclasses."""
+
+    def list_hardware(self, model: str | None = None) -> list[HardwareOption]:
+        """Hardware configurations; with a model, only those that fit it (with availability)."""
+        ...
+
+    def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
+        """Create an endpoint. Called at most once per attempt; never retried on an ambiguous failure."""
+        ...
+
+    def get_endpoint(self, endpoint_id: str) -> EndpointInfo: ...
+
+    def list_endpoints(self) -> list[EndpointInfo]:
+        """The account's own dedicated endpoints (one call, whatever their number)."""
+        ...
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProviderError(Exception):
+    """A failure reported by (or on the way to) the provider. `message` is the provider's own words."""
+
+    message: str
+    status: int | None = None
+    code: str | None = None
+    type: str | None = None
+    retry_after: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f"HTTP {self.status}" if self.status else "no response"
+        tag = f" [{self.code or self.type}]" if (self.code or self.type) else ""
+        return f"{where}{tag}: {self.message}"
+
+    # Whether the request may have taken effect at the provider even though it failed.
+    ambiguous: bool = False
+
+
+class ProviderBadRequest(ProviderError):
+    """400/422: the request itself is wrong (invalid hardware, bad autoscaling, ...)."""
+
+
+class ProviderAuthError(ProviderError):
+    """401: the API key is missing or invalid."""
+
+
+class ProviderPaymentRequired(ProviderError):
+    """402: credit limit reached or balance too low."""
+
+
+class ProviderForbidden(ProviderError):
+    """403: not allowed, including `endpoints_v1_create_access_disabled`."""
+
+
+class ProviderNotFound(ProviderError):
+    """404: unknown endpoint, or a model with no dedicated hardware."""
+
+
+class ProviderConflict(ProviderError):
+    """409: conflicting state (duplicate name, stale etag, start while starting)."""
+
+
+class ProviderRateLimited(ProviderError):
+    """429 after the client's own retries ran out."""
+
+
+class ProviderUnavailable(ProviderError):
+    """5xx, timeouts, connection failures after the client's own retries ran out."""

@@ -1,0 +1,120 @@
+"""Wiring: settings in, a running bot out (store, Together client, Bolt app, background loops)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.domain.catalog import Catalog
+from bot.domain.launch import LaunchService
+from bot.domain.provider import EndpointProvider
+from bot.slack.app import build_app, make_web_client
+from bot.slack.listeners import Listeners
+from bot.slack.messages import Renderer
+from bot.slack.publisher import Publisher
+from bot.store.db import make_engine, migrate
+from bot.store.store import Store
+from bot.tracker import track
+from bot.workers import Loop
+
+log = logging.getLogger(__name__)
+
+LAUNCHER_INTERVAL = 5.0  # also picks up approved requests a previous process left behind
+PUBLISHER_INTERVAL = 1.0
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    store: Store
+    provider: EndpointProvider
+    catalog: Catalog
+    launches: LaunchService
+    renderer: Renderer
+    publisher: Publisher
+    client: WebClient
+    app: App
+    launcher: Loop
+    tracker: Loop
+    publishing: Loop
+    loops: list[Loop] = field(default_factory=list)
+
+    def start(self, *, tracker: bool = True) -> None:
+        self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
+        for loop in self.loops:
+            loop.start()
+
+    def stop(self) -> None:
+        for loop in self.loops:
+            loop.stop()
+        self.loops = []
+
+    def settle(self) -> None:
+        """Run every loop's work once, in order (for tests and the shell)."""
+        self.launcher.run_once()
+        self.tracker.run_once()
+        self.publishing.run_once()
+
+
+def together_provider(settings: Settings) -> EndpointProvider:
+    from bot.together.client import TogetherClient
+
+    settings.require("together_api_key")
+    assert settings.together_api_key is not None
+    return TogetherClient(settings.together_base_url, settings.together_api_key.get_secret_value())
+
+
+def build_bot(
+    settings: Settings,
+    *,
+    provider: EndpointProvider | None = None,
+    client: WebClient | None = None,
+    apply_migrations: bool = True,
+    simulated: bool = False,
+) -> Bot:
+    settings.require("slack_signing_secret", *(() if client is not None else ("slack_bot_token",)))
+    engine = make_engine(settings.database_url)
+    if apply_migrations:
+        migrate(engine)
+    store = Store(engine)
+    provider = provider or together_provider(settings)
+    catalog = Catalog.load(settings.bot_catalog)
+    if client is None:
+        assert settings.slack_bot_token is not None
+        client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+
+    launcher = Loop("launcher", lambda: None, LAUNCHER_INTERVAL)
+    publishing = Loop("publisher", lambda: None, PUBLISHER_INTERVAL)
+    launches = LaunchService(
+        store, provider, catalog, settings.approvers, on_outbox=publishing.kick, on_approved=launcher.kick
+    )
+    tracker = Loop("tracker", lambda: track(launches), settings.bot_poll_seconds)
+    launcher.work = launches.launch_approved
+    root = getattr(provider, "root_url", "https://api.together.xyz")
+    renderer = Renderer(catalog, settings.approvers, inference_url=f"{root}/v1", simulated=simulated)
+    publisher = Publisher(store, client, renderer)
+    publishing.work = publisher.deliver_due
+    assert settings.slack_signing_secret is not None
+    app = build_app(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        listeners=Listeners(launches, catalog, renderer),
+    )
+    return Bot(
+        settings,
+        store,
+        provider,
+        catalog,
+        launches,
+        renderer,
+        publisher,
+        client,
+        app,
+        launcher,
+        tracker,
+        publishing,
+    )

@@ -1,0 +1,73 @@
+"""The one Bolt app factory, used by `bot run`, the tests and the local shell."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.slack.listeners import Listeners
+
+log = logging.getLogger(__name__)
+
+
+def make_web_client(token: str, base_url: str) -> WebClient:
+    """A Web API client that rides out Slack's 429s (honouring Retry-After), 5xx and dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(*, client: WebClient, signing_secret: str, listeners: Listeners, workers: int = 16) -> App:
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bolt"),
+    )
+    listeners.register(app)
+    app.error(_on_error)
+    return app
+
+
+def _on_error(error: Exception, body: dict[str, Any], respond: Any, client: WebClient) -> BoltResponse | None:
+    """Anything a listener did not expect: log it with a reference, tell the person something went wrong."""
+    ref = uuid.uuid4().hex[:8]
+    log.error(
+        "unhandled error (ref %s) for %s: %s",
+        ref,
+        body.get("type") or body.get("command"),
+        error,
+        exc_info=error,
+    )
+    text = (
+        f":warning: Something went wrong on the bot's side (reference `{ref}`). Nothing was launched by this "
+        "action. Try again; if it keeps happening, give the reference to whoever runs the bot."
+    )
+    try:
+        if body.get("response_url") and respond is not None:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        elif (user := (body.get("user") or {}).get("id") or body.get("user_id")) and (
+            channel := (body.get("container") or {}).get("channel_id") or body.get("channel_id")
+        ):
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except Exception:  # the report itself must never raise
+        log.exception("could not tell the user about error %s", ref)
+    return None

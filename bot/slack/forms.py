@@ -1,0 +1,317 @@
+"""The launch form: building the modal from values, and reading values back from Slack's view state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.command import MAX_REPLICAS, MAX_TIMEOUT_MINUTES
+from bot.domain.cost import CostEstimate, format_dollars
+from bot.domain.errors import UserError
+from bot.domain.model import LaunchDraft
+from bot.domain.provider import HardwareOption
+from bot.slack.ids import Action, Block, Callback, Option
+from bot.slack.text import escape, truncate
+
+
+@dataclass
+class FormValues:
+    """What the form holds now; None where the person has not chosen yet."""
+
+    model: str | None = None
+    hardware: str | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    display_name: str | None = None
+    inactive_timeout: int | None = None
+    speculative_decoding: bool = True
+    prompt_cache: bool = True
+    start_now: bool = True
+    problems: dict[str, str] = field(default_factory=dict)  # block id -> what is wrong with it
+
+    def to_draft(self) -> LaunchDraft:
+        """A complete draft, or a UserError naming the first missing field."""
+        if not self.model:
+            raise UserError("Choose a model.", field=Block.MODEL)
+        if not self.hardware:
+            raise UserError("Choose the hardware.", field=Block.HARDWARE)
+        if self.min_replicas is None:
+            raise UserError("Give the minimum number of replicas (at least 1).", field=Block.MIN_REPLICAS)
+        if self.max_replicas is None:
+            raise UserError("Give the maximum number of replicas.", field=Block.MAX_REPLICAS)
+        return LaunchDraft(
+            model=self.model,
+            hardware=self.hardware,
+            min_replicas=self.min_replicas,
+            max_replicas=self.max_replicas,
+            display_name=self.display_name,
+            inactive_timeout=self.inactive_timeout,
+            speculative_decoding=self.speculative_decoding,
+            prompt_cache=self.prompt_cache,
+            start_now=self.start_now,
+        )
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": truncate(text, 75)}, "value": value}
+
+
+def _model_options(catalog: Catalog, current: str | None) -> list[dict[str, Any]]:
+    options = [_option(f"{alias} · {model}", model) for alias, model in sorted(catalog.models.items())]
+    if current and current not in catalog.models.values():
+        options.insert(0, _option(current, current))
+    return options[:100]
+
+
+def hardware_label(option: HardwareOption) -> str:
+    label = f"{describe_hardware(option.id)} · {format_dollars(option.dollars_per_hour)}/h per replica"
+    if option.availability and option.availability != "available":
+        label += f" ({option.availability})"
+    return label
+
+
+def _number_input(
+    block_id: str,
+    label: str,
+    value: int | None,
+    low: int,
+    high: int,
+    hint: str | None = None,
+    optional: bool = False,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": block_id,
+        "is_decimal_allowed": False,
+        "min_value": str(low),
+        "max_value": str(high),
+    }
+    if value is not None:
+        element["initial_value"] = str(value)
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "optional": optional,
+        "dispatch_action": True,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def launch_form(
+    values: FormValues,
+    *,
+    catalog: Catalog,
+    hardware: list[HardwareOption] | None,
+    metadata: str,
+    hardware_problem: str | None = None,
+) -> dict[str, Any]:
+    """The launch modal, prefilled from `values`; `hardware` is what fits the chosen model (None: no model yet)."""
+    model_options = _model_options(catalog, values.model)
+    model_element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": Action.MODEL,
+        "placeholder": {"type": "plain_text", "text": "Choose a model"},
+        "options": model_options,
+    }
+    if values.model:
+        model_element["initial_option"] = next(o for o in model_options if o["value"] == values.model)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "input",
+            "block_id": Block.MODEL,
+            "label": {"type": "plain_text", "text": "Model"},
+            "element": model_element,
+            "dispatch_action": True,
+        }
+    ]
+    chosen: HardwareOption | None = None
+    if hardware:
+        hw_options = [_option(hardware_label(h), h.id) for h in hardware][:100]
+        hw_element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": Action.HARDWARE,
+            "placeholder": {"type": "plain_text", "text": "Choose hardware"},
+            "options": hw_options,
+        }
+        chosen = next((h for h in hardware if h.id == values.hardware), None)
+        if chosen is not None:
+            hw_element["initial_option"] = next(o for o in hw_options if o["value"] == chosen.id)
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": Block.HARDWARE,
+                "label": {"type": "plain_text", "text": "Hardware (price per replica)"},
+                "element": hw_element,
+                "dispatch_action": True,
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Only hardware that can run the chosen model is listed.",
+                },
+            }
+        )
+    else:
+        text = (
+            hardware_problem or "Choose a model first: the hardware that fits it appears here, with prices."
+        )
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": Block.HARDWARE_HINT,
+                "text": {"type": "mrkdwn", "text": escape(text), "verbatim": True},
+            }
+        )
+    blocks += [
+        _number_input(
+            Block.MIN_REPLICAS,
+            "Minimum replicas (always running, always billed)",
+            values.min_replicas,
+            1,
+            MAX_REPLICAS,
+        ),
+        _number_input(
+            Block.MAX_REPLICAS, "Maximum replicas (the cost ceiling)", values.max_replicas, 1, MAX_REPLICAS
+        ),
+        {
+            "type": "input",
+            "block_id": Block.DISPLAY_NAME,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Display name"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": Action.DISPLAY_NAME,
+                "max_length": 100,
+                "placeholder": {"type": "plain_text", "text": "Default: <model alias>-r<request number>"},
+                **({"initial_value": values.display_name} if values.display_name else {}),
+            },
+        },
+        _number_input(
+            Block.INACTIVE_TIMEOUT,
+            "Auto-stop after idle minutes",
+            values.inactive_timeout,
+            0,
+            MAX_TIMEOUT_MINUTES,
+            hint="Together stops the endpoint after this long without requests. 0 never stops it.",
+            optional=True,
+        ),
+        _checkboxes(values),
+        _start_choice(values),
+    ]
+    blocks.append(
+        {
+            "type": "section",
+            "block_id": Block.ESTIMATE,
+            "text": {"type": "mrkdwn", "text": estimate_text(values, chosen)},
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": Callback.LAUNCH_FORM,
+        "title": {"type": "plain_text", "text": "Launch an endpoint"},
+        "submit": {"type": "plain_text", "text": "Request launch"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": metadata,
+        "blocks": blocks,
+    }
+
+
+def _checkboxes(values: FormValues) -> dict[str, Any]:
+    options = [
+        _option(
+            "Speculative decoding (faster; turn off if Together rejects the configuration)",
+            Option.SPECULATIVE,
+        ),
+        _option("Prompt cache", Option.PROMPT_CACHE),
+    ]
+    initial = [
+        o for o, on in zip(options, (values.speculative_decoding, values.prompt_cache), strict=True) if on
+    ]
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": Action.OPTIONS, "options": options}
+    if initial:
+        element["initial_options"] = initial
+    return {
+        "type": "input",
+        "block_id": Block.OPTIONS,
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Options"},
+        "element": element,
+    }
+
+
+def _start_choice(values: FormValues) -> dict[str, Any]:
+    options = [
+        _option("Start as soon as it is approved", Option.START_NOW),
+        _option("Create it stopped (start it later; nothing is billed until then)", Option.START_STOPPED),
+    ]
+    return {
+        "type": "input",
+        "block_id": Block.START,
+        "label": {"type": "plain_text", "text": "When approved"},
+        "element": {
+            "type": "radio_buttons",
+            "action_id": Action.START,
+            "options": options,
+            "initial_option": options[0] if values.start_now else options[1],
+        },
+    }
+
+
+def estimate_text(values: FormValues, chosen: HardwareOption | None) -> str:
+    if chosen is None or values.min_replicas is None or values.max_replicas is None:
+        return "*Estimated cost:* choose the model, hardware and replicas to see it."
+    if values.min_replicas > values.max_replicas:
+        return "*Estimated cost:* the minimum is larger than the maximum."
+    estimate = CostEstimate(chosen.cents_per_minute, values.min_replicas, values.max_replicas)
+    text = (
+        f"*Estimated cost:* {format_dollars(estimate.at_min)}/h at {values.min_replicas} "
+        f"replica{'s' if values.min_replicas != 1 else ''}, {format_dollars(estimate.at_max)}/h at "
+        f"{values.max_replicas}. Billed per minute while running, even when idle."
+    )
+    return text
+
+
+# --- reading Slack's view state -------------------------------------------------------------
+
+
+def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:
+    block = state.get(block_id) or {}
+    return next(iter(block.values()), {}) if block else {}
+
+
+def _int(element: dict[str, Any], block_id: str, problems: dict[str, str]) -> int | None:
+    raw = element.get("value")
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        problems[block_id] = "Give a whole number."
+        return None
+
+
+def read_form(state_values: dict[str, Any]) -> FormValues:
+    """Slack's `view.state.values` -> FormValues; unreadable fields are noted in `problems`."""
+    problems: dict[str, str] = {}
+    model = (_element(state_values, Block.MODEL).get("selected_option") or {}).get("value")
+    hardware = (_element(state_values, Block.HARDWARE).get("selected_option") or {}).get("value")
+    name = (_element(state_values, Block.DISPLAY_NAME).get("value") or "").strip() or None
+    options = {o.get("value") for o in _element(state_values, Block.OPTIONS).get("selected_options") or []}
+    start = (_element(state_values, Block.START).get("selected_option") or {}).get("value")
+    return FormValues(
+        model=model,
+        hardware=hardware,
+        min_replicas=_int(_element(state_values, Block.MIN_REPLICAS), Block.MIN_REPLICAS, problems),
+        max_replicas=_int(_element(state_values, Block.MAX_REPLICAS), Block.MAX_REPLICAS, problems),
+        display_name=name,
+        inactive_timeout=_int(
+            _element(state_values, Block.INACTIVE_TIMEOUT), Block.INACTIVE_TIMEOUT, problems
+        ),
+        speculative_decoding=Option.SPECULATIVE in options,
+        prompt_cache=Option.PROMPT_CACHE in options,
+        start_now=start != Option.START_STOPPED,
+        problems=problems,
+    )

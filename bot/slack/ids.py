@@ -1,0 +1,53 @@
+"""Action, block and callback ids shared by the Block Kit builders and the listeners."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Callback(enum.StrEnum):
+    LAUNCH_FORM = "launch_form"
+    APPROVE_FORM = "approve_form"
+    REJECT_FORM = "reject_form"
+
+
+class Action(enum.StrEnum):
+    APPROVE = "approve_request"
+    REJECT = "reject_request"
+    # inputs of the launch form: changing model or hardware re-quotes the estimate
+    MODEL = "model"
+    HARDWARE = "hardware"
+    MIN_REPLICAS = "min_replicas"
+    MAX_REPLICAS = "max_replicas"
+    DISPLAY_NAME = "display_name"
+    INACTIVE_TIMEOUT = "inactive_timeout"
+    OPTIONS = "options"
+    START = "start"
+    NOTE = "note"
+    REASON = "reason"
+
+
+class Block(enum.StrEnum):
+    MODEL = "model"
+    HARDWARE = "hardware"
+    HARDWARE_HINT = "hardware_hint"
+    MIN_REPLICAS = "min_replicas"
+    MAX_REPLICAS = "max_replicas"
+    DISPLAY_NAME = "display_name"
+    INACTIVE_TIMEOUT = "inactive_timeout"
+    OPTIONS = "options"
+    START = "start"
+    ESTIMATE = "estimate"
+    NOTE = "note"
+    REASON = "reason"
+    DECISION = "decision"
+
+
+class Option(enum.StrEnum):
+    SPECULATIVE = "speculative_decoding"
+    PROMPT_CACHE = "prompt_cache"
+    START_NOW = "start_now"
+    START_STOPPED = "create_stopped"
+
+
+COMMAND = "/endpoint"

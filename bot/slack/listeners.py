@@ -1,0 +1,208 @@
+"""Bolt listeners: read the request, call the domain, render the answer. No rules here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.catalog import Catalog
+from bot.domain.command import USAGE, CreateCommand, HelpCommand, parse_command
+from bot.domain.errors import UserError
+from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
+from bot.domain.provider import HardwareOption
+from bot.slack.forms import FormValues, launch_form, read_form
+from bot.slack.ids import COMMAND, Action, Block, Callback
+from bot.slack.messages import Renderer
+from bot.slack.metadata import LaunchFormMeta, RequestRef
+
+log = logging.getLogger(__name__)
+
+# Domain field names -> the input block that shows the error.
+FIELD_BLOCKS = {
+    "model": Block.MODEL,
+    "hardware": Block.HARDWARE,
+    "replicas": Block.MAX_REPLICAS,
+    "min_replicas": Block.MIN_REPLICAS,
+    "max_replicas": Block.MAX_REPLICAS,
+    "inactive_timeout": Block.INACTIVE_TIMEOUT,
+    "display_name": Block.DISPLAY_NAME,
+}
+
+
+class Listeners:
+    def __init__(self, launches: LaunchService, catalog: Catalog, renderer: Renderer) -> None:
+        self.launches = launches
+        self.catalog = catalog
+        self.renderer = renderer
+
+    def register(self, app: App) -> None:
+        app.command(COMMAND)(self.on_command)
+        for action in (
+            Action.MODEL,
+            Action.HARDWARE,
+            Action.MIN_REPLICAS,
+            Action.MAX_REPLICAS,
+            Action.INACTIVE_TIMEOUT,
+        ):
+            app.block_action({"action_id": action})(self.on_form_changed)
+        app.view(Callback.LAUNCH_FORM)(self.on_launch_submitted)
+        app.action(Action.APPROVE)(self.on_approve_clicked)
+        app.action(Action.REJECT)(self.on_reject_clicked)
+        app.view(Callback.APPROVE_FORM)(self.on_approve_submitted)
+        app.view(Callback.REJECT_FORM)(self.on_reject_submitted)
+
+    # --- /endpoint ----------------------------------------------------------------------------
+
+    def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        try:
+            parsed = parse_command(command.get("text") or "", self.catalog)
+        except UserError as exc:
+            ack(text=exc.message)  # the ack's text is shown only to the person who typed the command
+            return
+        if isinstance(parsed, HelpCommand):
+            ack(text=USAGE)
+            return
+        ack()
+        assert isinstance(parsed, CreateCommand)
+        values = FormValues(
+            model=parsed.model,
+            hardware=parsed.hardware,
+            min_replicas=parsed.min_replicas,
+            max_replicas=parsed.max_replicas,
+            display_name=parsed.display_name,
+            inactive_timeout=parsed.inactive_timeout
+            if parsed.inactive_timeout is not None
+            else DEFAULT_INACTIVE_TIMEOUT,
+        )
+        hardware: list[HardwareOption] | None = None
+        if parsed.model:
+            try:
+                hardware = self.launches.hardware_for(parsed.model)
+                if parsed.hardware:
+                    self.launches.check_fit(parsed.model, parsed.hardware)
+            except UserError as exc:
+                respond(text=exc.message, response_type="ephemeral")
+                return
+        meta = LaunchFormMeta(channel_id=command["channel_id"], team_id=command["team_id"])
+        view = launch_form(values, catalog=self.catalog, hardware=hardware, metadata=meta.dump())
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+
+    def on_form_changed(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """Model, hardware or replicas changed: re-list the hardware and re-quote the estimate."""
+        ack()
+        view = body["view"]
+        values = read_form(view["state"]["values"])
+        hardware: list[HardwareOption] | None = None
+        problem = None
+        if values.model:
+            try:
+                hardware = self.launches.hardware_for(values.model)
+            except UserError as exc:
+                problem = exc.message
+            if hardware is not None and values.hardware not in {h.id for h in hardware}:
+                values.hardware = None
+        new_view = launch_form(
+            values,
+            catalog=self.catalog,
+            hardware=hardware,
+            metadata=view["private_metadata"],
+            hardware_problem=problem,
+        )
+        try:
+            client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "hash_conflict":  # a newer edit is already on its way
+                raise
+
+    def on_launch_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = LaunchFormMeta.model_validate_json(view["private_metadata"])
+        values = read_form(view["state"]["values"])
+        if values.problems:
+            ack(response_action="errors", errors=values.problems)
+            return
+        present = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
+        try:
+            self.launches.submit(
+                team_id=meta.team_id,
+                channel_id=meta.channel_id,
+                user_id=body["user"]["id"],
+                draft=values.to_draft(),
+            )
+        except UserError as exc:
+            block = FIELD_BLOCKS.get(exc.field or "", Block.MODEL)
+            if block not in present:
+                block = Block.MODEL
+            ack(response_action="errors", errors={block: _short(exc.message)})
+            return
+        ack()
+
+    # --- approve / reject ---------------------------------------------------------------------
+
+    def on_approve_clicked(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        self._open_decision(ack, body, action, client, approve=True)
+
+    def on_reject_clicked(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        self._open_decision(ack, body, action, client, approve=False)
+
+    def _open_decision(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, *, approve: bool
+    ) -> None:
+        ack()
+        ref = RequestRef.model_validate_json(action["value"])
+        user = body["user"]["id"]
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        try:
+            request = self.launches.ensure_may_decide(ref.request_id, user)
+        except UserError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=exc.message)
+            return
+        ref = RequestRef(
+            request_id=request.id,
+            channel_id=channel,
+            message_ts=(body.get("container") or {}).get("message_ts"),
+        )
+        modal = (
+            self.renderer.approve_modal(request, ref) if approve else self.renderer.reject_modal(request, ref)
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+    def on_approve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = RequestRef.model_validate_json(view["private_metadata"])
+        note = _text_value(view, Block.NOTE)
+        try:
+            self.launches.approve(ref.request_id, body["user"]["id"], note)
+        except UserError as exc:
+            ack(response_action="errors", errors={Block.NOTE: _short(exc.message)})
+            return
+        ack()
+
+    def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ref = RequestRef.model_validate_json(view["private_metadata"])
+        reason = _text_value(view, Block.REASON) or ""
+        try:
+            self.launches.reject(ref.request_id, body["user"]["id"], reason)
+        except UserError as exc:
+            ack(response_action="errors", errors={Block.REASON: _short(exc.message)})
+            return
+        ack()
+
+
+def _text_value(view: dict[str, Any], block_id: str) -> str | None:
+    block = (view.get("state") or {}).get("values", {}).get(block_id) or {}
+    element = next(iter(block.values()), {}) if block else {}
+    value = element.get("value")
+    return str(value) if value is not None else None
+
+
+def _short(message: str) -> str:
+    """Modal field errors are one or two lines; the first line of a domain message says what is wrong."""
+    first = message.strip().splitlines()[0] if message.strip() else "Check this field."
+    return first[:300]

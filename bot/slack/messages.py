@@ -1,0 +1,281 @@
+"""Cards, thread replies and decision modals, rendered from database state. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.cost import CostEstimate, format_dollars
+from bot.domain.model import LaunchRequest, RequestStatus
+from bot.slack.ids import Action, Block, Callback
+from bot.slack.metadata import RequestRef
+from bot.slack.text import code, escape, mention, truncate
+
+STATE_ICONS = {
+    "PENDING": ":hourglass_flowing_sand:",
+    "STARTING": ":arrows_counterclockwise:",
+    "STARTED": ":large_green_circle:",
+    "STOPPING": ":double_vertical_bar:",
+    "STOPPED": ":black_square_for_stop:",
+    "ERROR": ":red_circle:",
+    "FAILED": ":red_circle:",
+    "DELETED": ":wastebasket:",
+}
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Turns requests and events into Slack messages. `inference_url` goes into the usage example."""
+
+    catalog: Catalog
+    approvers: frozenset[str]
+    inference_url: str = "https://api.together.xyz/v1"
+    simulated: bool = False
+
+    # --- the request card ------------------------------------------------------------------
+
+    def card(self, request: LaunchRequest) -> tuple[str, list[dict[str, Any]]]:
+        d = request.draft
+        alias = self.catalog.alias_for(d.model)
+        estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
+        title = f"*Launch request #{request.id}* from {mention(request.requested_by)}"
+        fields = [
+            f"*Model*\n{code(d.model)}" + (f" ({escape(alias)})" if alias else ""),
+            f"*Hardware*\n{escape(describe_hardware(d.hardware))}\n{code(d.hardware)}",
+            f"*Replicas*\n{d.min_replicas}"
+            + (f"–{d.max_replicas}" if d.max_replicas != d.min_replicas else ""),
+            f"*Cost*\n{escape(estimate.describe())}",
+            f"*Auto-stop*\n{self._auto_stop(d.inactive_timeout)}",
+            "*Options*\n"
+            + ", ".join(
+                [
+                    "speculative decoding " + ("on" if d.speculative_decoding else "off"),
+                    "prompt cache " + ("on" if d.prompt_cache else "off"),
+                    "starts when approved" if d.start_now else "created stopped",
+                ]
+            ),
+        ]
+        if d.display_name:
+            fields.append(f"*Name*\n{escape(d.display_name)}")
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": title}},
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": truncate(f, 2000), "verbatim": True} for f in fields[:10]
+                ],
+            },
+            {
+                "type": "section",
+                "block_id": Block.DECISION,
+                "text": {"type": "mrkdwn", "text": self._status_line(request), "verbatim": True},
+            },
+        ]
+        if request.status is RequestStatus.PENDING:
+            ref = RequestRef(request_id=request.id).dump()
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": f"decide-{request.id}",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": Action.APPROVE,
+                            "style": "primary",
+                            "value": ref,
+                            "text": {"type": "plain_text", "text": "Approve"},
+                        },
+                        {
+                            "type": "button",
+                            "action_id": Action.REJECT,
+                            "style": "danger",
+                            "value": ref,
+                            "text": {"type": "plain_text", "text": "Reject"},
+                        },
+                    ],
+                }
+            )
+        context = f"Request #{request.id} · asked {request.requested_at:%Y-%m-%d %H:%M} UTC"
+        if self.simulated:
+            context = ":test_tube: Simulated: no real Together endpoint is created. · " + context
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+        text = (
+            f"Launch request #{request.id}: {d.model} on {d.hardware}, {d.min_replicas}-{d.max_replicas} "
+            f"replicas ({request.status.value})"
+        )
+        return text, blocks
+
+    def _auto_stop(self, minutes: int | None) -> str:
+        if minutes is None:
+            return "Together's default (60 idle minutes)"
+        if minutes == 0:
+            return "never"
+        return f"after {minutes} idle minutes"
+
+    def _status_line(self, request: LaunchRequest) -> str:
+        status = request.status
+        if status is RequestStatus.PENDING:
+            others = sorted(a for a in self.approvers if a != request.requested_by)
+            who = ", ".join(mention(a) for a in others) if others else "nobody (no approver is configured)"
+            return f":hourglass: Waiting for approval by {who}."
+        by = mention(request.decided_by) if request.decided_by else "someone"
+        if status is RequestStatus.REJECTED:
+            reason = f": {escape(request.decision_note)}" if request.decision_note else ""
+            return f":no_entry: Rejected by {by}{reason}"
+        approved = f":white_check_mark: Approved by {by}"
+        if request.decision_note:
+            approved += f" ({escape(truncate(request.decision_note, 300))})"
+        if status in (RequestStatus.APPROVED, RequestStatus.LAUNCHING):
+            return approved + ". Launching…"
+        if status is RequestStatus.FAILED:
+            return (
+                approved
+                + f".\n:x: Launch failed: {escape(truncate(request.error_message or 'unknown error', 500))}"
+            )
+        endpoint = request.endpoint
+        if endpoint is None:
+            return approved + "."
+        icon = STATE_ICONS.get(endpoint.state, ":grey_question:")
+        return (
+            f"{approved}.\nEndpoint {code(endpoint.id)} · name {code(endpoint.name)} · "
+            f"{icon} *{escape(endpoint.state)}*"
+        )
+
+    # --- thread replies --------------------------------------------------------------------
+
+    def thread_reply(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
+        event = payload.get("event")
+        if event == "approved":
+            note = f" Note: {escape(payload['note'])}" if payload.get("note") else ""
+            return (
+                f":white_check_mark: Approved by {mention(payload['user'])}.{note} Launching on Together now."
+            )
+        if event == "rejected":
+            return (
+                f":no_entry: Rejected by {mention(payload['user'])}: {escape(payload.get('note'))}\n"
+                f"{mention(request.requested_by)}, nothing was launched."
+            )
+        if event == "launched":
+            return (
+                f":rocket: Together accepted the launch. Endpoint {code(payload['endpoint_id'])}, "
+                f"name {code(payload['name'])}. State: *{escape(payload['state'])}*"
+            )
+        if event == "state":
+            return self._state_reply(request, payload)
+        if event == "launch_failed":
+            where = f"HTTP {payload['status']}" if payload.get("status") else "no answer"
+            tag = f", {escape(payload['code'])}" if payload.get("code") else ""
+            return (
+                f":x: {mention(payload.get('requester') or request.requested_by)} the launch failed. "
+                f"Together said ({where}{tag}):\n> {escape(truncate(payload.get('message') or '', 1500))}\n"
+                f"{escape(payload.get('hint') or '')}"
+            )
+        return escape(str(payload))
+
+    def _state_reply(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
+        state = str(payload["state"])
+        icon = STATE_ICONS.get(state, ":grey_question:")
+        line = f"{icon} State: *{escape(state)}*"
+        if state == "STARTED":
+            name = payload.get("name") or ""
+            return (
+                f"{line}. The endpoint is serving. Call it with `model` set to {code(name)}:\n"
+                "```curl " + self.inference_url.rstrip("/") + "/chat/completions \\\n"
+                '  -H "Authorization: Bearer $TOGETHER_API_KEY" -H "Content-Type: application/json" \\\n'
+                '  -d \'{"model": "' + escape(name).replace("'", "") + '", '
+                '"messages": [{"role": "user", "content": "Hello"}]}\'```'
+            )
+        if state in ("ERROR", "FAILED"):
+            return (
+                f"{line}. {mention(payload.get('requester') or request.requested_by)} Together reports the "
+                "endpoint failed. It is not serving; stop or delete it in Together's console, or ask for a new "
+                "launch with other hardware."
+            )
+        if state == "STOPPED":
+            return f"{line}. The endpoint is not serving and not billed."
+        if state == "DELETED":
+            return f"{icon} The endpoint no longer exists at Together; the bot stops following it."
+        return line
+
+    # --- decision modals -------------------------------------------------------------------
+
+    def approve_modal(self, request: LaunchRequest, ref: RequestRef) -> dict[str, Any]:
+        d = request.draft
+        estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
+        summary = (
+            f"Approve launch request #{request.id} from {mention(request.requested_by)}?\n"
+            f"• {code(d.model)} on {escape(describe_hardware(d.hardware))}\n"
+            f"• {d.min_replicas}–{d.max_replicas} replicas, {escape(estimate.describe())}\n"
+            f"• Auto-stop: {self._auto_stop(d.inactive_timeout)}\n"
+            "Together starts billing as soon as the endpoint runs."
+        )
+        return {
+            "type": "modal",
+            "callback_id": Callback.APPROVE_FORM,
+            "title": {"type": "plain_text", "text": "Approve launch"},
+            "submit": {"type": "plain_text", "text": "Approve and launch"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "private_metadata": ref.dump(),
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": summary, "verbatim": True}},
+                {
+                    "type": "input",
+                    "block_id": Block.NOTE,
+                    "optional": True,
+                    "label": {"type": "plain_text", "text": "Note (optional)"},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": Action.NOTE,
+                        "multiline": True,
+                        "max_length": 1000,
+                    },
+                },
+            ],
+        }
+
+    def reject_modal(self, request: LaunchRequest, ref: RequestRef) -> dict[str, Any]:
+        return {
+            "type": "modal",
+            "callback_id": Callback.REJECT_FORM,
+            "title": {"type": "plain_text", "text": "Reject launch"},
+            "submit": {"type": "plain_text", "text": "Reject"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "private_metadata": ref.dump(),
+            "blocks": [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "verbatim": True,
+                        "text": f"Reject launch request #{request.id} from {mention(request.requested_by)} "
+                        f"({code(request.draft.model)} on {escape(describe_hardware(request.draft.hardware))})?",
+                    },
+                },
+                {
+                    "type": "input",
+                    "block_id": Block.REASON,
+                    "label": {"type": "plain_text", "text": "Reason (the requester sees it)"},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": Action.REASON,
+                        "multiline": True,
+                        "max_length": 1000,
+                    },
+                },
+            ],
+        }
+
+    # --- misc ------------------------------------------------------------------------------
+
+    def hardware_listing(self, model: str, options: list[Any]) -> str:
+        lines = [f"Hardware for {code(model)}, cheapest first (price per replica):"]
+        for h in options:
+            extra = (
+                f", {h.availability}" if getattr(h, "availability", None) not in (None, "available") else ""
+            )
+            lines.append(
+                f"• {code(h.id)} {escape(describe_hardware(h.id))}: "
+                f"{format_dollars(h.dollars_per_hour)}/h{extra}"
+            )
+        return "\n".join(lines)

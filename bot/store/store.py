@@ -1,0 +1,365 @@
+"""The queries the domain needs: the one place for SQL. Returns domain records, never ORM rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from bot.domain.model import (
+    EndpointRecord,
+    LaunchDraft,
+    LaunchRequest,
+    Notification,
+    RequestStatus,
+)
+from bot.store.tables import (
+    AuditEventRow,
+    DecisionRow,
+    EndpointRow,
+    EndpointStateRow,
+    LaunchRequestRow,
+    OutboxRow,
+    utcnow,
+)
+
+
+class Tx:
+    """One unit of work: everything done through it commits together or not at all."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- launch requests ------------------------------------------------------------------
+
+    def insert_request(
+        self, *, team_id: str, channel_id: str, requested_by: str, draft: LaunchDraft, cents_per_minute: float
+    ) -> int:
+        now = utcnow()
+        row = LaunchRequestRow(
+            team_id=team_id,
+            channel_id=channel_id,
+            requested_by=requested_by,
+            model=draft.model,
+            hardware=draft.hardware,
+            min_replicas=draft.min_replicas,
+            max_replicas=draft.max_replicas,
+            display_name=draft.display_name,
+            inactive_timeout=draft.inactive_timeout,
+            speculative_decoding=draft.speculative_decoding,
+            prompt_cache=draft.prompt_cache,
+            start_now=draft.start_now,
+            cents_per_minute=cents_per_minute,
+            status=RequestStatus.PENDING.value,
+            requested_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def move_request(
+        self, request_id: int, expected: Iterable[RequestStatus], new: RequestStatus, **fields: Any
+    ) -> bool:
+        """Compare-and-set: move the request to `new` only if it is in one of `expected`."""
+        allowed = [s.value for s in expected]
+        result = self.session.execute(
+            update(LaunchRequestRow)
+            .where(LaunchRequestRow.id == request_id, LaunchRequestRow.status.in_(allowed))
+            .values(status=new.value, updated_at=utcnow(), **fields)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def set_message_ts(self, request_id: int, ts: str) -> bool:
+        result = self.session.execute(
+            update(LaunchRequestRow)
+            .where(LaunchRequestRow.id == request_id, LaunchRequestRow.message_ts.is_(None))
+            .values(message_ts=ts)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def insert_decision(
+        self, *, request_id: int, team_id: str, user_id: str, decision: str, note: str | None
+    ) -> None:
+        self.session.add(
+            DecisionRow(
+                request_id=request_id,
+                team_id=team_id,
+                user_id=user_id,
+                decision=decision,
+                note=note,
+                decided_at=utcnow(),
+            )
+        )
+
+    def get_request(self, request_id: int) -> LaunchRequest | None:
+        return _load_request(self.session, request_id)
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def insert_endpoint(
+        self,
+        *,
+        endpoint_id: str,
+        request_id: int,
+        team_id: str,
+        name: str,
+        model: str,
+        hardware: str,
+        state: str,
+    ) -> None:
+        now = utcnow()
+        self.session.add(
+            EndpointRow(
+                id=endpoint_id,
+                request_id=request_id,
+                team_id=team_id,
+                name=name,
+                model=model,
+                hardware=hardware,
+                state=state,
+                state_changed_at=now,
+                created_at=now,
+            )
+        )
+        self.session.flush()
+        self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=state, observed_at=now))
+
+    def move_endpoint_state(self, endpoint_id: str, expected: str, new: str) -> bool:
+        """Compare-and-set on the endpoint's last known state; records history when it wins."""
+        now = utcnow()
+        result = self.session.execute(
+            update(EndpointRow)
+            .where(EndpointRow.id == endpoint_id, EndpointRow.state == expected)
+            .values(state=new, state_changed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=new, observed_at=now))
+        return True
+
+    def mark_endpoint_deleted(self, endpoint_id: str) -> None:
+        self.session.execute(
+            update(EndpointRow)
+            .where(EndpointRow.id == endpoint_id, EndpointRow.deleted_at.is_(None))
+            .values(deleted_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+    # --- audit and notifications ----------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        team_id: str,
+        actor: str,
+        action: str,
+        request_id: int | None = None,
+        endpoint_id: str | None = None,
+        **detail: Any,
+    ) -> None:
+        self.session.add(
+            AuditEventRow(
+                team_id=team_id,
+                request_id=request_id,
+                endpoint_id=endpoint_id,
+                actor=actor,
+                action=action,
+                detail=detail,
+                at=utcnow(),
+            )
+        )
+
+    def notify(
+        self, *, team_id: str, request_id: int, kind: str, payload: dict[str, Any] | None = None
+    ) -> None:
+        now = utcnow()
+        self.session.add(
+            OutboxRow(
+                team_id=team_id,
+                request_id=request_id,
+                kind=kind,
+                payload=payload or {},
+                created_at=now,
+                next_attempt_at=now,
+                attempts=0,
+            )
+        )
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._sessions.begin() as session:
+            yield Tx(session)
+
+    def get_request(self, request_id: int) -> LaunchRequest | None:
+        with self._sessions() as session:
+            return _load_request(session, request_id)
+
+    def requests(self, *, statuses: Iterable[RequestStatus] | None = None) -> list[LaunchRequest]:
+        with self._sessions() as session:
+            query = select(LaunchRequestRow.id).order_by(LaunchRequestRow.id)
+            if statuses is not None:
+                query = query.where(LaunchRequestRow.status.in_([s.value for s in statuses]))
+            ids = list(session.scalars(query))
+            return [r for r in (_load_request(session, i) for i in ids) if r is not None]
+
+    def tracked_endpoints(self) -> list[EndpointRecord]:
+        """Endpoints the bot launched and that were not deleted."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EndpointRow).where(EndpointRow.deleted_at.is_(None)).order_by(EndpointRow.created_at)
+            )
+            return [_endpoint(row) for row in rows]
+
+    def endpoint_history(self, endpoint_id: str) -> list[tuple[str, datetime]]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(EndpointStateRow.state, EndpointStateRow.observed_at)
+                .where(EndpointStateRow.endpoint_id == endpoint_id)
+                .order_by(EndpointStateRow.id)
+            )
+            return [(state, at) for state, at in rows]
+
+    def events(self, request_id: int) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AuditEventRow).where(AuditEventRow.request_id == request_id).order_by(AuditEventRow.id)
+            )
+            return [
+                {
+                    "action": r.action,
+                    "actor": r.actor,
+                    "at": r.at,
+                    "endpoint_id": r.endpoint_id,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ]
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    def due_notifications(self, limit: int = 50) -> list[Notification]:
+        """Undelivered notifications that are due, oldest first, at most one per request at a time.
+
+        A notification waits while an older one for the same request is undelivered, so a thread
+        never shows replies out of order and a reply never precedes its card.
+        """
+        earlier = aliased(OutboxRow)
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.next_attempt_at <= utcnow(),
+                    ~exists().where(
+                        and_(
+                            earlier.request_id == OutboxRow.request_id,
+                            earlier.delivered_at.is_(None),
+                            earlier.id < OutboxRow.id,
+                        )
+                    ),
+                )
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+            return [Notification(r.id, r.request_id, r.kind, dict(r.payload), r.attempts) for r in rows]
+
+    def has_later_card(self, notification: Notification) -> bool:
+        """A newer card render for the same request is queued, so this one can be skipped."""
+        with self._sessions() as session:
+            found = session.scalar(
+                select(OutboxRow.id).where(
+                    OutboxRow.request_id == notification.request_id,
+                    OutboxRow.kind == "card",
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.id > notification.id,
+                )
+            )
+            return found is not None
+
+    def mark_delivered(self, notification_id: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == notification_id)
+                .values(delivered_at=utcnow(), attempts=OutboxRow.attempts + 1, last_error=None)
+            )
+
+    def mark_failed(self, notification_id: int, error: str, retry_in: timedelta) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == notification_id)
+                .values(
+                    next_attempt_at=utcnow() + retry_in,
+                    attempts=OutboxRow.attempts + 1,
+                    last_error=error[:2000],
+                )
+            )
+
+    def undelivered_count(self) -> int:
+        with self._sessions() as session:
+            return len(list(session.scalars(select(OutboxRow.id).where(OutboxRow.delivered_at.is_(None)))))
+
+
+def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
+    row = session.get(LaunchRequestRow, request_id)
+    if row is None:
+        return None
+    decision = session.scalar(select(DecisionRow).where(DecisionRow.request_id == request_id))
+    endpoint = session.scalar(select(EndpointRow).where(EndpointRow.request_id == request_id))
+    return LaunchRequest(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        requested_by=row.requested_by,
+        draft=LaunchDraft(
+            model=row.model,
+            hardware=row.hardware,
+            min_replicas=row.min_replicas,
+            max_replicas=row.max_replicas,
+            display_name=row.display_name,
+            inactive_timeout=row.inactive_timeout,
+            speculative_decoding=row.speculative_decoding,
+            prompt_cache=row.prompt_cache,
+            start_now=row.start_now,
+        ),
+        cents_per_minute=row.cents_per_minute,
+        status=RequestStatus(row.status),
+        requested_at=row.requested_at,
+        message_ts=row.message_ts,
+        decision=decision.decision if decision else None,
+        decided_by=decision.user_id if decision else None,
+        decided_at=decision.decided_at if decision else None,
+        decision_note=decision.note if decision else None,
+        launched_at=row.launched_at,
+        error_message=row.error_message,
+        error_code=row.error_code,
+        endpoint=_endpoint(endpoint) if endpoint else None,
+    )
+
+
+def _endpoint(row: EndpointRow) -> EndpointRecord:
+    return EndpointRecord(
+        id=row.id,
+        request_id=row.request_id,
+        name=row.name,
+        model=row.model,
+        hardware=row.hardware,
+        state=row.state,
+        state_changed_at=row.state_changed_at,
+        created_at=row.created_at,
+    )

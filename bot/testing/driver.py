@@ -1,0 +1,165 @@
+"""Plays a person in Slack: types commands, clicks buttons, fills and submits modals.
+
+It sends the signed requests Slack would send to the bot's Request URL over real HTTP and reads what
+the bot made Slack show from the fake Web API. The tests and the local shell both drive the bot with it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from bot.testing.fake_slack import FakeSlack, Message
+from bot.testing.slack_requests import SlackRequests, state_values
+
+DEFAULT_CHANNEL = "C0LAUNCH"
+
+
+class DriverError(AssertionError):
+    """What the person tried to do is not possible on screen (no such button, no open form...)."""
+
+
+class SlackDriver:
+    def __init__(
+        self, fake: FakeSlack, signing_secret: str, events_url: str, *, team_id: str = "T0SIM"
+    ) -> None:
+        self.fake = fake
+        self.events_url = events_url
+        self.requests = SlackRequests(signing_secret, team_id=team_id, response_url_factory=fake.response_url)
+        self.http = httpx.Client(timeout=30)
+        self._edits: dict[str, dict[str, Any]] = {}  # view id -> block id -> value typed but not dispatched
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- typing commands ----------------------------------------------------------------------
+
+    def command(
+        self, user: str, text: str, *, channel: str = DEFAULT_CHANNEL, command: str = "/endpoint"
+    ) -> httpx.Response:
+        request = self.requests.slash_command(user, channel, command, text)
+        response = request.post(self.events_url, self.http)
+        self._check(response)
+        # Text in the ack is shown to the person only, as Slack would; keep it where the fake keeps ephemerals.
+        if response.content and response.headers.get("content-type", "").startswith("application/json"):
+            body = response.json()
+            if body.get("text") or body.get("blocks"):
+                self.http.post(request.payload["response_url"], json=body)
+        return response
+
+    # --- clicking -------------------------------------------------------------------------------
+
+    def find_button(
+        self, label: str, *, user: str | None = None, channel: str | None = None
+    ) -> tuple[Message, dict[str, Any]]:
+        """The most recent message (top-level, thread reply, or ephemeral for `user`) with that button."""
+        candidates: list[Message] = []
+        channels = [channel] if channel else self.fake.channels()
+        for ch in channels:
+            for top in self.fake.messages(ch):
+                candidates.append(top)
+                candidates.extend(self.fake.replies(ch, top.ts))
+        if user:
+            candidates.extend(self.fake.ephemerals(user))
+        for message in sorted(candidates, key=lambda m: float(m.ts), reverse=True):
+            for block in message.blocks or []:
+                for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                    if element.get("type") == "button" and _label(element).lower() == label.lower():
+                        return message, element
+        raise DriverError(f"no button labelled {label!r} is visible" + (f" in {channel}" if channel else ""))
+
+    def click(self, user: str, label: str, *, channel: str | None = None) -> httpx.Response:
+        message, element = self.find_button(label, user=user, channel=channel)
+        before = len(self.fake.open_views(user))
+        request = self.requests.block_action(user, action_id=element["action_id"], message=message)
+        response = request.post(self.events_url, self.http)
+        self._check(response)
+        self._wait(lambda: len(self.fake.open_views(user)) != before or self._answered(user), timeout=3)
+        return response
+
+    def _answered(self, user: str) -> bool:
+        return bool(self.fake.ephemerals(user))
+
+    # --- forms ----------------------------------------------------------------------------------
+
+    def view(self, user: str) -> dict[str, Any] | None:
+        views = self.fake.open_views(user)
+        return views[-1] if views else None
+
+    def wait_for_view(self, user: str, timeout: float = 5.0) -> dict[str, Any]:
+        self._wait(lambda: self.view(user) is not None, timeout=timeout)
+        view = self.view(user)
+        if view is None:
+            raise DriverError(f"no form opened for {user}")
+        return view
+
+    def set(self, user: str, block_id: str, value: Any) -> None:
+        """Change one field of the open form, as the person would; fields that re-quote notify the bot."""
+        view = self.view(user)
+        if view is None:
+            raise DriverError("there is no open form to change")
+        block = next((b for b in view.get("blocks", []) if b.get("block_id") == block_id), None)
+        if block is None or block.get("type") != "input":
+            raise DriverError(f"the form has no field {block_id!r}")
+        edits = self._edits.setdefault(view["id"], {})
+        edits[block_id] = value
+        if not block.get("dispatch_action"):
+            return
+        element = block["element"]
+        state_view = dict(view, state={"values": self._values(view)})
+        kwargs: dict[str, Any] = (
+            {"selected_option": value} if "select" in element["type"] else {"value": value}
+        )
+        request = self.requests.block_action(
+            user, action_id=element["action_id"], block_id=block_id, view=state_view, **kwargs
+        )
+        old_hash = view.get("hash")
+        self._check(request.post(self.events_url, self.http))
+        self._wait(lambda: (self.fake.view(view["id"]) or {}).get("hash") != old_hash, timeout=5)
+        self._edits.pop(view["id"], None)  # the bot re-rendered the form from these values
+
+    def submit(self, user: str) -> dict[str, str] | None:
+        """Submit the open form as it stands. Returns the field errors the bot showed, or None if it closed."""
+        view = self.view(user)
+        if view is None:
+            raise DriverError("there is no open form to submit")
+        request = self.requests.view_submission(user, view, self._values(view))
+        response = request.post(self.events_url, self.http)
+        self._check(response)
+        outcome = self.fake.apply_view_ack(view["id"], response.text)
+        if outcome == "errors":
+            return self.fake.view_errors(view["id"])
+        self._edits.pop(view["id"], None)
+        return None
+
+    def cancel(self, user: str) -> None:
+        view = self.view(user)
+        if view is None:
+            raise DriverError("there is no open form to cancel")
+        self.fake.close_view(view["id"])
+        self._edits.pop(view["id"], None)
+
+    def _values(self, view: dict[str, Any]) -> dict[str, Any]:
+        return state_values(view, self._edits.get(view["id"]))
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _check(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise DriverError(f"the bot answered HTTP {response.status_code}: {response.text[:300]}")
+
+    @staticmethod
+    def _wait(condition: Any, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.02)
+        return bool(condition())
+
+
+def _label(element: dict[str, Any]) -> str:
+    text = element.get("text") or {}
+    return str(text.get("text", "")) if isinstance(text, dict) else str(text)

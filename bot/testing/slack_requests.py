@@ -1,0 +1,488 @@
+"""Signed requests as Slack sends them to an app's Request URL.
+
+``SlackRequests`` builds slash commands, ``block_actions``, ``view_submission`` and ``view_closed``
+requests, signed with the app's signing secret the way Slack signs them (``v0=`` HMAC-SHA256 over
+``v0:<timestamp>:<body>``).  Each :class:`SignedRequest` can be dispatched in-process to a Bolt app
+(:meth:`SignedRequest.as_bolt_request`) or POSTed to a running server (:meth:`SignedRequest.post`).
+
+Wire it to a :class:`~bot.testing.fake_slack.FakeSlack` with ``fake.requests(secret)``: response_urls
+then point at the fake (so ``respond()`` lands there) and trigger_ids are issued by the fake (so
+views opened with them belong to the right user).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from slack_bolt import BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.testing.fake_slack import (
+    FakeSlack,
+    Message,
+    channel_name_for,
+    ensure_block_ids,
+    make_response_tag,
+    user_name_for,
+)
+
+__all__ = ["SignedRequest", "SlackRequests", "find_element", "state_values"]
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class SignedRequest:
+    """A request body plus the headers Slack sends with it."""
+
+    body: bytes
+    headers: dict[str, str]
+    payload: dict[str, Any] = field(default_factory=dict)
+    """The decoded content: the form fields of a slash command, the JSON payload of an interaction."""
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def as_bolt_request(self) -> BoltRequest:
+        return BoltRequest(body=self.text, headers={k: [v] for k, v in self.headers.items()})
+
+    def post(self, url: str, client: httpx.Client | None = None) -> httpx.Response:
+        """POST the request to ``url`` (an app's Request URL)."""
+        if client is not None:
+            return client.post(url, content=self.body, headers=self.headers)
+        with httpx.Client(timeout=10.0) as own:
+            return own.post(url, content=self.body, headers=self.headers)
+
+    def tampered(self) -> SignedRequest:
+        """The same request with its body changed after signing (the signature no longer matches)."""
+        return SignedRequest(
+            body=self.body + b"&tampered=1", headers=dict(self.headers), payload=self.payload
+        )
+
+
+class SlackRequests:
+    """Builds signed requests from one workspace to one app."""
+
+    def __init__(
+        self,
+        signing_secret: str,
+        *,
+        team_id: str = "T0SIM",
+        team_domain: str = "sim",
+        api_app_id: str = "A0SIM",
+        response_url_factory: Callable[[str], str] | None = None,
+        trigger_id_factory: Callable[[str], str] | None = None,
+        verification_token: str = "vtokSIMULATED000",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.team_id = team_id
+        self.team_domain = team_domain
+        self.api_app_id = api_app_id
+        self.response_url_factory = response_url_factory
+        if trigger_id_factory is None and isinstance(
+            getattr(response_url_factory, "__self__", None), FakeSlack
+        ):
+            # response_urls come from a FakeSlack: let it issue the trigger_ids too, so that the
+            # views the app opens with them belong to the right user.
+            trigger_id_factory = response_url_factory.__self__.trigger_id  # type: ignore[union-attr]
+        self.trigger_id_factory = trigger_id_factory
+        self.verification_token = verification_token
+        self.clock = clock
+        self._verifier = SignatureVerifier(signing_secret)
+        self._seq: Iterator[int] = itertools.count(1)
+
+    # -------------------------------------------------------------- signing
+
+    def sign(self, body: str | bytes, content_type: str = FORM_CONTENT_TYPE) -> SignedRequest:
+        raw = body.encode() if isinstance(body, str) else body
+        timestamp = str(int(self.clock()))
+        signature = self._verifier.generate_signature(timestamp=timestamp, body=raw)
+        if signature is None:  # pragma: no cover - only when the secret is empty
+            raise ValueError("cannot sign without a signing secret")
+        headers = {
+            "content-type": content_type,
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature,
+        }
+        return SignedRequest(body=raw, headers=headers)
+
+    def _interactive(self, payload: dict[str, Any]) -> SignedRequest:
+        req = self.sign("payload=" + quote(json.dumps(payload, separators=(",", ":")), safe=""))
+        req.payload = payload
+        return req
+
+    # -------------------------------------------------------------- ids
+
+    def new_trigger_id(self, user_id: str) -> str:
+        if self.trigger_id_factory is not None:
+            return self.trigger_id_factory(user_id)
+        seq = next(self._seq)
+        return f"{int(self.clock() * 1000)}{seq:04d}.{seq}.{secrets.token_hex(16)}"
+
+    def new_response_url(
+        self, kind: str, channel_id: str | None, user_id: str, message_ts: str | None = None
+    ) -> str:
+        seq = next(self._seq)
+        if self.response_url_factory is not None:
+            return self.response_url_factory(make_response_tag(channel_id, user_id, message_ts, seq))
+        return f"https://hooks.slack.com/{kind}/{self.team_id}/{seq}/{secrets.token_urlsafe(18)}"
+
+    def _user(self, user_id: str, user_name: str | None = None) -> dict[str, Any]:
+        name = user_name or user_name_for(user_id)
+        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
+
+    def _team(self) -> dict[str, Any]:
+        return {"id": self.team_id, "domain": self.team_domain}
+
+    # -------------------------------------------------------------- slash commands
+
+    def slash_command(
+        self,
+        user_id: str,
+        channel_id: str,
+        command: str,
+        text: str = "",
+        *,
+        user_name: str | None = None,
+        channel_name: str | None = None,
+    ) -> SignedRequest:
+        fields = {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": channel_name or channel_name_for(channel_id),
+            "user_id": user_id,
+            "user_name": user_name or user_name_for(user_id),
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.new_response_url("commands", channel_id, user_id),
+            "trigger_id": self.new_trigger_id(user_id),
+        }
+        req = self.sign(urlencode(fields))
+        req.payload = fields
+        return req
+
+    # -------------------------------------------------------------- block actions
+
+    def block_action(
+        self,
+        user_id: str,
+        *,
+        action_id: str,
+        value: Any = None,
+        block_id: str | None = None,
+        channel_id: str | None = None,
+        message: Mapping[str, Any] | Message | None = None,
+        view: Mapping[str, Any] | None = None,
+        selected_option: Any = None,
+        action_type: str | None = None,
+    ) -> SignedRequest:
+        """A ``block_actions`` request: the user clicked/changed element ``action_id`` in ``message``
+        (a dict with ``ts``, or a :class:`Message`) or in ``view``.
+
+        The element's ``type`` and ``block_id`` are looked up in the message/view blocks unless given.
+        ``value`` is the button value (defaults to the button's own value) or the new value of an
+        input; ``selected_option`` an option value (or an option dict) for selects, radio buttons and
+        overflow menus, or a list of values for checkboxes and multi-selects.
+        """
+        if message is not None and view is not None:
+            raise ValueError("pass message or view, not both")
+        ephemeral = False
+        msg: dict[str, Any] | None = None
+        if isinstance(message, Message):
+            channel_id = channel_id or message.channel
+            ephemeral = message.ephemeral_for is not None
+            msg = message.to_dict()
+        elif message is not None:
+            msg = copy.deepcopy(dict(message))
+            channel_id = channel_id or msg.get("channel")
+        view_dict = copy.deepcopy(dict(view)) if view is not None else None
+        if view_dict is not None:
+            view_dict["blocks"] = ensure_block_ids(view_dict.get("blocks") or [])
+        if msg is not None and msg.get("blocks") is not None:
+            msg["blocks"] = ensure_block_ids(msg["blocks"])
+        blocks = (view_dict or msg or {}).get("blocks") or []
+
+        found_block, element = find_element(blocks, action_id, block_id)
+        block_id = block_id or found_block or "actions"
+        element = element or {}
+        el_type = (
+            action_type
+            or element.get("type")
+            or ("static_select" if selected_option is not None else "button")
+        )
+        action: dict[str, Any] = {"action_id": action_id, "block_id": block_id, "type": el_type}
+        if el_type in ("button", "workflow_button"):
+            if element.get("text") is not None:
+                action["text"] = copy.deepcopy(element["text"])
+            button_value = value if value is not None else element.get("value")
+            if button_value is not None:
+                action["value"] = button_value
+            if element.get("style"):
+                action["style"] = element["style"]
+        else:
+            chosen = selected_option if selected_option is not None else value
+            if chosen is not None or el_type in ("overflow",):
+                action.update(
+                    _element_state(element | {"type": el_type}, chosen, explicit=True, for_action=True)
+                )
+        action["action_ts"] = f"{self.clock():.6f}"
+
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "trigger_id": self.new_trigger_id(user_id),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if view_dict is not None:
+            state = view_dict.setdefault("state", {})
+            if not state.get("values"):
+                state["values"] = state_values(view_dict)
+            payload["container"] = {"type": "view", "view_id": view_dict.get("id")}
+            payload["view"] = view_dict
+        else:
+            message_ts = msg.get("ts") if msg else None
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": ephemeral,
+            }
+            payload["channel"] = {"id": channel_id, "name": channel_name_for(channel_id or "")}
+            if msg is not None and not ephemeral:  # Slack leaves out ephemeral messages
+                payload["message"] = msg
+            payload["state"] = {"values": state_values({"blocks": blocks})}
+            payload["response_url"] = self.new_response_url("actions", channel_id, user_id, message_ts)
+        payload["actions"] = [action]
+        return self._interactive(payload)
+
+    # -------------------------------------------------------------- views
+
+    def _view_payload(self, view: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(dict(view))
+        out["blocks"] = ensure_block_ids(out.get("blocks") or [])
+        out.setdefault("id", "V0SIMULATED")
+        out.setdefault("team_id", self.team_id)
+        out.setdefault("type", "modal")
+        out.setdefault("private_metadata", "")
+        out.setdefault("callback_id", "")
+        out.setdefault("hash", f"{int(self.clock())}.simulated")
+        out.setdefault("app_id", self.api_app_id)
+        out["state"] = {"values": values}
+        return out
+
+    def view_submission(
+        self,
+        user_id: str,
+        view: Mapping[str, Any],
+        values: dict[str, Any] | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> SignedRequest:
+        """A ``view_submission``: the user submitted ``view`` (as Slack holds it, e.g. from
+        ``fake.open_views(user)``).  ``values`` is a complete ``state.values`` in Slack's shape; when
+        it is None the state is the form as it stands (initial values), changed by ``overrides``
+        (plain values keyed by block_id, see :func:`state_values`)."""
+        if values is None:
+            values = state_values(view, overrides)
+        payload: dict[str, Any] = {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "trigger_id": self.new_trigger_id(user_id),
+            "view": self._view_payload(view, values),
+            "response_urls": [],
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        return self._interactive(payload)
+
+    def view_closed(
+        self, user_id: str, view: Mapping[str, Any], *, is_cleared: bool = False
+    ) -> SignedRequest:
+        """A ``view_closed`` (sent only for views opened with ``notify_on_close``)."""
+        payload: dict[str, Any] = {
+            "type": "view_closed",
+            "team": self._team(),
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "view": self._view_payload(view, state_values(view)),
+            "is_cleared": is_cleared,
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        return self._interactive(payload)
+
+
+# --------------------------------------------------------------------------------------------------
+# Element state
+# --------------------------------------------------------------------------------------------------
+
+
+def _block_elements(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    btype = block.get("type")
+    if btype == "input" and isinstance(block.get("element"), dict):
+        return [block["element"]]
+    if btype == "actions":
+        return [e for e in block.get("elements") or [] if isinstance(e, dict)]
+    if btype == "section" and isinstance(block.get("accessory"), dict):
+        return [block["accessory"]]
+    return []
+
+
+def find_element(
+    blocks: list[dict[str, Any]], action_id: str, block_id: str | None = None
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Find the element with ``action_id`` (in block ``block_id`` if given): ``(block_id, element)``."""
+    for block in blocks:
+        if not isinstance(block, dict) or (block_id is not None and block.get("block_id") != block_id):
+            continue
+        for element in _block_elements(block):
+            if element.get("action_id") == action_id:
+                return block.get("block_id"), element
+    return None, None
+
+
+def _all_options(element: Mapping[str, Any]) -> list[dict[str, Any]]:
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options.extend(group.get("options") or [])
+    return [o for o in options if isinstance(o, dict)]
+
+
+def _option(element: Mapping[str, Any], choice: Any) -> dict[str, Any] | None:
+    if choice is None:
+        return None
+    if isinstance(choice, Mapping):
+        return copy.deepcopy(dict(choice))
+    for option in _all_options(element):
+        if option.get("value") == choice:
+            return copy.deepcopy(option)
+    if element.get("type", "").endswith("external_select") or not _all_options(element):
+        return {"text": {"type": "plain_text", "text": str(choice), "emoji": True}, "value": str(choice)}
+    raise ValueError(f"{element.get('type')} {element.get('action_id')!r} has no option {choice!r}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return [value]
+
+
+# element type -> (state key, initial key) for selects holding a single id / date / time
+_SINGLE = {
+    "users_select": ("selected_user", "initial_user"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "channels_select": ("selected_channel", "initial_channel"),
+    "datepicker": ("selected_date", "initial_date"),
+    "timepicker": ("selected_time", "initial_time"),
+    "datetimepicker": ("selected_date_time", "initial_date_time"),
+}
+_MULTI = {
+    "multi_users_select": ("selected_users", "initial_users"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations"),
+    "multi_channels_select": ("selected_channels", "initial_channels"),
+}
+_TEXT = {"plain_text_input", "number_input", "email_text_input", "url_text_input"}
+
+
+def _element_state(
+    element: Mapping[str, Any], value: Any, *, explicit: bool, for_action: bool = False
+) -> dict[str, Any]:
+    """Slack's state for one element: from ``value`` when ``explicit``, else from its initial value."""
+    etype = element.get("type", "")
+    state: dict[str, Any] = {"type": etype}
+    if etype in _TEXT:
+        raw = value if explicit else element.get("initial_value")
+        state["value"] = None if raw is None or raw == "" else str(raw)  # Slack sends null when empty
+    elif etype == "rich_text_input":
+        state["rich_text_value"] = copy.deepcopy(value if explicit else element.get("initial_value"))
+    elif etype in ("static_select", "external_select", "radio_buttons", "overflow"):
+        state["selected_option"] = (
+            _option(element, value) if explicit else copy.deepcopy(element.get("initial_option"))
+        )
+    elif etype in ("checkboxes", "multi_static_select", "multi_external_select"):
+        if explicit:
+            state["selected_options"] = [_option(element, v) for v in _as_list(value)]
+        else:
+            state["selected_options"] = copy.deepcopy(list(element.get("initial_options") or []))
+    elif etype in _SINGLE:
+        key, initial = _SINGLE[etype]
+        state[key] = value if explicit else element.get(initial)
+        if etype == "datetimepicker" and state[key] is not None:
+            state[key] = int(state[key])
+    elif etype in _MULTI:
+        key, initial = _MULTI[etype]
+        state[key] = _as_list(value) if explicit else list(element.get(initial) or [])
+    elif etype == "file_input":
+        state["files"] = _as_list(value) if explicit else []
+    elif value is not None:
+        state["value"] = value
+    if for_action:
+        state.pop("type")
+    return state
+
+
+def _is_stateful(element: Mapping[str, Any]) -> bool:
+    return element.get("type") not in (None, "button", "overflow", "workflow_button", "image")
+
+
+def state_values(view: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build ``view.state.values`` (``block_id -> action_id -> element state``) as Slack sends it.
+
+    Each input (and each stateful element in actions/section blocks) starts from its initial value:
+    ``initial_value``, ``initial_option``, ``initial_options``, ``initial_user`` and so on.
+    ``overrides`` maps a ``block_id`` to a plain value: a string for text and number inputs, an
+    option value for selects and radio buttons, a list of option values for checkboxes and
+    multi-selects, a user/conversation id for those selects.  For a block with several stateful
+    elements, give a dict keyed by ``action_id`` instead.  Unknown block_ids raise ``KeyError``.
+    """
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for block in ensure_block_ids(list(view.get("blocks") or [])):
+        if not isinstance(block, dict):
+            continue
+        elements = [e for e in _block_elements(block) if _is_stateful(e)]
+        if not elements:
+            continue
+        block_id = block["block_id"]
+        has_override = block_id in overrides
+        override = overrides.pop(block_id, None)
+        block_state: dict[str, Any] = {}
+        for element in elements:
+            action_id = element["action_id"]
+            if has_override and len(elements) > 1:
+                if not isinstance(override, Mapping):
+                    raise ValueError(f"block {block_id!r} has several elements: override by action_id")
+                explicit = action_id in override
+                value = override.get(action_id)
+            else:
+                explicit, value = has_override, override
+            block_state[action_id] = _element_state(element, value, explicit=explicit)
+        values[block_id] = block_state
+    if overrides:
+        raise KeyError(f"no input block(s) {sorted(overrides)} in the view")
+    return values

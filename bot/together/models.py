@@ -1,0 +1,150 @@
+"""Pydantic models of the Together v1 objects the client reads (reference §4, §6).
+
+They ignore unknown keys, since Together adds fields without notice, and convert to the domain's types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+
+from bot.domain.provider import EndpointInfo, HardwareOption
+
+
+def _datetime_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime | None:
+    # An odd timestamp should not make a whole endpoint list unreadable.
+    try:
+        result: datetime | None = handler(value)
+    except ValidationError:
+        return None
+    return result
+
+
+LenientDatetime = Annotated[datetime | None, WrapValidator(_datetime_or_none)]
+
+
+class _ApiObject(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Autoscaling(_ApiObject):
+    min_replicas: int
+    max_replicas: int
+
+
+class DedicatedEndpoint(_ApiObject):
+    """Answer of create, retrieve and update (§4.1)."""
+
+    object: str = "endpoint"
+    id: str
+    name: str
+    display_name: str | None = None
+    model: str
+    hardware: str
+    type: str = "dedicated"
+    owner: str | None = None
+    state: str
+    autoscaling: Autoscaling
+    created_at: LenientDatetime = None
+
+    def to_info(self) -> EndpointInfo:
+        return EndpointInfo(
+            id=self.id,
+            name=self.name,
+            model=self.model,
+            state=self.state,
+            display_name=self.display_name,
+            hardware=self.hardware,
+            min_replicas=self.autoscaling.min_replicas,
+            max_replicas=self.autoscaling.max_replicas,
+            owner=self.owner,
+            type=self.type,
+            created_at=self.created_at,
+        )
+
+
+class ListEndpoint(_ApiObject):
+    """An item of `GET /v1/endpoints` (§4.2): no display name, hardware or autoscaling."""
+
+    object: str = "endpoint"
+    id: str | None = None
+    name: str
+    model: str
+    type: str
+    owner: str | None = None
+    state: str
+    created_at: LenientDatetime = None
+
+    def to_info(self) -> EndpointInfo:
+        return EndpointInfo(
+            id=self.id or "",
+            name=self.name,
+            model=self.model,
+            state=self.state,
+            owner=self.owner,
+            type=self.type,
+            created_at=self.created_at,
+        )
+
+
+class EndpointList(_ApiObject):
+    object: str = "list"
+    data: list[ListEndpoint]
+
+
+class HardwareSpec(_ApiObject):
+    gpu_type: str
+    gpu_link: str | None = None
+    gpu_memory: float
+    gpu_count: int
+
+
+class EndpointPricing(_ApiObject):
+    cents_per_minute: float
+
+
+class HardwareAvailability(_ApiObject):
+    status: str
+
+
+class HardwareWithStatus(_ApiObject):
+    """An item of `GET /v1/hardware` (§4.4); `availability` only comes with `?model=`."""
+
+    object: str = "hardware"
+    id: str
+    pricing: EndpointPricing
+    specs: HardwareSpec
+    availability: HardwareAvailability | None = None
+    updated_at: LenientDatetime = None
+
+    def to_option(self) -> HardwareOption:
+        return HardwareOption(
+            id=self.id,
+            gpu_type=self.specs.gpu_type,
+            gpu_count=self.specs.gpu_count,
+            gpu_memory_gb=self.specs.gpu_memory,
+            cents_per_minute=self.pricing.cents_per_minute,
+            availability=self.availability.status if self.availability else None,
+        )
+
+
+class HardwareList(_ApiObject):
+    object: str = "list"
+    data: list[HardwareWithStatus]
+
+
+class ErrorData(_ApiObject):
+    """The inside of Together's error body `{"error": {"message", "type", "param", "code"}}` (§6.1)."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    message: str | None = None
+    type: str | None = None
+    param: Any = None
+    code: str | None = None
+
+
+class ErrorBody(_ApiObject):
+    error: ErrorData

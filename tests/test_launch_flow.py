@@ -1,0 +1,244 @@
+"""The launch flow end to end: signed Slack requests over HTTP -> Bolt -> domain -> Together simulator."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from bot.audit import audit_rows
+from bot.domain.errors import AlreadyDecided
+from bot.slack.ids import Block
+from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, CHANNEL, REQUESTER, Stack, start_stack
+
+LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+A100 = "1x_nvidia_a100_80gb_sxm"
+
+
+def _selected(view: dict, block_id: str):  # type: ignore[no-untyped-def]
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    element = block["element"]
+    if "initial_option" in element:
+        return element["initial_option"]["value"]
+    return element.get("initial_value")
+
+
+def request_launch(stack: Stack, text: str = "create llama-8b a100 2-5", user: str = REQUESTER) -> dict:
+    stack.slack.command(user, text)
+    view = stack.slack.wait_for_view(user)
+    assert stack.slack.submit(user) is None
+    stack.settle()
+    return view
+
+
+def approve(stack: Stack, user: str = APPROVER, note: str | None = None) -> None:
+    stack.slack.click(user, "Approve")
+    stack.slack.wait_for_view(user)
+    if note:
+        stack.slack.set(user, Block.NOTE, note)
+    assert stack.slack.submit(user) is None
+    stack.settle()
+
+
+def test_whole_launch_from_command_to_started(stack: Stack) -> None:
+    stack.slack.command(REQUESTER, "create llama-8b a100 2-5")
+    view = stack.slack.wait_for_view(REQUESTER)
+    assert view["title"]["text"] == "Launch an endpoint"
+    assert _selected(view, Block.MODEL) == LLAMA_8B
+    assert _selected(view, Block.HARDWARE) == A100
+    assert (_selected(view, Block.MIN_REPLICAS), _selected(view, Block.MAX_REPLICAS)) == ("2", "5")
+    assert _selected(view, Block.INACTIVE_TIMEOUT) == "60"
+    estimate = next(b for b in view["blocks"] if b.get("block_id") == Block.ESTIMATE)["text"]["text"]
+    # 1x A100 SXM is 6.67 cents a minute per replica: $4.00/h each, $8.00 at 2, $20.01 at 5.
+    assert "$8.00/h at 2 replicas" in estimate and "$20.01/h at 5" in estimate
+    hardware = next(b for b in view["blocks"] if b.get("block_id") == Block.HARDWARE)["element"]["options"]
+    assert all("$" in o["text"]["text"] for o in hardware)
+
+    assert stack.slack.submit(REQUESTER) is None
+    stack.settle()
+    card = stack.card()
+    assert "Launch request #1" in card.text
+    card_text = json.dumps(card.blocks)
+    assert f"<@{REQUESTER}>" in card_text and LLAMA_8B in card_text and "$8.00" in card_text
+    assert stack.creates() == 0
+
+    approve(stack, note="go ahead")
+    assert stack.creates() == 1
+    create = next(r for r in stack.sim.requests if r.method == "POST")
+    assert create.json["model"] == LLAMA_8B
+    assert create.json["hardware"] == A100
+    assert create.json["autoscaling"] == {"min_replicas": 2, "max_replicas": 5}
+    assert create.json["inactive_timeout"] == 60
+    assert create.json["state"] == "STARTED"
+    assert create.json["disable_speculative_decoding"] is False
+    assert create.json["display_name"] == "llama-8b-r1"
+
+    thread = stack.thread()
+    assert thread[0].startswith(":white_check_mark: Approved by <@UAPPROVER1>") and "go ahead" in thread[0]
+    assert "State: *PENDING*" in thread[1]
+    card_text = json.dumps(stack.card().blocks)
+    assert "approve_request" not in card_text and "endpoint-" in card_text and "PENDING" in card_text
+
+    stack.advance(61)
+    stack.advance(181)
+    thread = stack.thread()
+    states = [t for t in thread if "State: *" in t]
+    assert [s.split("*")[1] for s in states] == ["PENDING", "STARTING", "STARTED"]
+    started = states[-1]
+    name = stack.sim.endpoints[next(iter(stack.sim.endpoints))]["name"]
+    assert name in started and "chat/completions" in started
+    assert "STARTED" in json.dumps(stack.card().blocks)
+
+    stack.advance(30)  # nothing changes: no further replies
+    assert len(stack.thread()) == len(thread)
+
+    (row,) = audit_rows(stack.bot.store)
+    assert row["requested_by"] == REQUESTER and row["approved_by"] == APPROVER and row["rejected_by"] is None
+    assert row["state"] == "STARTED" and row["endpoint_id"].startswith("endpoint-")
+    assert (row["model"], row["hardware"], row["min_replicas"], row["max_replicas"]) == (LLAMA_8B, A100, 2, 5)
+    assert row["requested_at"] and row["approved_at"]
+    assert [e["action"] for e in row["events"]][:4] == ["requested", "approved", "launch_started", "launched"]
+
+
+def test_requester_cannot_approve_own_launch(stack: Stack) -> None:
+    request_launch(stack, user=APPROVER)  # an approver asking for a launch still needs someone else
+    stack.slack.click(APPROVER, "Approve")
+    assert stack.slack.view(APPROVER) is None
+    (text,) = stack.ephemeral_texts(APPROVER)
+    assert "someone else must approve" in text and f"<@{APPROVER_2}>" in text
+    assert stack.creates() == 0
+    assert "approve_request" in json.dumps(stack.card().blocks)
+
+
+def test_non_approver_is_told_who_can_approve(stack: Stack) -> None:
+    request_launch(stack)
+    for label in ("Approve", "Reject"):
+        stack.slack.click(BYSTANDER, label)
+    assert stack.slack.view(BYSTANDER) is None
+    texts = stack.ephemeral_texts(BYSTANDER)
+    assert len(texts) == 2
+    assert all("Only approvers" in t and f"<@{APPROVER}>" in t and f"<@{APPROVER_2}>" in t for t in texts)
+    stack.settle()
+    assert stack.creates() == 0
+
+
+def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -> None:
+    request_launch(stack)
+    stack.slack.click(APPROVER, "Approve")
+    view_1 = stack.slack.wait_for_view(APPROVER)
+    stack.slack.click(APPROVER_2, "Approve")
+    view_2 = stack.slack.wait_for_view(APPROVER_2)
+    requests = [
+        stack.slack.requests.view_submission(user, view)
+        for _ in range(10)
+        for user, view in ((APPROVER, view_1), (APPROVER_2, view_2))
+    ]
+    stack.bot.start()  # launcher, tracker and publisher run for real, concurrently with the clicks
+    try:
+        results: list[str] = []
+        barrier = threading.Barrier(len(requests))
+
+        def send(req) -> None:  # type: ignore[no-untyped-def]
+            barrier.wait()
+            results.append(req.post(stack.server.url + "/slack/events").text)
+
+        threads = [threading.Thread(target=send, args=(r,)) for r in requests]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stack.fake.wait_for("chat.postMessage", lambda c: "State: *PENDING*" in (c.params.get("text") or ""))
+    finally:
+        stack.bot.stop()
+    stack.settle()
+    assert stack.creates() == 1
+    accepted = [r for r in results if "errors" not in r]
+    assert len(accepted) == 1
+    assert all("already approved" in r for r in results if "errors" in r)
+    assert sum("Approved by" in t for t in stack.thread()) == 1
+    assert sum("State: *PENDING*" in t for t in stack.thread()) == 1
+
+
+def test_parallel_launchers_claim_a_request_once(stack: Stack) -> None:
+    request_launch(stack)
+    stack.slack.click(APPROVER, "Approve")
+    stack.slack.wait_for_view(APPROVER)
+    stack.slack.submit(APPROVER)
+    barrier = threading.Barrier(8)
+
+    def launch() -> None:
+        barrier.wait()
+        stack.bot.launches.launch_approved()
+
+    threads = [threading.Thread(target=launch) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert stack.creates() == 1
+
+
+def test_reject_records_reason_and_launches_nothing(stack: Stack) -> None:
+    request_launch(stack)
+    stack.slack.click(APPROVER, "Reject")
+    stack.slack.wait_for_view(APPROVER)
+    errors = stack.slack.submit(APPROVER)  # a reason is required
+    assert errors and Block.REASON in errors
+    stack.slack.set(APPROVER, Block.REASON, "Use h100s <!channel>")
+    assert stack.slack.submit(APPROVER) is None
+    stack.settle()
+    assert stack.creates() == 0
+    (reply,) = stack.thread()
+    assert "Rejected by <@UAPPROVER1>" in reply and "&lt;!channel&gt;" in reply and "<!channel>" not in reply
+    card_text = json.dumps(stack.card().blocks)
+    assert "Rejected by" in card_text and "approve_request" not in card_text
+    (row,) = audit_rows(stack.bot.store)
+    assert row["rejected_by"] == APPROVER and row["approved_by"] is None and row["status"] == "rejected"
+    # A late approval (a stale modal, say) is refused and says who decided.
+    with pytest.raises(AlreadyDecided, match="already rejected by <@UAPPROVER1>"):
+        stack.bot.launches.approve(row["request_id"], APPROVER_2)
+    assert stack.bot.launches.launch_approved() == 0
+
+
+def test_error_state_mentions_requester(stack: Stack) -> None:
+    stack.sim.set_next_outcome("ERROR", at="STARTING")
+    request_launch(stack)
+    approve(stack)
+    stack.advance(61)
+    stack.advance(181)
+    error = [t for t in stack.thread() if "State: *ERROR*" in t]
+    assert len(error) == 1 and f"<@{REQUESTER}>" in error[0]
+    assert "ERROR" in json.dumps(stack.card().blocks)
+
+
+def test_restart_while_pending_resumes_and_posts_started_once(
+    stack: Stack,
+    database_url,
+    fake_slack,
+    sim,
+    sim_server,
+    together,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    request_launch(stack)
+    approve(stack)
+    assert any("PENDING" in t for t in stack.thread())
+    stack.bot.stop()
+    stack.server.stop()
+    stack.bot.store.engine.dispose()
+
+    second = start_stack(database_url, fake_slack, sim, sim_server, together, clock)
+    try:
+        clock.advance(300)
+        second.settle()
+        second.settle()
+        thread = second.thread()
+        assert sum("State: *STARTED*" in t for t in thread) == 1
+        assert sum("State: *PENDING*" in t for t in thread) == 1
+        assert stack.creates() == 1
+        assert "STARTED" in json.dumps(second.card().blocks)
+    finally:
+        second.bot.stop()
+        second.server.stop()
+        second.bot.store.engine.dispose()
