@@ -9,7 +9,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
@@ -70,7 +69,7 @@ class LaunchService:
         self.approvers = approvers
         self._on_outbox = on_outbox
         self._on_approved = on_approved
-        self._sleep = sleep
+        self.sleep = sleep
         self._monotonic = monotonic
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
         self._lock = threading.Lock()
@@ -291,7 +290,6 @@ class LaunchService:
         return f"{alias}-r{request.id}"
 
     def _create(self, request: LaunchRequest, spec: LaunchSpec) -> EndpointInfo:
-        started = utcnow()
         for attempt in range(1, AMBIGUOUS_CREATE_ATTEMPTS + 1):
             try:
                 return self.provider.create_endpoint(spec)
@@ -301,19 +299,22 @@ class LaunchService:
                 log.warning(
                     "create for request %s may or may not have happened (%s); looking", request.id, exc
                 )
-                self._sleep(min(2.0 * attempt, 10.0))
-                found = self._find_created(spec, since=started - timedelta(minutes=2))
+                self.sleep(min(2.0 * attempt, 10.0))
+                found = self._find_created(spec)
                 if found is not None:
                     log.info("request %s: adopting %s, created by the unanswered call", request.id, found.id)
                     return found
         raise AssertionError("unreachable")
 
-    def _find_created(self, spec: LaunchSpec, since: datetime) -> EndpointInfo | None:
+    def _find_created(self, spec: LaunchSpec) -> EndpointInfo | None:
+        """An endpoint the bot does not track yet with this request's model, hardware and display name.
+
+        Creation times are not compared: Together's clock and ours need not agree. The default display
+        name carries the request number, so a match is this request's own endpoint.
+        """
         known = {e.id for e in self.store.tracked_endpoints()}
         for item in self.provider.list_endpoints():
             if item.id in known or item.model != spec.model:
-                continue
-            if item.created_at is not None and item.created_at < since:
                 continue
             detail = self.provider.get_endpoint(item.id)
             if detail.display_name == spec.display_name and (detail.hardware in (None, spec.hardware)):

@@ -79,7 +79,7 @@ class EndpointProvider(Protocol):
 # --- errors -------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class ProviderError(Exception):
     """A failure reported by (or on the way to) the provider. `message` is the provider's own words."""
 
@@ -89,6 +89,9 @@ class ProviderError(Exception):
     type: str | None = None
     retry_after: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message)
 
     def __str__(self) -> str:
         where = f"HTTP {self.status}" if self.status else "no response"

@@ -277,7 +277,8 @@ def estimate_text(values: FormValues, chosen: HardwareOption | None) -> str:
 # --- reading Slack's view state -------------------------------------------------------------
 
 
-def _element(state: dict[str, Any], block_id: str) -> dict[str, Any]:
+def element_state(state: dict[str, Any], block_id: str) -> dict[str, Any]:
+    """The state of the one element in input block `block_id` (empty when absent)."""
     block = state.get(block_id) or {}
     return next(iter(block.values()), {}) if block else {}
 
@@ -296,19 +297,21 @@ def _int(element: dict[str, Any], block_id: str, problems: dict[str, str]) -> in
 def read_form(state_values: dict[str, Any]) -> FormValues:
     """Slack's `view.state.values` -> FormValues; unreadable fields are noted in `problems`."""
     problems: dict[str, str] = {}
-    model = (_element(state_values, Block.MODEL).get("selected_option") or {}).get("value")
-    hardware = (_element(state_values, Block.HARDWARE).get("selected_option") or {}).get("value")
-    name = (_element(state_values, Block.DISPLAY_NAME).get("value") or "").strip() or None
-    options = {o.get("value") for o in _element(state_values, Block.OPTIONS).get("selected_options") or []}
-    start = (_element(state_values, Block.START).get("selected_option") or {}).get("value")
+    model = (element_state(state_values, Block.MODEL).get("selected_option") or {}).get("value")
+    hardware = (element_state(state_values, Block.HARDWARE).get("selected_option") or {}).get("value")
+    name = (element_state(state_values, Block.DISPLAY_NAME).get("value") or "").strip() or None
+    options = {
+        o.get("value") for o in element_state(state_values, Block.OPTIONS).get("selected_options") or []
+    }
+    start = (element_state(state_values, Block.START).get("selected_option") or {}).get("value")
     return FormValues(
         model=model,
         hardware=hardware,
-        min_replicas=_int(_element(state_values, Block.MIN_REPLICAS), Block.MIN_REPLICAS, problems),
-        max_replicas=_int(_element(state_values, Block.MAX_REPLICAS), Block.MAX_REPLICAS, problems),
+        min_replicas=_int(element_state(state_values, Block.MIN_REPLICAS), Block.MIN_REPLICAS, problems),
+        max_replicas=_int(element_state(state_values, Block.MAX_REPLICAS), Block.MAX_REPLICAS, problems),
         display_name=name,
         inactive_timeout=_int(
-            _element(state_values, Block.INACTIVE_TIMEOUT), Block.INACTIVE_TIMEOUT, problems
+            element_state(state_values, Block.INACTIVE_TIMEOUT), Block.INACTIVE_TIMEOUT, problems
         ),
         speculative_decoding=Option.SPECULATIVE in options,
         prompt_cache=Option.PROMPT_CACHE in options,

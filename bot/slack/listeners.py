@@ -14,7 +14,7 @@ from bot.domain.command import USAGE, CreateCommand, HelpCommand, parse_command
 from bot.domain.errors import UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
 from bot.domain.provider import HardwareOption
-from bot.slack.forms import FormValues, launch_form, read_form
+from bot.slack.forms import FormValues, element_state, launch_form, read_form
 from bot.slack.ids import COMMAND, Action, Block, Callback
 from bot.slack.messages import Renderer
 from bot.slack.metadata import LaunchFormMeta, RequestRef
@@ -158,7 +158,9 @@ class Listeners:
         ack()
         ref = RequestRef.model_validate_json(action["value"])
         user = body["user"]["id"]
-        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        channel = str(
+            (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        )
         try:
             request = self.launches.ensure_may_decide(ref.request_id, user)
         except UserError as exc:
@@ -196,9 +198,7 @@ class Listeners:
 
 
 def _text_value(view: dict[str, Any], block_id: str) -> str | None:
-    block = (view.get("state") or {}).get("values", {}).get(block_id) or {}
-    element = next(iter(block.values()), {}) if block else {}
-    value = element.get("value")
+    value = element_state((view.get("state") or {}).get("values", {}), block_id).get("value")
     return str(value) if value is not None else None
 
 

@@ -43,8 +43,11 @@ class SlackDriver:
         response = request.post(self.events_url, self.http)
         self._check(response)
         # Text in the ack is shown to the person only, as Slack would; keep it where the fake keeps ephemerals.
-        if response.content and response.headers.get("content-type", "").startswith("application/json"):
-            body = response.json()
+        if response.content:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                body = response.json()
+            else:
+                body = {"text": response.text}
             if body.get("text") or body.get("blocks"):
                 self.http.post(request.payload["response_url"], json=body)
         return response

@@ -117,19 +117,18 @@ class TogetherClient:
         if root.endswith("/v1"):
             root = root[: -len("/v1")]
         self._root_url = root
-        self._api_key = api_key
+        self._api_key = api_key.strip()  # a key read from a file often ends in a newline
         self._max_retries = max(0, max_retries)
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._random = random.Random()
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._api_key:  # without a key, let Together answer 401 rather than send "Bearer "
+            headers["Authorization"] = f"Bearer {self._api_key}"
         self._http = httpx.Client(
             base_url=f"{root}/v1",
-            headers={
-                "Authorization": f"Bearer {api_key}",
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-            },
+            headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
         )

@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,7 @@ STATES = frozenset({PENDING, STARTING, STARTED, STOPPING, STOPPED, ERROR, "FAILE
 DEFAULT_DURATIONS: dict[str, float] = {PENDING: 60.0, STARTING: 180.0, STOPPING: 30.0}
 DEFAULT_INACTIVE_TIMEOUT = 60  # minutes, when create omits it
 AVAILABILITY_STATUSES = ("available", "insufficient", "unavailable")
+REQUEST_LOG_SIZE = 10_000
 
 INVALID_KEY_MESSAGE = (
     "Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys."
@@ -78,7 +80,8 @@ INVALID_KEY_MESSAGE = (
 V1_DISABLED = "endpoints_v1_create_access_disabled"
 V1_DISABLED_MESSAGE = (
     "Creating or starting v1 dedicated endpoints is disabled. Use the v2 Dedicated Model Inference API "
-    "(/v2/projects/{project_id}/endpoints) instead: https://docs.together.ai/docs/dedicated-endpoints/migrate-from-v1"
+    "(/v2/projects/{project_id}/endpoints) instead: "
+    "https://docs.together.ai/docs/dedicated-endpoints/migrate-from-v1"
 )
 NO_CAPACITY_MESSAGE = "Hardware for endpoint not available now. please try again later"
 
@@ -267,7 +270,8 @@ class TogetherSimulator:
         self._lock = threading.RLock()
         self._endpoints: dict[str, _Endpoint] = {}
         self._availability: dict[str, str] = {}
-        self._requests: list[RecordedRequest] = []
+        # Bounded so that a long-running `bot simulator` does not grow without limit.
+        self._requests: deque[RecordedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._faults: list[_Fault] = []
         self._chaos_rate = 0.0
         self._chaos_statuses: tuple[int, ...] = ()
@@ -278,7 +282,7 @@ class TogetherSimulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first (a copy)."""
+        """The requests received so far (the last REQUEST_LOG_SIZE), oldest first; a copy."""
         with self._lock:
             return list(self._requests)
 
@@ -350,7 +354,9 @@ class TogetherSimulator:
         after_commit: bool = False,
         delay: float = 0.0,
     ) -> None:
-        """Queue a fault for the next `times` requests matching method and path (`re.fullmatch`).
+        """Queue a fault for the next `times` requests matching method (`*` = any) and path.
+
+        The path is matched with `re.fullmatch` against e.g. `/v1/endpoints/endpoint-...`.
 
         `status` ≥ 400 answers that error (429 carries `Retry-After`, default 1 s). With
         `after_commit` the request is carried out first and only then answered with the error.
@@ -624,8 +630,8 @@ class TogetherSimulator:
         if hardware is None:
             raise _ApiError(
                 400,
-                f"invalid hardware provided: '{hardware_id}'. Check the hardware API (GET /v1/hardware?model=) "
-                "for the configurations this model supports",
+                f"invalid hardware provided: '{hardware_id}'. Check the hardware API "
+                "(GET /v1/hardware?model=) for the configurations this model supports",
                 param="hardware",
             )
         if not model.fits(hardware):

@@ -28,9 +28,10 @@ from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulat
 
 KEY = "tgp_v1_SECRET-key-do-not-leak-42"
 SPEC = LaunchSpec(model="Qwen/QwQ-32B", hardware="1x_nvidia_h100_80gb_sxm", min_replicas=1, max_replicas=2)
-ENDPOINT = {
+ENDPOINT_ID = "endpoint-00000000-0000-4000-8000-000000000000"
+ENDPOINT: dict[str, Any] = {
     "object": "endpoint",
-    "id": "endpoint-00000000-0000-4000-8000-000000000000",
+    "id": ENDPOINT_ID,
     "name": "me/Qwen/QwQ-32B-0a1b2c3d",
     "display_name": "Qwen/QwQ-32B-0a1b2c3d",
     "model": "Qwen/QwQ-32B",
@@ -105,8 +106,8 @@ def test_base_url_with_or_without_v1_reaches_v1_routes(base_url: str, root: str)
 
     client = TogetherClient(base_url, KEY, transport=httpx.MockTransport(handler))
     assert client.root_url == root
-    client.get_endpoint(ENDPOINT["id"])
-    assert str(seen[0].url) == f"{root}/v1/endpoints/{ENDPOINT['id']}"
+    client.get_endpoint(ENDPOINT_ID)
+    assert str(seen[0].url) == f"{root}/v1/endpoints/{ENDPOINT_ID}"
     assert seen[0].headers["Authorization"] == f"Bearer {KEY}"
     assert seen[0].headers["User-Agent"] == "endpoint-bot/0.1"
 
@@ -150,7 +151,7 @@ def test_create_and_get_convert_to_endpoint_info(client: TogetherClient) -> None
 
 def test_unknown_fields_are_ignored() -> None:
     client = mock_client(lambda request: httpx.Response(200, json=ENDPOINT))
-    assert client.get_endpoint(ENDPOINT["id"]).name == ENDPOINT["name"]
+    assert client.get_endpoint(ENDPOINT_ID).name == ENDPOINT["name"]
 
 
 def test_list_endpoints_asks_for_own_dedicated_ones(sim: TogetherSimulator, client: TogetherClient) -> None:
@@ -169,7 +170,9 @@ def test_update_fills_the_missing_autoscaling_bound(sim: TogetherSimulator, clie
     assert patch == [{"autoscaling": {"min_replicas": 1, "max_replicas": 5}}]
 
 
-def test_update_sends_inactive_timeout_only_when_given(sim: TogetherSimulator, client: TogetherClient) -> None:
+def test_update_sends_inactive_timeout_only_when_given(
+    sim: TogetherSimulator, client: TogetherClient
+) -> None:
     ep = client.create_endpoint(SPEC)
     client.update_endpoint(ep.id, display_name="x")
     client.update_endpoint(ep.id, inactive_timeout=None)
@@ -186,7 +189,7 @@ def test_update_sends_inactive_timeout_only_when_given(sim: TogetherSimulator, c
 
 def test_delete_then_get_is_not_found(client: TogetherClient) -> None:
     ep = client.create_endpoint(SPEC)
-    assert client.delete_endpoint(ep.id) is None
+    client.delete_endpoint(ep.id)
     with pytest.raises(ProviderNotFound) as caught:
         client.get_endpoint(ep.id)
     assert "not found" in caught.value.message
@@ -212,11 +215,17 @@ def test_delete_then_get_is_not_found(client: TogetherClient) -> None:
     ],
 )
 def test_statuses_map_to_provider_errors(status: int, error: type[ProviderError]) -> None:
-    client = mock_client(lambda request: error_response(status, "Together says no", code="nope"), max_retries=0)
+    client = mock_client(
+        lambda request: error_response(status, "Together says no", code="nope"), max_retries=0
+    )
     with pytest.raises(error) as caught:
         client.get_endpoint("endpoint-x")
     assert type(caught.value) is error
-    assert (caught.value.status, caught.value.message, caught.value.code) == (status, "Together says no", "nope")
+    assert (caught.value.status, caught.value.message, caught.value.code) == (
+        status,
+        "Together says no",
+        "nope",
+    )
     assert caught.value.type == "invalid_request_error"
 
 
@@ -337,7 +346,9 @@ def test_create_is_not_retried_on_500_and_is_ambiguous(
     assert len(sim.endpoints) == 1  # it did happen: the domain must look before launching again
 
 
-def test_create_is_retried_on_429(sim: TogetherSimulator, client: TogetherClient, sleeps: list[float]) -> None:
+def test_create_is_retried_on_429(
+    sim: TogetherSimulator, client: TogetherClient, sleeps: list[float]
+) -> None:
     sim.inject("POST", r"/v1/endpoints", 429, retry_after=1)
     assert client.create_endpoint(SPEC).state == "PENDING"
     assert sleeps == [1.0]
@@ -353,7 +364,7 @@ def test_create_is_retried_when_the_connection_was_refused(sleeps: list[float]) 
             raise httpx.ConnectError("connection refused", request=request)
         return httpx.Response(200, json=ENDPOINT)
 
-    assert mock_client(handler, sleeps).create_endpoint(SPEC).id == ENDPOINT["id"]
+    assert mock_client(handler, sleeps).create_endpoint(SPEC).id == ENDPOINT_ID
     assert len(attempts) == 2 and len(sleeps) == 1
 
 
@@ -361,16 +372,20 @@ def test_create_read_timeout_is_ambiguous_and_not_retried(
     sim: TogetherSimulator, server: SimulatorServer, sleeps: list[float]
 ) -> None:
     sim.inject("POST", r"/v1/endpoints", 200, delay=0.5)
-    with TogetherClient(server.url, KEY, timeout=0.1, sleep=sleeps.append) as client:
-        with pytest.raises(ProviderUnavailable) as caught:
-            client.create_endpoint(SPEC)
+    with (
+        TogetherClient(server.url, KEY, timeout=0.1, sleep=sleeps.append) as client,
+        pytest.raises(ProviderUnavailable) as caught,
+    ):
+        client.create_endpoint(SPEC)
     assert caught.value.ambiguous is True
     assert caught.value.status is None
     assert sleeps == []
     assert count(sim, "POST", "/v1/endpoints") == 1
 
 
-def test_get_read_timeout_is_retried(sim: TogetherSimulator, server: SimulatorServer, sleeps: list[float]) -> None:
+def test_get_read_timeout_is_retried(
+    sim: TogetherSimulator, server: SimulatorServer, sleeps: list[float]
+) -> None:
     sim.inject("GET", r"/v1/hardware", 200, delay=0.5)
     with TogetherClient(server.url, KEY, timeout=0.1, sleep=sleeps.append) as client:
         assert client.list_hardware()
@@ -382,15 +397,19 @@ def test_connection_refused_is_unavailable_after_retries(sleeps: list[float]) ->
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens here once the socket is closed
-    with TogetherClient(f"http://127.0.0.1:{port}", KEY, max_retries=2, sleep=sleeps.append) as client:
-        with pytest.raises(ProviderUnavailable) as caught:
-            client.list_endpoints()
+    with (
+        TogetherClient(f"http://127.0.0.1:{port}", KEY, max_retries=2, sleep=sleeps.append) as client,
+        pytest.raises(ProviderUnavailable) as caught,
+    ):
+        client.list_endpoints()
     assert caught.value.status is None
     assert caught.value.ambiguous is False
     assert len(sleeps) == 2
 
 
-def test_client_errors_are_not_retried(sim: TogetherSimulator, client: TogetherClient, sleeps: list[float]) -> None:
+def test_client_errors_are_not_retried(
+    sim: TogetherSimulator, client: TogetherClient, sleeps: list[float]
+) -> None:
     with pytest.raises(ProviderNotFound):
         client.get_endpoint("endpoint-missing")
     with pytest.raises(ProviderBadRequest):

@@ -1,0 +1,116 @@
+"""The /endpoint grammar and the alias tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.command import CreateCommand, HelpCommand, parse_command, parse_replicas
+from bot.domain.cost import CostEstimate
+from bot.domain.errors import InvalidReplicas, UnknownHardware, UnknownModel, UsageError
+
+CATALOG = Catalog()
+
+
+def test_create_with_every_part() -> None:
+    cmd = parse_command('create llama-8b a100 2-5 name="team demo" timeout=30', CATALOG)
+    assert cmd == CreateCommand(
+        model="meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
+        hardware="1x_nvidia_a100_80gb_sxm",
+        min_replicas=2,
+        max_replicas=5,
+        display_name="team demo",
+        inactive_timeout=30,
+    )
+
+
+def test_single_replica_count_means_min_equals_max() -> None:
+    assert parse_replicas("3") == (3, 3)
+    assert parse_replicas("2-5") == (2, 5)
+
+
+@pytest.mark.parametrize("text", ["5-2", "0", "abc", "-1", "2-", "1-65"])
+def test_invalid_replicas(text: str) -> None:
+    with pytest.raises(InvalidReplicas):
+        parse_replicas(text)
+
+
+def test_missing_parts_are_none() -> None:
+    assert parse_command("create", CATALOG) == CreateCommand()
+    assert parse_command("create llama-8b", CATALOG) == CreateCommand(
+        model="meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+    )
+    # A range in second place: the hardware was left out.
+    cmd = parse_command("create llama-8b 2-5", CATALOG)
+    assert (
+        isinstance(cmd, CreateCommand)
+        and cmd.hardware is None
+        and (cmd.min_replicas, cmd.max_replicas) == (2, 5)
+    )
+
+
+def test_help_forms() -> None:
+    for text in ("", "help", "  HELP ", "--help"):
+        assert isinstance(parse_command(text, CATALOG), HelpCommand)
+
+
+def test_unknown_subcommand_and_unclosed_quote() -> None:
+    with pytest.raises(UsageError, match="I don't know the command `deploy`"):
+        parse_command("deploy x", CATALOG)
+    with pytest.raises(UsageError, match="quote is not closed"):
+        parse_command('create llama-8b a100 1 name="oops', CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("a100", "1x_nvidia_a100_80gb_sxm"),
+        ("h100", "1x_nvidia_h100_80gb_sxm"),
+        ("H200", "1x_nvidia_h200_140gb_sxm"),
+        ("b200", "1x_nvidia_b200_180gb_sxm"),
+        ("2xh100", "2x_nvidia_h100_80gb_sxm"),
+        ("h100x2", "2x_nvidia_h100_80gb_sxm"),
+        ("8x_nvidia_h200_140gb_sxm", "8x_nvidia_h200_140gb_sxm"),
+        ("4xb200", "4x_nvidia_b200_180gb_sxm"),
+    ],
+)
+def test_hardware_aliases(word: str, expected: str) -> None:
+    assert CATALOG.resolve_hardware(word) == expected
+
+
+def test_bad_hardware() -> None:
+    with pytest.raises(UnknownHardware, match="Did you mean `h100`"):
+        CATALOG.resolve_hardware("h10")
+    with pytest.raises(UnknownHardware, match="1, 2, 4 or 8 GPUs"):
+        CATALOG.resolve_hardware("3xh100")
+
+
+def test_full_model_id_is_accepted_as_is() -> None:
+    assert CATALOG.resolve_model("Qwen/QwQ-32B") == "Qwen/QwQ-32B"
+    with pytest.raises(UnknownModel, match="Did you mean `llama-70b`"):
+        CATALOG.resolve_model("llama-7b")
+
+
+def test_catalog_file_overrides_and_extends(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text(
+        '[models]\nllama-8b = "acme/llama-8b-ft"\nmine = "acme/mine"\n[gpus]\nh100 = "nvidia_h100_80gb_pcie"\n'
+    )
+    catalog = Catalog.load(path)
+    assert catalog.resolve_model("llama-8b") == "acme/llama-8b-ft"
+    assert catalog.resolve_model("mine") == "acme/mine"
+    assert catalog.resolve_model("qwq-32b") == "Qwen/QwQ-32B"  # built-ins stay
+    assert catalog.resolve_hardware("2xh100") == "2x_nvidia_h100_80gb_pcie"
+    path.write_text("[models\n")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        Catalog.load(path)
+
+
+def test_cost_estimate() -> None:
+    estimate = CostEstimate(cents_per_minute=9.0, min_replicas=2, max_replicas=5)
+    assert (estimate.at_min, estimate.at_max) == (10.8, 27.0)
+    assert estimate.describe() == "$10.80–$27.00/h (2–5 replicas at $5.40/h each)"
+    assert CostEstimate(9.0, 1, 1).describe() == "$5.40/h (1 replica at $5.40/h each)"
+    assert describe_hardware("2x_nvidia_h100_80gb_sxm") == "2x H100 80GB SXM"

@@ -1,0 +1,63 @@
+"""The `bot` command as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
+from tests.test_launch_flow import approve, request_launch
+
+
+def run_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "DATABASE_URL"))}
+    clean.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=clean, timeout=60
+    )
+
+
+def test_run_names_every_missing_setting(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_bot("run", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr and "TOGETHER_API_KEY" in result.stderr
+    assert "SLACK_BOT_TOKEN" not in result.stderr.split("setting")[1]
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_setting_is_named_without_its_value(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_bot("audit", env={"BOT_POLL_SECONDS": "soon", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert result.returncode == 2 and "BOT_POLL_SECONDS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_audit_json_and_table(stack: Stack) -> None:
+    request_launch(stack)
+    approve(stack)
+    url = stack.bot.settings.database_url
+    result = run_bot("audit", "--json", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["requested_by"] == REQUESTER and row["approved_by"] == APPROVER
+    assert row["state"] == "PENDING" and row["endpoint_id"].startswith("endpoint-")
+    for key in (
+        "request_id",
+        "rejected_by",
+        "model",
+        "hardware",
+        "min_replicas",
+        "max_replicas",
+        "requested_at",
+        "approved_at",
+        "events",
+    ):
+        assert key in row
+    table = run_bot("audit", env={"DATABASE_URL": url})
+    assert table.returncode == 0 and REQUESTER in table.stdout and "PENDING" in table.stdout
+    assert SIGNING_SECRET not in table.stdout + result.stdout and TOGETHER_KEY not in result.stdout
+
+
+def test_audit_on_an_empty_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_bot("audit", "--json", env={"DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
+    assert result.returncode == 0 and json.loads(result.stdout) == []

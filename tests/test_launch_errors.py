@@ -1,0 +1,133 @@
+"""Together refusing or failing at launch: a thread reply quoting Together with a hint; retries where safe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.audit import audit_rows
+from tests.conftest import REQUESTER, Stack
+from tests.test_launch_flow import approve, request_launch
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting(stack: Stack) -> None:
+    stack.bot.launches.sleep = lambda _seconds: None
+
+
+def failed_reply(stack: Stack) -> str:
+    replies = [t for t in stack.thread() if "the launch failed" in t]
+    assert len(replies) == 1, stack.thread()
+    return replies[0]
+
+
+def test_v1_creation_disabled_is_explained(stack: Stack) -> None:
+    stack.sim.v1_create_enabled = False
+    request_launch(stack)
+    approve(stack)
+    reply = failed_reply(stack)
+    assert f"<@{REQUESTER}>" in reply
+    assert "HTTP 403, endpoints_v1_create_access_disabled" in reply
+    assert "v2 API" in reply
+    card = json.dumps(stack.card().blocks)
+    assert "Launch failed" in card
+    (row,) = audit_rows(stack.bot.store)
+    assert row["status"] == "failed" and row["endpoint_id"] is None and row["approved_by"]
+    assert stack.creates() == 1  # refused calls are not repeated
+
+
+def test_credit_limit_is_explained(stack: Stack) -> None:
+    stack.sim.credit_exhausted = True
+    request_launch(stack)
+    approve(stack)
+    reply = failed_reply(stack)
+    assert "HTTP 402" in reply and "Credit limit exceeded" in reply and "billing" in reply
+    assert stack.creates() == 1
+
+
+def test_no_capacity_is_explained(stack: Stack) -> None:
+    stack.sim.set_availability("1x_nvidia_a100_80gb_sxm", "unavailable")
+    request_launch(stack)
+    approve(stack)
+    reply = failed_reply(stack)
+    assert "not available now" in reply and "Try other hardware" in reply
+
+
+def test_bad_api_key_is_explained_without_showing_it(stack: Stack) -> None:
+    request_launch(stack)
+    stack.bot.provider._http.headers["Authorization"] = "Bearer wrong-key"  # type: ignore[attr-defined]
+    approve(stack)
+    reply = failed_reply(stack)
+    assert "HTTP 401" in reply and "TOGETHER_API_KEY" in reply and "wrong-key" not in reply
+
+
+def test_rate_limited_create_is_retried_and_launches_once(stack: Stack) -> None:
+    stack.sim.inject("POST", r"/v1/endpoints", 429, times=2, retry_after=0)
+    request_launch(stack)
+    approve(stack)
+    assert len(stack.sim.endpoints) == 1
+    assert any("State: *PENDING*" in t for t in stack.thread())
+    assert not any("failed" in t for t in stack.thread())
+
+
+def test_rate_limited_until_giving_up_fails_with_a_hint(stack: Stack) -> None:
+    stack.sim.inject("POST", r"/v1/endpoints", 429, times=50, retry_after=0)
+    request_launch(stack)
+    approve(stack)
+    reply = failed_reply(stack)
+    assert "HTTP 429" in reply and "rate-limiting" in reply
+    assert len(stack.sim.endpoints) == 0
+
+
+def test_server_error_after_create_adopts_the_endpoint_instead_of_creating_another(stack: Stack) -> None:
+    stack.sim.inject("POST", r"/v1/endpoints", 500, after_commit=True)
+    request_launch(stack)
+    approve(stack)
+    assert len(stack.sim.endpoints) == 1
+    assert stack.creates() == 1
+    (row,) = audit_rows(stack.bot.store)
+    assert row["status"] == "launched" and row["endpoint_id"] == next(iter(stack.sim.endpoints))
+
+
+def test_server_error_before_create_is_retried_once_nothing_was_made(stack: Stack) -> None:
+    stack.sim.inject("POST", r"/v1/endpoints", 502)
+    request_launch(stack)
+    approve(stack)
+    assert len(stack.sim.endpoints) == 1
+    assert stack.creates() == 2
+    (row,) = audit_rows(stack.bot.store)
+    assert row["status"] == "launched"
+
+
+def test_persistent_server_errors_fail_the_request(stack: Stack) -> None:
+    stack.sim.inject("POST", r"/v1/endpoints", 503, times=10)
+    request_launch(stack)
+    approve(stack)
+    reply = failed_reply(stack)
+    assert "HTTP 503" in reply and "Ask again later" in reply
+    assert len(stack.sim.endpoints) == 0
+
+
+def test_tracker_survives_together_errors_and_reports_later(stack: Stack) -> None:
+    request_launch(stack)
+    approve(stack)
+    stack.sim.inject("GET", r"/v1/endpoints(/.*)?", 500, times=20)
+    stack.advance(61)  # every read fails: nothing recorded, nothing crashes
+    assert not any("STARTING" in t for t in stack.thread())
+    stack.sim.chaos(0.0)
+    stack.sim._faults.clear()  # type: ignore[attr-defined]
+    stack.advance(200)
+    states = [t.split("*")[1] for t in stack.thread() if "State: *" in t]
+    assert states == ["PENDING", "STARTED"]  # STARTING passed while Together was unreachable
+
+
+def test_secrets_never_reach_slack(stack: Stack) -> None:
+    from tests.conftest import SIGNING_SECRET, TOGETHER_KEY
+
+    stack.sim.credit_exhausted = True
+    request_launch(stack)
+    approve(stack)
+    for call in stack.fake.calls():
+        dumped = json.dumps(call.params)
+        assert TOGETHER_KEY not in dumped and SIGNING_SECRET not in dumped and "xoxb-" not in dumped

@@ -1,0 +1,36 @@
+"""Slack's signatures are checked on every request; user text cannot ping the channel."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.slack.messages import Renderer
+from tests.conftest import CHANNEL, REQUESTER, Stack
+
+
+def test_tampered_or_unsigned_requests_are_refused(stack: Stack) -> None:
+    request = stack.slack.requests.slash_command(REQUESTER, CHANNEL, "/endpoint", "create llama-8b a100 2")
+    url = stack.server.url + "/slack/events"
+    assert request.tampered().post(url).status_code == 401
+    unsigned = httpx.post(
+        url, content=request.body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert unsigned.status_code == 401
+    assert stack.fake.calls("views.open") == []
+
+
+def test_health_check(stack: Stack) -> None:
+    response = httpx.get(stack.server.url + "/healthz")
+    assert response.status_code == 200 and response.json() == {"ok": True, "database": "ok"}
+
+
+def test_rendered_views_are_valid_block_kit(stack: Stack) -> None:
+    from slack_sdk.models.views import View
+
+    stack.slack.command(REQUESTER, "create llama-8b a100 2-5")
+    view = stack.slack.wait_for_view(REQUESTER)
+    keep = {
+        k: view[k] for k in ("type", "title", "submit", "close", "blocks", "private_metadata", "callback_id")
+    }
+    View(**keep).to_dict()  # raises on Block Kit limits (title length, option text length, ...)
+    assert isinstance(stack.bot.renderer, Renderer)
