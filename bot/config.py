@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
     bot_approvers: str = ""  # comma-separated Slack user ids
-    bot_poll_seconds: float = Field(default=15.0, gt=0)
+    bot_poll_seconds: float = Field(default=15.0, gt=0)  # while an endpoint is changing state
+    bot_poll_idle_seconds: float = Field(default=60.0, gt=0)  # when every endpoint is settled
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_log_level: str = "INFO"
 

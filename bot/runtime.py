@@ -12,11 +12,11 @@ from bot.config import Settings
 from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService
 from bot.domain.provider import EndpointProvider
-from bot.slack.app import build_app, make_web_client
+from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.listeners import Listeners
 from bot.slack.messages import Renderer
 from bot.slack.publisher import Publisher
-from bot.store.db import make_engine, migrate
+from bot.store.db import SingleProcessLock, make_engine, migrate
 from bot.store.store import Store
 from bot.tracker import track
 from bot.workers import Loop
@@ -41,6 +41,7 @@ class Bot:
     launcher: Loop
     tracker: Loop
     publishing: Loop
+    lock: SingleProcessLock | None = None
     loops: list[Loop] = field(default_factory=list)
 
     def start(self, *, tracker: bool = True) -> None:
@@ -49,15 +50,26 @@ class Bot:
             loop.start()
 
     def stop(self) -> None:
+        """Stop the background loops and let another process use the database."""
         for loop in self.loops:
             loop.stop()
         self.loops = []
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def settle(self) -> None:
         """Run every loop's work once, in order (for tests and the shell)."""
         self.launcher.run_once()
         self.tracker.run_once()
         self.publishing.run_once()
+
+
+def poll_interval(settings: Settings, launches: LaunchService) -> float:
+    """Fast while an endpoint is changing state, slower when all are settled."""
+    if launches.busy():
+        return settings.bot_poll_seconds
+    return max(settings.bot_poll_seconds, settings.bot_poll_idle_seconds)
 
 
 def together_provider(settings: Settings) -> EndpointProvider:
@@ -78,6 +90,7 @@ def build_bot(
 ) -> Bot:
     settings.require("slack_signing_secret", *(() if client is not None else ("slack_bot_token",)))
     engine = make_engine(settings.database_url)
+    lock = SingleProcessLock(engine)
     if apply_migrations:
         migrate(engine)
     store = Store(engine)
@@ -92,11 +105,11 @@ def build_bot(
     launches = LaunchService(
         store, provider, catalog, settings.approvers, on_outbox=publishing.kick, on_approved=launcher.kick
     )
-    tracker = Loop("tracker", lambda: track(launches), settings.bot_poll_seconds)
-    launcher.work = launches.launch_approved
+    tracker = Loop("tracker", lambda: track(launches), lambda: poll_interval(settings, launches))
+    launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
     root = getattr(provider, "root_url", "https://api.together.xyz")
     renderer = Renderer(catalog, settings.approvers, inference_url=f"{root}/v1", simulated=simulated)
-    publisher = Publisher(store, client, renderer)
+    publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due
     assert settings.slack_signing_secret is not None
     app = build_app(
@@ -117,4 +130,5 @@ def build_bot(
         launcher,
         tracker,
         publishing,
+        lock=lock,
     )

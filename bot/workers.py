@@ -10,9 +10,10 @@ log = logging.getLogger(__name__)
 
 
 class Loop:
-    """Calls `work` every `interval` seconds, or at once when kicked. A failure is logged, never fatal."""
+    """Calls `work` every `interval` seconds (a number, or a function asked after each run), or at once
+    when kicked. A failure is logged, never fatal."""
 
-    def __init__(self, name: str, work: Callable[[], object], interval: float) -> None:
+    def __init__(self, name: str, work: Callable[[], object], interval: float | Callable[[], float]) -> None:
         self.name = name
         self.work = work
         self.interval = interval
@@ -43,11 +44,20 @@ class Loop:
         try:
             return self.work()
         except Exception:
-            log.exception("%s failed; it will try again in %.1fs", self.name, self.interval)
+            log.exception("%s failed; it will try again", self.name)
             return None
+
+    def _next_interval(self) -> float:
+        if not callable(self.interval):
+            return self.interval
+        try:
+            return self.interval()
+        except Exception:
+            log.exception("%s could not work out when to run next", self.name)
+            return 5.0
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.run_once()
-            self._wake.wait(self.interval)
+            self._wake.wait(self._next_interval())
             self._wake.clear()

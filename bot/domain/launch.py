@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
@@ -23,7 +24,7 @@ from bot.domain.errors import (
     UserError,
 )
 from bot.domain.hints import hint_for
-from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
+from bot.domain.model import SETTLED_STATES, EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     EndpointInfo,
     EndpointProvider,
@@ -41,6 +42,13 @@ DEFAULT_INACTIVE_TIMEOUT = 60  # minutes; Together's documented default
 HARDWARE_CACHE_SECONDS = 300.0
 MAX_NOTE_LENGTH = 1000
 GONE = "DELETED"  # our word for an endpoint Together no longer knows (its API has no such state)
+# How long a process owns a launch it claimed. Longer than the slowest create call with its retries;
+# when it runs out the process is taken to have died and recovery finishes the launch.
+LAUNCH_LEASE = timedelta(minutes=5)
+# How many create calls one request may cause when earlier ones are known not to have created anything.
+MAX_LAUNCH_ATTEMPTS = 2
+# Together unreachable for this long is said once in each affected thread (and its recovery too).
+UNREACHABLE_REPORT_AFTER = 300.0
 # How often an ambiguous create (5xx, timeout) is followed by a look for what it may have created
 # and, if nothing is found, another attempt.
 AMBIGUOUS_CREATE_ATTEMPTS = 3
@@ -62,6 +70,8 @@ class LaunchService:
         on_approved: Callable[[], None] = lambda: None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        launch_lease: timedelta = LAUNCH_LEASE,
+        unreachable_report_after: float = UNREACHABLE_REPORT_AFTER,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -71,6 +81,9 @@ class LaunchService:
         self._on_approved = on_approved
         self.sleep = sleep
         self._monotonic = monotonic
+        self.launch_lease = launch_lease
+        self.unreachable_report_after = unreachable_report_after
+        self._unreachable_since: float | None = None
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
         self._lock = threading.Lock()
 
@@ -251,24 +264,70 @@ class LaunchService:
         return launched
 
     def launch(self, request_id: int) -> bool:
-        """Claim an approved request and create its endpoint. Only the claimant calls Together."""
+        """Claim an approved request and create its endpoint. Only the claimant calls Together.
+
+        The claim (status LAUNCHING, a lease, an attempt count) is committed before the call, so a process
+        that dies during the call leaves a record that `recover_launches` finishes: it adopts the endpoint
+        if Together made one, or tries once more if not.
+        """
         with self.store.transaction() as tx:
-            if not tx.move_request(
-                request_id, [RequestStatus.APPROVED], RequestStatus.LAUNCHING, launch_started_at=utcnow()
-            ):
+            if not tx.claim_launch(request_id, self.launch_lease):
                 return False
             request = tx.get_request(request_id)
             assert request is not None
             tx.record(team_id=request.team_id, actor="bot", action="launch_started", request_id=request_id)
+        self._launch_claimed(request)
+        return True
+
+    def recover_launches(self) -> int:
+        """Finish launches whose process died mid-call (their claim ran out). Returns how many it took over."""
+        taken = 0
+        for request_id in self.store.stale_launches():
+            with self.store.transaction() as tx:
+                attempts = tx.reclaim_launch(request_id, self.launch_lease)
+                request = tx.get_request(request_id) if attempts is not None else None
+            if attempts is None or request is None:
+                continue  # another process took it over first
+            taken += 1
+            spec = self.spec_for(request)
+            try:
+                found = self._find_created(spec)
+            except ProviderError as exc:
+                # Cannot tell whether it exists; keep the claim to run out and look again later.
+                log.warning("recovering request %s: could not look for its endpoint: %s", request_id, exc)
+                continue
+            if found is not None:
+                log.info("recovering request %s: adopting %s", request_id, found.id)
+                self._record_launch(request, found, adopted=True)
+            elif attempts < MAX_LAUNCH_ATTEMPTS:
+                log.info(
+                    "recovering request %s: Together has no endpoint for it; trying once more", request_id
+                )
+                with self.store.transaction() as tx:
+                    tx.count_attempt(request_id)
+                    tx.record(
+                        team_id=request.team_id, actor="bot", action="launch_retried", request_id=request_id
+                    )
+                self._launch_claimed(request)
+            else:
+                self._fail(
+                    request,
+                    ProviderError(
+                        "The bot stopped while creating this endpoint, twice, and Together shows no endpoint for it.",
+                        code="launch_interrupted",
+                    ),
+                )
+        return taken
+
+    def _launch_claimed(self, request: LaunchRequest) -> None:
         spec = self.spec_for(request)
         try:
             info = self._create(request, spec)
         except ProviderError as exc:
-            log.warning("launch of request %s failed: %s", request_id, exc)
+            log.warning("launch of request %s failed: %s", request.id, exc)
             self._fail(request, exc)
-            return False
+            return
         self._record_launch(request, info)
-        return True
 
     def spec_for(self, request: LaunchRequest) -> LaunchSpec:
         draft = request.draft
@@ -321,8 +380,19 @@ class LaunchService:
                 return detail
         return None
 
-    def _record_launch(self, request: LaunchRequest, info: EndpointInfo) -> None:
+    def _record_launch(self, request: LaunchRequest, info: EndpointInfo, *, adopted: bool = False) -> None:
         with self.store.transaction() as tx:
+            if not tx.move_request(
+                request.id,
+                [RequestStatus.LAUNCHING],
+                RequestStatus.LAUNCHED,
+                launched_at=utcnow(),
+                claimed_until=None,
+            ):
+                log.warning(
+                    "request %s was recorded by another process; %s not recorded twice", request.id, info.id
+                )
+                return
             tx.insert_endpoint(
                 endpoint_id=info.id,
                 request_id=request.id,
@@ -332,9 +402,6 @@ class LaunchService:
                 hardware=info.hardware or request.draft.hardware,
                 state=info.state,
             )
-            tx.move_request(
-                request.id, [RequestStatus.LAUNCHING], RequestStatus.LAUNCHED, launched_at=utcnow()
-            )
             tx.record(
                 team_id=request.team_id,
                 actor="bot",
@@ -343,6 +410,7 @@ class LaunchService:
                 endpoint_id=info.id,
                 name=info.name,
                 state=info.state,
+                adopted=adopted,
             )
             tx.notify(
                 team_id=request.team_id,
@@ -361,6 +429,7 @@ class LaunchService:
                 RequestStatus.FAILED,
                 error_code=(error.code or error.type or (str(error.status) if error.status else None)),
                 error_message=error.message[:2000],
+                claimed_until=None,
             )
             tx.record(
                 team_id=request.team_id,
@@ -390,11 +459,22 @@ class LaunchService:
     # --- following state ------------------------------------------------------------------
 
     def track_once(self) -> int:
-        """Ask Together for every endpoint's state (one list call) and record what changed."""
+        """Ask Together for every endpoint's state (one list call) and record what changed.
+
+        The number of calls per tick does not grow with the number of endpoints: one list call, plus a
+        read only for an endpoint missing from the list. When Together stays unreachable, that is said
+        once in each thread, and once more when it answers again.
+        """
         tracked = self.store.tracked_endpoints()
         if not tracked:
             return 0
-        current = {e.id: e for e in self.provider.list_endpoints()}
+        try:
+            current = {e.id: e for e in self.provider.list_endpoints()}
+        except ProviderError as exc:
+            log.warning("tracker could not reach Together: %s", exc)
+            self._note_unreachable(tracked, exc)
+            return 0
+        self._unreachable_since = None
         changes = 0
         for endpoint in tracked:
             seen = current.get(endpoint.id)
@@ -402,9 +482,54 @@ class LaunchService:
                 seen = self._fetch_missing(endpoint)
                 if seen is None:
                     continue
+            if endpoint.problem is not None:
+                self._clear_problem(endpoint, seen)
             if seen.state != endpoint.state and self.record_state(endpoint, seen):
                 changes += 1
         return changes
+
+    def busy(self) -> bool:
+        """Whether any tracked endpoint is between states (the tracker then polls at its faster pace)."""
+        return any(e.state not in SETTLED_STATES for e in self.store.tracked_endpoints())
+
+    def _note_unreachable(self, tracked: list[EndpointRecord], error: ProviderError) -> None:
+        now = self._monotonic()
+        if self._unreachable_since is None:
+            self._unreachable_since = now
+        if now - self._unreachable_since < self.unreachable_report_after:
+            return
+        minutes = max(1, round((now - self._unreachable_since) / 60))
+        for endpoint in tracked:
+            if endpoint.problem is not None:
+                continue
+            request = self._get(endpoint.request_id)
+            with self.store.transaction() as tx:
+                if not tx.set_problem(endpoint.id, "unreachable"):
+                    continue  # another process said it already
+                tx.notify(
+                    team_id=request.team_id,
+                    request_id=request.id,
+                    kind="thread",
+                    payload={
+                        "event": "unreachable",
+                        "minutes": minutes,
+                        "message": error.message,
+                        "status": error.status,
+                    },
+                )
+        self._on_outbox()
+
+    def _clear_problem(self, endpoint: EndpointRecord, seen: EndpointInfo) -> None:
+        request = self._get(endpoint.request_id)
+        with self.store.transaction() as tx:
+            if tx.set_problem(endpoint.id, None):
+                tx.notify(
+                    team_id=request.team_id,
+                    request_id=request.id,
+                    kind="thread",
+                    payload={"event": "reachable", "state": seen.state},
+                )
+        self._on_outbox()
 
     def _fetch_missing(self, endpoint: EndpointRecord) -> EndpointInfo | None:
         try:

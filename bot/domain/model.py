@@ -77,6 +77,7 @@ class EndpointRecord:
     state: str
     state_changed_at: datetime
     created_at: datetime
+    problem: str | None = None  # a tracking problem already reported in the thread
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,17 @@ class Renderer:
             )
         if event == "state":
             return self._state_reply(request, payload)
+        if event == "unreachable":
+            return (
+                f":warning: Together has not answered the bot for about {payload.get('minutes')} minutes "
+                f"({escape(truncate(str(payload.get('message') or ''), 300))}). Updates here are delayed, "
+                "not lost; the bot keeps trying and will say when Together answers again."
+            )
+        if event == "reachable":
+            return (
+                f":white_check_mark: Together answers again. Current state: *{escape(str(payload.get('state')))}*"
+                "; any change missed meanwhile follows."
+            )
         if event == "launch_failed":
             where = f"HTTP {payload['status']}" if payload.get("status") else "no answer"
             tag = f", {escape(payload['code'])}" if payload.get("code") else ""

@@ -1,14 +1,21 @@
 """Delivers queued notifications (the outbox) to Slack: cards posted or re-rendered, thread replies posted.
 
-Slack being slow or down delays updates; it does not lose them. A reply waits for its card, and replies
-for one request go out in the order they were written.
+Slack being slow or down delays updates; it does not lose them, reorder them, or post them twice:
+- a reply waits for its card, and replies for one request go out in the order they were written;
+- several processes share the outbox through claims with a lease;
+- every post carries message metadata naming its notification, so a retry after an attempt whose
+  outcome is unknown (a timeout, a 5xx, a crash) first looks for the message it may already have posted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
+import uuid
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,6 +26,7 @@ from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
+EVENT_TYPE = "endpoint_bot_update"
 # Slack errors that no retry will fix; after a few tries the notification is set aside (and logged).
 PERMANENT_ERRORS = frozenset(
     {
@@ -40,13 +48,21 @@ PERMANENT_ERRORS = frozenset(
 )
 PERMANENT_GIVE_UP_AFTER = 3
 MAX_BACKOFF_SECONDS = 300.0
+CLAIM_LEASE = timedelta(seconds=60)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Publisher:
-    def __init__(self, store: Store, client: WebClient, renderer: Renderer) -> None:
+    def __init__(
+        self, store: Store, client: WebClient, renderer: Renderer, *, worker: str | None = None
+    ) -> None:
         self.store = store
         self.client = client
         self.renderer = renderer
+        self.worker = worker or worker_id()
 
     def deliver_due(self) -> int:
         """Deliver what is due now; returns how many were delivered.
@@ -56,7 +72,8 @@ class Publisher:
         """
         delivered = 0
         while True:
-            batch = [n for n in self.store.due_notifications() if self.deliver(n)]
+            claimed = self.store.claim_notifications(self.worker, CLAIM_LEASE)
+            batch = [n for n in claimed if self.deliver(n)]
             if not batch:
                 return delivered
             delivered += len(batch)
@@ -74,28 +91,43 @@ class Publisher:
         except SlackApiError as exc:
             self._failed(notification, exc)
             return False
-        except Exception as exc:  # connection errors after the client's own retries
+        except Exception as exc:  # connection errors and timeouts: the post may or may not have happened
             self._retry(notification, f"{type(exc).__name__}: {exc}", None)
             return False
         self.store.mark_delivered(notification.id)
         return True
 
+    # --- cards ----------------------------------------------------------------------------------
+
     def _card(self, notification: Notification, request: LaunchRequest) -> None:
         text, blocks = self.renderer.card(request)
         if request.message_ts is None:
-            response = self.client.chat_postMessage(
-                channel=request.channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-            )
+            ts = self._posted_before(notification, request) if notification.attempts else None
+            if ts is None:
+                response = self.client.chat_postMessage(
+                    channel=request.channel_id,
+                    text=text,
+                    blocks=blocks,
+                    metadata=self._metadata(notification),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                ts = str(response["ts"])
             with self.store.transaction() as tx:
-                tx.set_message_ts(request.id, str(response["ts"]))
+                tx.set_message_ts(request.id, ts)
             return
         if self.store.has_later_card(notification):
             return  # a newer render is queued; it shows the same state or a later one
+        # An update is idempotent: the card is re-rendered whole from the database.
         self.client.chat_update(channel=request.channel_id, ts=request.message_ts, text=text, blocks=blocks)
+
+    # --- thread replies -------------------------------------------------------------------------
 
     def _reply(self, notification: Notification, request: LaunchRequest) -> None:
         if request.message_ts is None:
             raise RuntimeError("the card has not been posted yet")
+        if notification.attempts and self._posted_before(notification, request):
+            return
         text = self.renderer.thread_reply(request, notification.payload)
         state = notification.payload.get("state")
         # Ready and failed are worth the whole channel's attention, not only the thread's.
@@ -105,9 +137,42 @@ class Publisher:
             thread_ts=request.message_ts,
             text=text,
             reply_broadcast=broadcast,
+            metadata=self._metadata(notification),
             unfurl_links=False,
             unfurl_media=False,
         )
+
+    # --- finding what an earlier attempt may have posted ----------------------------------------
+
+    def _metadata(self, notification: Notification) -> dict[str, Any]:
+        return {
+            "event_type": EVENT_TYPE,
+            "event_payload": {"notification_id": notification.id, "request_id": notification.request_id},
+        }
+
+    def _posted_before(self, notification: Notification, request: LaunchRequest) -> str | None:
+        """The ts of a message an earlier attempt posted for this notification, if Slack has one."""
+        try:
+            if request.message_ts is None:
+                response = self.client.conversations_history(
+                    channel=request.channel_id, limit=100, include_all_metadata=True
+                )
+            else:
+                response = self.client.conversations_replies(
+                    channel=request.channel_id, ts=request.message_ts, limit=200, include_all_metadata=True
+                )
+        except SlackApiError as exc:
+            # Without history access the bot cannot check; posting again is the lesser harm than losing it.
+            log.warning("could not check for an earlier post of notification %s: %s", notification.id, exc)
+            return None
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == EVENT_TYPE and payload.get("notification_id") == notification.id:
+                return str(message.get("ts"))
+        return None
+
+    # --- failures -------------------------------------------------------------------------------
 
     def _failed(self, notification: Notification, exc: SlackApiError) -> None:
         error = str(exc.response.get("error", "")) if exc.response is not None else ""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+
+from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +50,52 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Any fixed number: PostgreSQL advisory lock that makes processes starting together migrate one at a time.
+MIGRATION_LOCK_KEY = 74_230_001
+
+
 def migrate(engine: Engine) -> None:
-    """Apply pending migrations (idempotent)."""
+    """Apply pending migrations (idempotent; safe when several processes start at once)."""
     url = engine.url.render_as_string(hide_password=False)
     cfg = alembic_config(url)
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Held until this transaction ends: a second process waits, then finds nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+class SingleProcessLock:
+    """SQLite serves one bot process. A second one gets a clear message instead of lock errors later."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._file: IO[str] | None = None
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return
+        path = Path(database).resolve().with_name(Path(database).name + ".lock")
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the life of the process
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DatabaseInUse(
+                f"Another bot process is already using the SQLite database {database}. SQLite serves one "
+                "process; to run several (web and worker, or more than one web), set DATABASE_URL to a "
+                "PostgreSQL database (postgresql+psycopg://user:password@host/dbname)."
+            ) from None
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class DatabaseInUse(ConfigError):
+    pass
 
 
 def pending_migrations(engine: Engine) -> list[str]:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, select, update
+from sqlalchemy import Engine, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.model import (
@@ -74,6 +74,45 @@ class Tx:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def claim_launch(self, request_id: int, lease: timedelta) -> bool:
+        """Approved -> launching, owned by the caller until the lease runs out. Exactly one caller wins."""
+        now = utcnow()
+        return self.move_request(
+            request_id,
+            [RequestStatus.APPROVED],
+            RequestStatus.LAUNCHING,
+            launch_started_at=now,
+            claimed_until=now + lease,
+            launch_attempts=LaunchRequestRow.launch_attempts + 1,
+        )
+
+    def reclaim_launch(self, request_id: int, lease: timedelta) -> int | None:
+        """Take over a launch whose claimant's lease ran out (it died). Returns the attempts so far."""
+        now = utcnow()
+        result = self.session.execute(
+            update(LaunchRequestRow)
+            .where(
+                LaunchRequestRow.id == request_id,
+                LaunchRequestRow.status == RequestStatus.LAUNCHING.value,
+                or_(LaunchRequestRow.claimed_until.is_(None), LaunchRequestRow.claimed_until < now),
+            )
+            .values(claimed_until=now + lease, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return self.session.scalar(
+            select(LaunchRequestRow.launch_attempts).where(LaunchRequestRow.id == request_id)
+        )
+
+    def count_attempt(self, request_id: int) -> None:
+        self.session.execute(
+            update(LaunchRequestRow)
+            .where(LaunchRequestRow.id == request_id)
+            .values(launch_attempts=LaunchRequestRow.launch_attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
 
     def set_message_ts(self, request_id: int, ts: str) -> bool:
         result = self.session.execute(
@@ -144,6 +183,17 @@ class Tx:
             return False
         self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=new, observed_at=now))
         return True
+
+    def set_problem(self, endpoint_id: str, problem: str | None) -> bool:
+        """Flag (or clear) a tracking problem; True only for the caller that changed it, so it is said once."""
+        condition = EndpointRow.problem.is_(None) if problem else EndpointRow.problem.is_not(None)
+        result = self.session.execute(
+            update(EndpointRow)
+            .where(EndpointRow.id == endpoint_id, condition)
+            .values(problem=problem, problem_since=utcnow() if problem else None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     def mark_endpoint_deleted(self, endpoint_id: str) -> None:
         self.session.execute(
@@ -216,6 +266,23 @@ class Store:
             ids = list(session.scalars(query))
             return [r for r in (_load_request(session, i) for i in ids) if r is not None]
 
+    def stale_launches(self) -> list[int]:
+        """Requests stuck in LAUNCHING whose claimant's lease ran out."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(LaunchRequestRow.id)
+                    .where(
+                        LaunchRequestRow.status == RequestStatus.LAUNCHING.value,
+                        or_(
+                            LaunchRequestRow.claimed_until.is_(None),
+                            LaunchRequestRow.claimed_until < utcnow(),
+                        ),
+                    )
+                    .order_by(LaunchRequestRow.id)
+                )
+            )
+
     def tracked_endpoints(self) -> list[EndpointRecord]:
         """Endpoints the bot launched and that were not deleted."""
         with self._sessions() as session:
@@ -251,31 +318,46 @@ class Store:
 
     # --- outbox ---------------------------------------------------------------------------
 
-    def due_notifications(self, limit: int = 50) -> list[Notification]:
-        """Undelivered notifications that are due, oldest first, at most one per request at a time.
+    def claim_notifications(self, worker: str, lease: timedelta, limit: int = 50) -> list[Notification]:
+        """Claim undelivered, due notifications for `worker`, oldest first, at most one per request.
 
-        A notification waits while an older one for the same request is undelivered, so a thread
-        never shows replies out of order and a reply never precedes its card.
+        A notification waits while an older one for the same request is undelivered, so a thread never
+        shows replies out of order and a reply never precedes its card. Claimed rows are skipped by other
+        processes until the lease runs out (PostgreSQL: FOR UPDATE SKIP LOCKED while claiming).
+        `Notification.attempts` is the number of earlier attempts.
         """
         earlier = aliased(OutboxRow)
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.delivered_at.is_(None),
-                    OutboxRow.next_attempt_at <= utcnow(),
-                    ~exists().where(
-                        and_(
-                            earlier.request_id == OutboxRow.request_id,
-                            earlier.delivered_at.is_(None),
-                            earlier.id < OutboxRow.id,
-                        )
-                    ),
+        now = utcnow()
+        with self._sessions.begin() as session:
+            rows = list(
+                session.scalars(
+                    select(OutboxRow)
+                    .where(
+                        OutboxRow.delivered_at.is_(None),
+                        OutboxRow.next_attempt_at <= now,
+                        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+                        ~exists().where(
+                            and_(
+                                earlier.request_id == OutboxRow.request_id,
+                                earlier.delivered_at.is_(None),
+                                earlier.id < OutboxRow.id,
+                            )
+                        ),
+                    )
+                    .order_by(OutboxRow.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True, of=OutboxRow)
                 )
-                .order_by(OutboxRow.id)
-                .limit(limit)
             )
-            return [Notification(r.id, r.request_id, r.kind, dict(r.payload), r.attempts) for r in rows]
+            claimed = [Notification(r.id, r.request_id, r.kind, dict(r.payload), r.attempts) for r in rows]
+            if rows:
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([r.id for r in rows]))
+                    .values(claimed_by=worker, claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            return claimed
 
     def has_later_card(self, notification: Notification) -> bool:
         """A newer card render for the same request is queued, so this one can be skipped."""
@@ -295,7 +377,7 @@ class Store:
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == notification_id)
-                .values(delivered_at=utcnow(), attempts=OutboxRow.attempts + 1, last_error=None)
+                .values(delivered_at=utcnow(), last_error=None, claimed_by=None, claimed_until=None)
             )
 
     def mark_failed(self, notification_id: int, error: str, retry_in: timedelta) -> None:
@@ -312,7 +394,9 @@ class Store:
 
     def undelivered_count(self) -> int:
         with self._sessions() as session:
-            return len(list(session.scalars(select(OutboxRow.id).where(OutboxRow.delivered_at.is_(None)))))
+            return int(
+                session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.delivered_at.is_(None))) or 0
+            )
 
 
 def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
@@ -362,4 +446,5 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         state=row.state,
         state_changed_at=row.state_changed_at,
         created_at=row.created_at,
+        problem=row.problem,
     )

@@ -62,6 +62,10 @@ class LaunchRequestRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(128))
     error_message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # While LAUNCHING: how many create attempts were started, and until when the claimant owns the
+    # launch. A claim that ran out means the process died mid-launch; recovery takes over.
+    launch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DecisionRow(Base):
@@ -91,6 +95,9 @@ class EndpointRow(Base):
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A tracking problem already reported in the thread (e.g. "unreachable"), so it is said once.
+    problem: Mapped[str | None] = mapped_column(String(32))
+    problem_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EndpointStateRow(Base):
@@ -135,3 +142,6 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Which process is delivering it, and until when (several processes share the outbox).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
