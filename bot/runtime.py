@@ -102,10 +102,18 @@ def build_bot(
 
     launcher = Loop("launcher", lambda: None, LAUNCHER_INTERVAL)
     publishing = Loop("publisher", lambda: None, PUBLISHER_INTERVAL)
+    tracker = Loop("tracker", lambda: None, settings.bot_poll_seconds)
     launches = LaunchService(
-        store, provider, catalog, settings.approvers, on_outbox=publishing.kick, on_approved=launcher.kick
+        store,
+        provider,
+        catalog,
+        settings.approvers,
+        on_outbox=publishing.kick,
+        on_approved=launcher.kick,
+        on_launched=tracker.kick,
     )
-    tracker = Loop("tracker", lambda: track(launches), lambda: poll_interval(settings, launches))
+    tracker.work = lambda: track(launches)
+    tracker.interval = lambda: poll_interval(settings, launches)
     launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
     root = getattr(provider, "root_url", "https://api.together.xyz")
     renderer = Renderer(catalog, settings.approvers, inference_url=f"{root}/v1", simulated=simulated)

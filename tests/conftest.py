@@ -158,6 +158,9 @@ def start_stack(
 ) -> Stack:
     config = make_settings(database_url, fake_slack, sim_server, **settings)
     bot = build_bot(config, provider=together, client=make_web_client(BOT_TOKEN, fake_slack.base_url))
+    # Retries keep their logic but not their real waiting: tests must stay fast.
+    bot.publisher.base_delay = 0.01
+    bot.launches.sleep = lambda _seconds: None
     server = ServerThread(bot.app, bot.store).start()
     driver = SlackDriver(fake_slack, SIGNING_SECRET, server.url + "/slack/events")
     return Stack(bot, server, driver, fake_slack, sim, clock)

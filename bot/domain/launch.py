@@ -51,7 +51,7 @@ MAX_LAUNCH_ATTEMPTS = 2
 UNREACHABLE_REPORT_AFTER = 300.0
 # How often an ambiguous create (5xx, timeout) is followed by a look for what it may have created
 # and, if nothing is found, another attempt.
-AMBIGUOUS_CREATE_ATTEMPTS = 3
+AMBIGUOUS_CREATE_ATTEMPTS = 5
 
 
 def mention(user_id: str) -> str:
@@ -68,6 +68,7 @@ class LaunchService:
         *,
         on_outbox: Callable[[], None] = lambda: None,
         on_approved: Callable[[], None] = lambda: None,
+        on_launched: Callable[[], None] = lambda: None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         launch_lease: timedelta = LAUNCH_LEASE,
@@ -79,6 +80,7 @@ class LaunchService:
         self.approvers = approvers
         self._on_outbox = on_outbox
         self._on_approved = on_approved
+        self._on_launched = on_launched  # a new endpoint to follow: the tracker should look soon
         self.sleep = sleep
         self._monotonic = monotonic
         self.launch_lease = launch_lease
@@ -420,6 +422,7 @@ class LaunchService:
             )
             tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
         self._on_outbox()
+        self._on_launched()
 
     def _fail(self, request: LaunchRequest, error: ProviderError) -> None:
         with self.store.transaction() as tx:

@@ -35,14 +35,10 @@ def make_web_client(token: str, base_url: str) -> WebClient:
 
 
 def make_publisher_client(token: str, base_url: str) -> WebClient:
-    """For the outbox: only 429s are retried here (Slack did nothing). A 5xx or a dropped connection may
-    hide a post that happened, so those go back to the outbox, which checks before posting again."""
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=15,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)],
-    )
+    """For the outbox, which retries itself: durably, honouring Retry-After, and checking before it posts
+    again whenever an earlier attempt may have reached Slack (a 5xx or a dropped connection can hide a
+    post that happened). A second, in-thread retry layer would only hold up the other notifications."""
+    return WebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
 
 
 def build_app(*, client: WebClient, signing_secret: str, listeners: Listeners, workers: int = 16) -> App:

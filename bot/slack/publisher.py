@@ -57,8 +57,15 @@ def worker_id() -> str:
 
 class Publisher:
     def __init__(
-        self, store: Store, client: WebClient, renderer: Renderer, *, worker: str | None = None
+        self,
+        store: Store,
+        client: WebClient,
+        renderer: Renderer,
+        *,
+        worker: str | None = None,
+        base_delay: float = 1.0,
     ) -> None:
+        self.base_delay = base_delay  # the first retry comes after about this many seconds, then doubles
         self.store = store
         self.client = client
         self.renderer = renderer
@@ -192,7 +199,9 @@ class Publisher:
 
     def _retry(self, notification: Notification, why: str, retry_after: float | None) -> None:
         delay = (
-            retry_after if retry_after is not None else min(MAX_BACKOFF_SECONDS, 2.0**notification.attempts)
+            retry_after
+            if retry_after is not None
+            else min(MAX_BACKOFF_SECONDS, self.base_delay * 2.0 ** max(0, notification.attempts - 1))
         )
         delay *= 1 + random.random() * 0.2
         log.warning(

@@ -387,8 +387,9 @@ class Store:
                 .where(OutboxRow.id == notification_id)
                 .values(
                     next_attempt_at=utcnow() + retry_in,
-                    attempts=OutboxRow.attempts + 1,
                     last_error=error[:2000],
+                    claimed_by=None,
+                    claimed_until=None,
                 )
             )
 

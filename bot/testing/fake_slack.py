@@ -349,6 +349,7 @@ class _Failure:
     remaining: int | None
     retry_after: int | None
     error: str | None
+    after_commit: bool = False
 
 
 @dataclass
@@ -701,8 +702,12 @@ class FakeSlack:
         times: int | None = 1,
         retry_after: int | None = None,
         error: str | None = None,
+        after_commit: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail (``times=None``: until :meth:`clear_failures`).
+
+        With ``after_commit`` the call takes effect first (the message is posted) and only the answer is
+        the failure: what a client sees when Slack's answer is lost after the work was done.
 
         ``status=429`` answers ``ratelimited`` with a ``Retry-After`` header (``retry_after``, default
         1); 5xx answer an error body; ``status=200`` with ``error="channel_not_found"`` answers a
@@ -711,7 +716,7 @@ class FakeSlack:
         if status == 200 and not error:
             raise ValueError("a status-200 failure needs an error code")
         with self._lock:
-            self._failures.append(_Failure(method, status, times, retry_after, error))
+            self._failures.append(_Failure(method, status, times, retry_after, error, after_commit))
 
     def fail_rate(
         self,
@@ -775,7 +780,10 @@ class FakeSlack:
         params = _decode_json_params(params)
         with self._lock:
             rule = self._injected_failure(method)
-            if rule is not None:
+            if rule is not None and rule.after_commit and self._is_known_method(method):
+                self._authorize(params, headers) or self._run_method(method, params)
+                reply = self._failure_reply(rule)
+            elif rule is not None:
                 reply = self._failure_reply(rule)
             elif not self._is_known_method(method):
                 reply = _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})

@@ -1,0 +1,246 @@
+"""Never launch twice, never lose an update: crashes, Slack and Together faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.audit import audit_rows
+from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack, start_stack
+from tests.test_launch_flow import approve, request_launch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def approve_without_launching(stack: Stack) -> int:
+    request_launch(stack)
+    stack.slack.click(APPROVER, "Approve")
+    stack.slack.wait_for_view(APPROVER)
+    assert stack.slack.submit(APPROVER) is None
+    stack.bot.publishing.run_once()
+    (row,) = audit_rows(stack.bot.store)
+    return int(row["request_id"])
+
+
+def state_replies(stack: Stack, card_ts: str | None = None) -> list[str]:
+    ts = card_ts or stack.card().ts
+    return [m.text.split("*")[1] for m in stack.fake.replies(CHANNEL, ts) if "State: *" in m.text]
+
+
+@pytest.mark.parametrize("step", ["before_create", "after_create", "after_record"])
+def test_kill_during_launch_then_restart_gives_one_endpoint_and_each_reply_once(
+    stack: Stack,
+    step: str,
+    database_url,
+    fake_slack,
+    sim,
+    sim_server,
+    together,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    request_id = approve_without_launching(stack)
+    stack.bot.stop()
+    stack.server.stop()
+    stack.bot.store.engine.dispose()
+
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "crash_launch.py"),
+            database_url,
+            sim_server.url + "/v1",
+            fake_slack.base_url,
+            str(request_id),
+            step,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert crashed.returncode == -9, crashed.stderr
+    assert len(sim.endpoints) == (0 if step == "before_create" else 1)
+
+    time.sleep(1.1)  # the dead process's claim on the launch runs out
+    second = start_stack(database_url, fake_slack, sim, sim_server, together, clock)
+    try:
+        second.settle()
+        second.advance(61)
+        second.advance(181)
+        second.settle()
+        assert len(sim.endpoints) == 1
+        assert state_replies(second) == ["PENDING", "STARTING", "STARTED"]
+        assert sum("Approved by" in t for t in second.thread()) == 1
+        card = json.dumps(second.card().blocks)
+        assert "STARTED" in card and next(iter(sim.endpoints)) in card
+        (row,) = audit_rows(second.bot.store)
+        assert row["status"] == "launched" and row["endpoint_id"] == next(iter(sim.endpoints))
+    finally:
+        second.bot.stop()
+        second.server.stop()
+        second.bot.store.engine.dispose()
+
+
+def test_slack_answering_an_error_after_posting_does_not_double_the_post(stack: Stack) -> None:
+    stack.fake.fail("chat.postMessage", 500, after_commit=True, times=2)  # the card, then the first reply
+    request_launch(stack)
+    stack.settle(rounds=3)
+    time.sleep(0.05)
+    stack.settle(rounds=3)
+    assert len(stack.fake.messages(CHANNEL)) == 1
+    approve(stack)
+    stack.fake.fail("chat.postMessage", 503, after_commit=True)
+    stack.advance(61)
+    time.sleep(0.05)
+    stack.settle(rounds=3)
+    assert state_replies(stack) == ["PENDING", "STARTING"]
+    assert sum("Approved by" in t for t in stack.thread()) == 1
+
+
+def test_slack_down_for_a_while_delays_but_keeps_order(stack: Stack) -> None:
+    request_launch(stack)
+    approve(stack)
+    stack.fake.fail("chat.postMessage", 503, times=None)
+    stack.fake.fail("chat.update", 503, times=None)
+    stack.advance(61)
+    stack.advance(181)
+    assert state_replies(stack) == ["PENDING"]
+    stack.fake.clear_failures()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(state_replies(stack)) < 3:
+        time.sleep(0.05)
+        stack.settle()
+    assert state_replies(stack) == ["PENDING", "STARTING", "STARTED"]
+    assert "STARTED" in json.dumps(stack.card().blocks)
+
+
+def test_one_list_call_per_tick_whatever_the_number_of_endpoints(stack: Stack) -> None:
+    for _ in range(5):
+        request_launch(stack)
+    for _ in range(5):
+        stack.slack.click(APPROVER, "Approve")
+        stack.slack.wait_for_view(APPROVER)
+        assert stack.slack.submit(APPROVER) is None
+        stack.settle()
+    assert len(stack.sim.endpoints) == 5
+    before = len(stack.sim.requests)
+    stack.bot.tracker.run_once()
+    calls = [(r.method, r.path) for r in stack.sim.requests[before:]]
+    assert calls == [("GET", "/v1/endpoints")]
+
+
+def test_together_unreachable_is_said_once_and_its_return_too(stack: Stack) -> None:
+    request_launch(stack)
+    approve(stack)
+    stack.bot.launches.unreachable_report_after = 0.0
+    stack.sim.inject("GET", r"/v1/endpoints(/.*)?", 503, times=1000)
+    for _ in range(5):
+        stack.advance(10)
+    down = [t for t in stack.thread() if "has not answered" in t]
+    assert len(down) == 1
+    stack.sim._faults.clear()  # type: ignore[attr-defined]
+    stack.advance(300)
+    stack.advance(1)
+    assert sum(t.startswith(":white_check_mark: Together answers again") for t in stack.thread()) == 1
+    assert state_replies(stack)[-1] == "STARTED"
+
+
+def test_tracker_polls_faster_while_an_endpoint_is_changing(stack: Stack) -> None:
+    from bot.runtime import poll_interval
+
+    settings = stack.bot.settings
+    assert poll_interval(settings, stack.bot.launches) == settings.bot_poll_idle_seconds  # nothing tracked
+    request_launch(stack)
+    approve(stack)
+    assert poll_interval(settings, stack.bot.launches) == settings.bot_poll_seconds  # PENDING
+    stack.advance(300)
+    assert poll_interval(settings, stack.bot.launches) == settings.bot_poll_idle_seconds  # STARTED
+
+
+def test_fifty_launches_through_slack_and_together_faults(stack: Stack) -> None:
+    stack.fake.fail_rate(0.2, (429, 503), seed=7, methods=["chat.postMessage", "chat.update"])
+    stack.sim.chaos(0.15, (429, 500, 503), seed=11)
+    stack.bot.start()
+    try:
+        for _ in range(50):
+            stack.slack.command(REQUESTER, "create llama-8b h100 1-2")
+            stack.slack.wait_for_view(REQUESTER)
+            assert stack.slack.submit(REQUESTER) is None
+        wait_until(lambda: len(cards(stack)) == 50 and all(_button(c) for c in cards(stack)), 60)
+        for card in cards(stack):
+            stack.slack.requests  # noqa: B018 - keep the driver warm
+            message = stack.fake.message(CHANNEL, card.ts)
+            assert message is not None
+            request = stack.slack.requests.block_action(
+                APPROVER, action_id="approve_request", message=message
+            )
+            assert request.post(stack.server.url + "/slack/events").status_code == 200
+            stack.slack.wait_for_view(APPROVER)
+            assert stack.slack.submit(APPROVER) is None
+        wait_until(lambda: len(stack.sim.endpoints) == 50, 60)
+        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["PENDING"] for c in cards(stack)), 60)
+        stack.clock.advance(61)
+        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["STARTING"] for c in cards(stack)), 60)
+        stack.clock.advance(181)
+        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["STARTED"] for c in cards(stack)), 60)
+    finally:
+        stack.bot.stop()
+    assert len(stack.sim.endpoints) == 50
+    for card in cards(stack):
+        assert state_replies(stack, card.ts) == ["PENDING", "STARTING", "STARTED"]
+        texts = [m.text for m in stack.fake.replies(CHANNEL, card.ts)]
+        assert sum("Approved by" in t for t in texts) == 1
+        assert "STARTED" in json.dumps(stack.fake.message(CHANNEL, card.ts).blocks)  # type: ignore[union-attr]
+    rows = audit_rows(stack.bot.store)
+    assert len({r["endpoint_id"] for r in rows}) == 50
+
+
+def cards(stack: Stack):  # type: ignore[no-untyped-def]
+    return stack.fake.messages(CHANNEL)
+
+
+def _button(card) -> bool:  # type: ignore[no-untyped-def]
+    return "approve_request" in json.dumps(card.blocks)
+
+
+def wait_until(condition, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    assert condition(), "timed out"
+
+
+def test_second_process_on_sqlite_gets_a_clear_message(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = stack.bot.settings.database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite only")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "DATABASE_URL"))}
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-test-bot-token-42",
+            "SLACK_SIGNING_SECRET": "s" * 20,
+            "TOGETHER_API_KEY": "k" * 20,
+            "SLACK_API_URL": stack.fake.base_url,
+            "TOGETHER_BASE_URL": stack.sim and "http://127.0.0.1:9/v1",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "Another bot process is already using the SQLite database" in result.stderr
+    assert "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
