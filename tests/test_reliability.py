@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.audit import audit_rows
@@ -166,6 +167,8 @@ def test_tracker_polls_faster_while_an_endpoint_is_changing(stack: Stack) -> Non
 def test_fifty_launches_through_slack_and_together_faults(stack: Stack) -> None:
     stack.fake.fail_rate(0.2, (429, 503), seed=7, methods=["chat.postMessage", "chat.update"])
     stack.sim.chaos(0.15, (429, 500, 503), seed=11)
+    stack.bot.provider._http.timeout = httpx.Timeout(0.5)  # type: ignore[attr-defined]
+    stack.sim.inject("GET", r"/v1/endpoints", 200, times=3, delay=0.8)  # three reads time out
     stack.bot.start()
     try:
         for _ in range(50):
@@ -244,3 +247,18 @@ def test_second_process_on_sqlite_gets_a_clear_message(stack: Stack, tmp_path) -
     assert result.returncode == 2
     assert "Another bot process is already using the SQLite database" in result.stderr
     assert "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_endpoint_deleted_outside_the_bot_is_reported_once(stack: Stack) -> None:
+    request_launch(stack)
+    approve(stack)
+    endpoint_id = next(iter(stack.sim.endpoints))
+    stack.bot.provider.delete_endpoint(endpoint_id)  # type: ignore[attr-defined]
+    stack.advance(10)
+    stack.advance(10)
+    gone = [t for t in stack.thread() if "no longer exists at Together" in t]
+    assert len(gone) == 1
+    assert stack.bot.store.tracked_endpoints() == []
+    before = len(stack.sim.requests)
+    stack.advance(10)
+    assert len(stack.sim.requests) == before  # nothing left to follow: no calls
