@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 LAUNCHER_INTERVAL = 5.0  # also picks up approved requests a previous process left behind
 PUBLISHER_INTERVAL = 1.0
+CATALOG_REFRESH_INTERVAL = 240.0  # below the hardware cache's lifetime, so lookups stay warm
 
 
 @dataclass
@@ -41,11 +42,14 @@ class Bot:
     launcher: Loop
     tracker: Loop
     publishing: Loop
+    catalog_refresh: Loop | None = None
     lock: SingleProcessLock | None = None
     loops: list[Loop] = field(default_factory=list)
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
+        if self.catalog_refresh is not None:
+            self.loops.append(self.catalog_refresh)
         for loop in self.loops:
             loop.start()
 
@@ -138,5 +142,6 @@ def build_bot(
         launcher,
         tracker,
         publishing,
+        catalog_refresh=Loop("hardware-cache", launches.warm_hardware_cache, CATALOG_REFRESH_INTERVAL),
         lock=lock,
     )

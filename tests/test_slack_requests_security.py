@@ -34,3 +34,29 @@ def test_rendered_views_are_valid_block_kit(stack: Stack) -> None:
     }
     View(**keep).to_dict()  # raises on Block Kit limits (title length, option text length, ...)
     assert isinstance(stack.bot.renderer, Renderer)
+
+
+def test_unexpected_failure_tells_the_user_with_a_reference(stack: Stack) -> None:
+    stack.fake.fail("views.open", 500, times=5)  # Slack keeps failing: the listener cannot open the form
+    stack.slack.command(REQUESTER, "create llama-8b a100 2-5")
+    stack.fake.wait_for("response_url")
+    (text,) = [m.text for m in stack.fake.ephemerals(REQUESTER)]
+    assert "Something went wrong on the bot's side (reference `" in text and "Nothing was launched" in text
+
+
+def test_secrets_are_redacted_from_logs() -> None:
+    import logging
+
+    from bot.cli import RedactSecrets
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token %s used", ("xoxb-secret-123",), None)
+    assert RedactSecrets(["xoxb-secret-123"]).filter(record)
+    assert record.getMessage() == "token [redacted] used"
+
+
+def test_hardware_lookups_are_warmed_before_anyone_asks(stack: Stack) -> None:
+    assert stack.bot.launches.warm_hardware_cache() >= 10
+    before = len(stack.sim.requests)
+    stack.slack.command(REQUESTER, "create llama-70b 2xh100 1")
+    stack.slack.wait_for_view(REQUESTER)
+    assert len(stack.sim.requests) == before  # answered from memory
