@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -51,7 +52,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bot.db'}"
         return
-    schema = "t_" + uuid.uuid4().hex[:12]
+    with pg_schema("t_") as url:
+        yield url
+
+
+@contextmanager
+def pg_schema(prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test; yields a URL whose connections use it."""
+    schema = prefix + uuid.uuid4().hex[:12]
     admin = create_engine(PG_ROOT)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))

@@ -9,13 +9,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.audit import audit_rows
 from bot.store.db import make_engine
@@ -28,10 +26,10 @@ from tests.conftest import (
     APPROVER_2,
     BOT_TOKEN,
     CHANNEL,
-    PG_ROOT,
     REQUESTER,
     SIGNING_SECRET,
     TOGETHER_KEY,
+    pg_schema,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,16 +40,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    schema = "mp_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_ROOT)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_ROOT}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with pg_schema("mp_") as url:
+        yield url
 
 
 def free_port() -> int:

@@ -171,20 +171,19 @@ class LaunchService:
                 draft=draft,
                 cents_per_minute=option.cents_per_minute,
             )
-            tx.record(
-                team_id=team_id,
+            request = tx.get_request(request_id)
+            assert request is not None
+            tx.announce(
+                request,
                 actor=user_id,
                 action="requested",
-                request_id=request_id,
+                reply=None,
                 model=draft.model,
                 hardware=draft.hardware,
                 min_replicas=draft.min_replicas,
                 max_replicas=draft.max_replicas,
             )
-            tx.notify(team_id=team_id, request_id=request_id, kind="card")
-            request = tx.get_request(request_id)
         self._on_outbox()
-        assert request is not None
         return request
 
     # --- deciding -------------------------------------------------------------------------
@@ -244,16 +243,13 @@ class LaunchService:
                     decision=decision,
                     note=note,
                 )
-                tx.record(
-                    team_id=request.team_id, actor=user_id, action=decision, request_id=request_id, note=note
+                tx.announce(
+                    request,
+                    actor=user_id,
+                    action=decision,
+                    reply={"event": decision, "user": user_id, "note": note},
+                    note=note,
                 )
-                tx.notify(
-                    team_id=request.team_id,
-                    request_id=request_id,
-                    kind="thread",
-                    payload={"event": decision, "user": user_id, "note": note},
-                )
-                tx.notify(team_id=request.team_id, request_id=request_id, kind="card")
         if not won:
             raise AlreadyDecided(self._decided_message(self._get(request_id)))
         self._on_outbox()
@@ -418,23 +414,16 @@ class LaunchService:
                 hardware=info.hardware or request.draft.hardware,
                 state=info.state,
             )
-            tx.record(
-                team_id=request.team_id,
+            tx.announce(
+                request,
                 actor="bot",
                 action="launched",
-                request_id=request.id,
+                reply={"event": "launched", "endpoint_id": info.id, "name": info.name, "state": info.state},
                 endpoint_id=info.id,
                 name=info.name,
                 state=info.state,
                 adopted=adopted,
             )
-            tx.notify(
-                team_id=request.team_id,
-                request_id=request.id,
-                kind="thread",
-                payload={"event": "launched", "endpoint_id": info.id, "name": info.name, "state": info.state},
-            )
-            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
         self._on_outbox()
         self._on_launched()
 
@@ -448,20 +437,11 @@ class LaunchService:
                 error_message=error.message[:2000],
                 claimed_until=None,
             )
-            tx.record(
-                team_id=request.team_id,
+            tx.announce(
+                request,
                 actor="together",
                 action="launch_failed",
-                request_id=request.id,
-                status=error.status,
-                code=error.code,
-                message=error.message,
-            )
-            tx.notify(
-                team_id=request.team_id,
-                request_id=request.id,
-                kind="thread",
-                payload={
+                reply={
                     "event": "launch_failed",
                     "status": error.status,
                     "code": error.code or error.type,
@@ -469,8 +449,10 @@ class LaunchService:
                     "hint": hint_for(error),
                     "requester": request.requested_by,
                 },
+                status=error.status,
+                code=error.code,
+                message=error.message,
             )
-            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
         self._on_outbox()
 
     # --- following state ------------------------------------------------------------------
@@ -565,20 +547,11 @@ class LaunchService:
                 return False
             if seen.state == GONE:
                 tx.mark_endpoint_deleted(endpoint.id)
-            tx.record(
-                team_id=request.team_id,
+            tx.announce(
+                request,
                 actor="together",
                 action="state_changed",
-                request_id=request.id,
-                endpoint_id=endpoint.id,
-                previous=endpoint.state,
-                state=seen.state,
-            )
-            tx.notify(
-                team_id=request.team_id,
-                request_id=request.id,
-                kind="thread",
-                payload={
+                reply={
                     "event": "state",
                     "state": seen.state,
                     "previous": endpoint.state,
@@ -586,8 +559,10 @@ class LaunchService:
                     "name": seen.name or endpoint.name,
                     "requester": request.requested_by,
                 },
+                endpoint_id=endpoint.id,
+                previous=endpoint.state,
+                state=seen.state,
             )
-            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
         self._on_outbox()
         return True
 

@@ -243,6 +243,29 @@ class Tx:
             )
         )
 
+    def announce(
+        self,
+        request: LaunchRequest,
+        *,
+        actor: str,
+        action: str,
+        reply: dict[str, Any] | None,
+        endpoint_id: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """What most changes do: record who did what, queue a thread reply (if any), re-render the card."""
+        self.record(
+            team_id=request.team_id,
+            actor=actor,
+            action=action,
+            request_id=request.id,
+            endpoint_id=endpoint_id,
+            **detail,
+        )
+        if reply is not None:
+            self.notify(team_id=request.team_id, request_id=request.id, kind="thread", payload=reply)
+        self.notify(team_id=request.team_id, request_id=request.id, kind="card")
+
 
 class Store:
     def __init__(self, engine: Engine) -> None:
