@@ -40,6 +40,8 @@ PERMANENT_ERRORS = frozenset(
 )
 PERMANENT_GIVE_UP_AFTER = 3
 MAX_BACKOFF_SECONDS = 300.0
+# How long a claimed notification stays with its publisher; longer than the Slack client's own retries.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 class Publisher:
@@ -62,6 +64,9 @@ class Publisher:
             delivered += len(batch)
 
     def deliver(self, notification: Notification) -> bool:
+        # A web and a worker process both publish: whoever claims a notification first delivers it.
+        if not self.store.claim(notification.id, CLAIM_LEASE):
+            return False
         request = self.store.get_request(notification.request_id)
         if request is None:  # cannot happen with the foreign key; never block the queue on it
             self.store.mark_delivered(notification.id)

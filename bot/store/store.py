@@ -290,6 +290,25 @@ class Store:
             )
             return found is not None
 
+    def claim(self, notification_id: int, lease: timedelta) -> bool:
+        """Take a due notification for delivery. False when another publisher (another process) holds it.
+
+        The claim pushes `next_attempt_at` past the lease, so a publisher that dies mid-delivery leaves
+        the notification to be retried once the lease runs out.
+        """
+        now = utcnow()
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == notification_id,
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + lease)
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     def mark_delivered(self, notification_id: int) -> None:
         with self._sessions.begin() as session:
             session.execute(
