@@ -43,10 +43,21 @@ def setup_logging(settings: Settings) -> None:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import build_bot
 
-    settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
-    bot = build_bot(settings)
-    bot.start(tracker=not args.no_tracker)
     log = logging.getLogger("bot")
+    simulator = None
+    if args.simulate:
+        from bot.together.local import serve_simulator, simulator_client
+
+        settings.require("slack_bot_token", "slack_signing_secret")
+        simulator = serve_simulator(speed=args.speed)
+        bot = build_bot(settings, provider=simulator_client(simulator), simulated=True)
+        log.info(
+            "simulating Together at %s/v1 (%gx speed): no real endpoint is created", simulator.url, args.speed
+        )
+    else:
+        settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
+        bot = build_bot(settings)
+    bot.start(tracker=not args.no_tracker)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -61,6 +72,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             serve(bot.app, bot.store, port=settings.port)
     finally:
         bot.stop()
+        if simulator is not None:
+            simulator.stop()
     return 0
 
 
@@ -84,18 +97,40 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bot", description="endpoint-bot: Together AI dedicated endpoints from Slack."
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     run = sub.add_parser(
         "run", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and track endpoints"
     )
     run.add_argument(
-        "--no-tracker", action="store_true", help="do not follow endpoint states in this process"
+        "--no-tracker",
+        action="store_true",
+        help="do not follow endpoint states in this process (run `bot tracker` beside it)",
+    )
+    run.add_argument(
+        "--simulate",
+        action="store_true",
+        help="use the built-in Together simulator instead of Together (no TOGETHER_API_KEY, nothing billed)",
+    )
+    run.add_argument(
+        "--speed",
+        type=_positive,
+        default=10.0,
+        help="with --simulate: how much faster simulated time runs (default 10)",
     )
     run.set_defaults(func=cmd_run)
+
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=cmd_migrate)
     audit = sub.add_parser("audit", help="print who requested, approved, rejected and launched what")
