@@ -1,10 +1,12 @@
-"""The `bot` command: run, migrate, audit."""
+"""The `bot` command: run, simulator, migrate, audit."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
@@ -77,6 +79,34 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def wait_for_shutdown() -> None:
+    """Block until Ctrl-C or SIGTERM (what a process manager sends to stop a worker)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.together.local import serve_simulator
+
+    server = serve_simulator(speed=args.speed, host=args.host, port=args.port, api_key=args.api_key)
+    key = "the key given with --api-key" if args.api_key else "any key"
+    print(
+        f"Together simulator serving the v1 API at {server.url}/v1 ({args.speed:g}x speed; "
+        f"send Authorization: Bearer <{key}>). Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        wait_for_shutdown()
+    finally:
+        server.stop()
+    return 0
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.store.db import make_engine, migrate
 
@@ -130,6 +160,17 @@ def parser() -> argparse.ArgumentParser:
         help="with --simulate: how much faster simulated time runs (default 10)",
     )
     run.set_defaults(func=cmd_run)
+
+    simulator = sub.add_parser("simulator", help="serve the Together API simulator alone, under /v1")
+    simulator.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")
+    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    simulator.add_argument(
+        "--api-key", default=None, help="accept only this bearer key (default: any non-empty key)"
+    )
+    simulator.add_argument(
+        "--speed", type=_positive, default=1.0, help="how much faster simulated time runs (default 1)"
+    )
+    simulator.set_defaults(func=cmd_simulator)
 
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=cmd_migrate)
