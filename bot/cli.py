@@ -1,4 +1,4 @@
-"""The `bot` command: run, simulator, migrate, audit."""
+"""The `bot` command: run, tracker, simulator, migrate, audit."""
 
 from __future__ import annotations
 
@@ -90,6 +90,23 @@ def wait_for_shutdown() -> None:
         pass
 
 
+def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.runtime import build_bot
+
+    settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
+    bot = build_bot(settings)
+    bot.start(tracker=True)
+    logging.getLogger("bot").info(
+        "endpoint-bot worker: following endpoint states, launching approved requests and posting to Slack "
+        "(no HTTP)"
+    )
+    try:
+        wait_for_shutdown()
+    finally:
+        bot.stop()
+    return 0
+
+
 def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
     from bot.together.local import serve_simulator
 
@@ -160,6 +177,11 @@ def parser() -> argparse.ArgumentParser:
         help="with --simulate: how much faster simulated time runs (default 10)",
     )
     run.set_defaults(func=cmd_run)
+
+    tracker = sub.add_parser(
+        "tracker", help="follow endpoint states, launch approved requests and post updates, without HTTP"
+    )
+    tracker.set_defaults(func=cmd_tracker)
 
     simulator = sub.add_parser("simulator", help="serve the Together API simulator alone, under /v1")
     simulator.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")

@@ -1,9 +1,14 @@
-"""Deploying as several processes: two publishers side by side."""
+"""Deploying as several processes: the Procfile's roles, `bot tracker`, and two publishers side by side."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,8 +21,12 @@ from tests.conftest import (
     BOT_TOKEN,
     CHANNEL,
     REQUESTER,
+    SIGNING_SECRET,
+    TOGETHER_KEY,
     Stack,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class SlowSlack(WebClient):
@@ -75,3 +84,61 @@ def test_two_publishers_post_each_card_and_reply_once(stack: Stack) -> None:
     assert thread[0].startswith(":white_check_mark: Approved") and "Together accepted the launch" in thread[1]
     assert len(stack.fake.calls("chat.postMessage")) == 3
     assert stack.bot.store.undelivered_count() == 0
+
+
+def test_procfile_splits_web_worker_and_release() -> None:
+    roles = dict(
+        line.split(":", 1)
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert {k: v.strip() for k, v in roles.items()} == {
+        "release": "bot migrate",
+        "web": "bot run --no-tracker",
+        "worker": "bot tracker",
+    }
+
+
+def test_tracker_process_launches_an_approval_the_web_process_left_behind(stack: Stack) -> None:
+    # The web process took the approval and died before launching: only the database knows.
+    submit_request(stack)
+    stack.bot.publishing.run_once()
+    approve_without_settling(stack)
+    assert stack.creates() == 0
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": stack.fake.base_url,
+        "TOGETHER_API_KEY": TOGETHER_KEY,
+        "TOGETHER_BASE_URL": stack.bot.settings.together_base_url,
+        "DATABASE_URL": stack.bot.settings.database_url,
+        "BOT_APPROVERS": ",".join(stack.bot.settings.approvers),
+        "BOT_POLL_SECONDS": "0.1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "tracker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stack.fake.wait_for(
+            "chat.postMessage",
+            lambda c: "Together accepted the launch" in str(c.params.get("text")),
+            timeout=20,
+        )
+        assert stack.creates() == 1
+        stack.clock.advance(61)  # the worker also follows the endpoint's state
+        stack.fake.wait_for(
+            "chat.postMessage", lambda c: "State: *STARTING*" in str(c.params.get("text")), timeout=20
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=20)
+    assert worker.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert stack.creates() == 1
