@@ -1,4 +1,4 @@
-"""The `bot` command: run, tracker, simulator, migrate, audit."""
+"""The `bot` command: run, tracker, simulator, manifest, migrate, audit."""
 
 from __future__ import annotations
 
@@ -124,6 +124,17 @@ def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.manifest import ManifestError, render_manifest
+
+    try:
+        print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
+    except ManifestError as exc:
+        print(f"bot manifest: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.store.db import make_engine, migrate
 
@@ -193,6 +204,15 @@ def parser() -> argparse.ArgumentParser:
         "--speed", type=_positive, default=1.0, help="how much faster simulated time runs (default 1)"
     )
     simulator.set_defaults(func=cmd_simulator)
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest, filled in")
+    manifest.add_argument(
+        "--url", help="where `bot run` is reachable, e.g. https://bot.example.com (HTTP mode)"
+    )
+    manifest.add_argument(
+        "--socket-mode", action="store_true", help="print the Socket Mode variant (no public URL needed)"
+    )
+    manifest.set_defaults(func=cmd_manifest)
 
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=cmd_migrate)
