@@ -1,4 +1,4 @@
-"""The `bot` command: run, tracker, simulator, manifest, migrate, audit."""
+"""The `bot` command: run, tracker, simulator, manifest, doctor, migrate, audit."""
 
 from __future__ import annotations
 
@@ -135,6 +135,12 @@ def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(_settings: Settings | None, _args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    return run_doctor()
+
+
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.store.db import make_engine, migrate
 
@@ -214,6 +220,11 @@ def parser() -> argparse.ArgumentParser:
     )
     manifest.set_defaults(func=cmd_manifest)
 
+    doctor = sub.add_parser(
+        "doctor", help="check the settings, the Slack token, the Together key and the database"
+    )
+    doctor.set_defaults(func=cmd_doctor, loads_settings=True)
+
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=cmd_migrate)
     audit = sub.add_parser("audit", help="print who requested, approved, rejected and launched what")
@@ -224,6 +235,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "loads_settings", False):  # reports bad settings itself, as one of its checks
+        try:
+            return int(args.func(None, args))
+        except KeyboardInterrupt:
+            return 130
     try:
         settings = load_settings()
         setup_logging(settings)
