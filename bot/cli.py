@@ -1,4 +1,4 @@
-"""The `bot` command: run, tracker, simulator, manifest, doctor, migrate, audit."""
+"""The `bot` command: run, tracker, shell, simulator, manifest, doctor, migrate, audit."""
 
 from __future__ import annotations
 
@@ -107,6 +107,12 @@ def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.shell.main import run_shell
+
+    return run_shell(settings, speed=args.speed, user=args.user)
+
+
 def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
     from bot.together.local import serve_simulator
 
@@ -173,6 +179,18 @@ def parser() -> argparse.ArgumentParser:
         prog="bot", description="endpoint-bot: Together AI dedicated endpoints from Slack."
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    shell = sub.add_parser(
+        "shell", help="try the whole bot in the terminal: a pretend Slack and a simulated Together"
+    )
+    shell.add_argument("--user", default="you", help="who you are at the start (default: you)")
+    shell.add_argument(
+        "--speed",
+        type=_positive,
+        default=60.0,
+        help="how much faster simulated time runs (default 60: an endpoint starts in about 4 seconds)",
+    )
+    shell.set_defaults(func=cmd_shell)
 
     run = sub.add_parser(
         "run", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and track endpoints"

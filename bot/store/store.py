@@ -329,6 +329,62 @@ class Store:
                 )
             )
 
+    def retire_team(self, team_id: str, *, reason: str, gone_state: str) -> int:
+        """Stop following everything of a workspace that no longer exists (an ended `bot shell` session).
+
+        Its endpoints move to `gone_state` and are marked deleted, its approved but unlaunched requests
+        fail, its undelivered Slack updates are dropped; each retired item gets an audit event.
+        Returns how many endpoints and requests were retired.
+        """
+        now = utcnow()
+        with self._sessions.begin() as session:
+            tx = Tx(session)
+            endpoints = list(
+                session.scalars(
+                    select(EndpointRow).where(
+                        EndpointRow.team_id == team_id, EndpointRow.deleted_at.is_(None)
+                    )
+                )
+            )
+            for endpoint in endpoints:
+                previous = endpoint.state
+                if previous != gone_state:
+                    tx.move_endpoint_state(endpoint.id, previous, gone_state)
+                tx.mark_endpoint_deleted(endpoint.id)
+                tx.record(
+                    team_id=team_id,
+                    actor="bot",
+                    action="retired",
+                    request_id=endpoint.request_id,
+                    endpoint_id=endpoint.id,
+                    previous=previous,
+                    reason=reason,
+                )
+            in_flight = [RequestStatus.APPROVED.value, RequestStatus.LAUNCHING.value]
+            stuck = list(
+                session.scalars(
+                    select(LaunchRequestRow.id).where(
+                        LaunchRequestRow.team_id == team_id, LaunchRequestRow.status.in_(in_flight)
+                    )
+                )
+            )
+            for request_id in stuck:
+                tx.move_request(
+                    request_id,
+                    [RequestStatus.APPROVED, RequestStatus.LAUNCHING],
+                    RequestStatus.FAILED,
+                    error_message=reason,
+                )
+                tx.record(
+                    team_id=team_id, actor="bot", action="retired", request_id=request_id, reason=reason
+                )
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.team_id == team_id, OutboxRow.delivered_at.is_(None))
+                .values(delivered_at=now, last_error=reason[:2000])
+            )
+        return len(endpoints) + len(stuck)
+
     def undelivered_count(self) -> int:
         with self._sessions() as session:
             return len(list(session.scalars(select(OutboxRow.id).where(OutboxRow.delivered_at.is_(None)))))

@@ -146,6 +146,10 @@ class SlackDriver:
         self.fake.close_view(view["id"])
         self._edits.pop(view["id"], None)
 
+    def values(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The form's `state.values` as they stand, with what was typed but not yet sent (what submit sends)."""
+        return self._values(view)
+
     def _values(self, view: dict[str, Any]) -> dict[str, Any]:
         return state_values(view, self._edits.get(view["id"]))
 
