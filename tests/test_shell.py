@@ -99,15 +99,48 @@ def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: 
         "STARTED",
     ]
 
-    # A second session starts clean: the first one's endpoint went with its simulator, and says so.
+    # The simulated endpoint ended with the session: recorded, and no longer followed.
+    assert row["events"][-1]["action"] == "retired"
+    assert "Simulated endpoints end with the shell" in out
+
+    # So a second session starts clean and quick, without chasing the first one's endpoint.
     started = time.monotonic()
     again = shell("/endpoint help\n", tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "1 endpoint(s) or launch(es) of earlier shell sessions were recorded as ended" in again.stdout
-    assert "WARNING" not in again.stderr
+    assert "earlier shell session" not in again.stdout and "WARNING" not in again.stderr
     assert time.monotonic() - started < 20
     (row,) = audit(tmp_path)
-    assert row["state"] == "DELETED" and row["events"][-1]["action"] == "retired"
+    assert row["state"] == "STARTED" and [e["action"] for e in row["events"]].count("retired") == 1
+
+
+def test_a_session_that_died_is_tidied_up_by_the_next(tmp_path: Path) -> None:
+    script = (
+        "/endpoint create llama-8b a100 2-5\nsubmit\nas approver\nclick Approve\nsubmit\nwait PENDING 20\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "shell"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(script)
+    process.stdin.flush()
+    for line in process.stdout:  # the launch went through; now the session dies without tidying up
+        if line.startswith("✓ seen:"):
+            break
+    process.kill()
+    process.communicate(timeout=20)
+
+    again = shell("", tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "1 endpoint(s) or launch(es) of an earlier shell session were recorded as ended" in again.stdout
+    assert "WARNING" not in again.stderr
+    (row,) = audit(tmp_path)
+    assert row["events"][-1]["action"] == "retired"
 
 
 def test_fields_are_set_by_label_and_options_by_their_text(tmp_path: Path) -> None:

@@ -36,10 +36,10 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
         f"  Simulated time runs {speed:g}x: a new endpoint starts serving in about {startup:.0f} seconds.",
         f"  Database: {database} (`bot audit` shows the record afterwards).",
     ]
-    if local.retired:
+    if local.retired:  # a session that did not stop cleanly left them behind
         lines.append(
-            f"  {local.retired} endpoint(s) or launch(es) of earlier shell sessions were recorded as ended: "
-            "their pretend Slack and Together ended with them."
+            f"  {local.retired} endpoint(s) or launch(es) of an earlier shell session were recorded as ended: "
+            "its pretend Slack and Together ended with it."
         )
     return lines + [
         "Try:  /endpoint create llama-8b a100 2-5   then submit, as approver, click Approve, submit.",
@@ -70,6 +70,7 @@ def run_shell(
     try:
         shell.say(*banner(local, user, speed))
         ok = _interactive(shell, stdin) if _isatty(stdin) else _scripted(shell, stdin)
+        shell.say(shell.style.dim("Simulated endpoints end with the shell. `bot audit` shows the record."))
         return 0 if ok else 1
     finally:
         local.stop()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.domain.launch import GONE
 from bot.domain.model import RequestStatus
 from bot.runtime import Bot, build_bot
 from bot.server import ServerThread
@@ -27,6 +26,7 @@ from bot.together.simulator import SimulatorServer
 TEAM_ID = "T0SIM"  # the pretend workspace; real Slack team ids never look like this
 DEFAULT_APPROVER = "approver"
 SHELL_POLL_SECONDS = 0.5
+RETIRED = "its bot shell session ended, and its simulated endpoints with it"
 
 
 class ForeignDatabase(Exception):
@@ -82,8 +82,10 @@ class LocalBot:
         return False
 
     def stop(self) -> None:
+        """Stop everything. The simulated endpoints go with the simulator: stop following them."""
         self.fake.remove_listener(self._on_call)
         self.bot.stop()
+        self.bot.store.retire_team(TEAM_ID, reason=RETIRED)
         self.server.stop()
         self.driver.close()
         self.simulator.stop()
@@ -138,7 +140,7 @@ def start_local(settings: Settings, *, speed: float) -> LocalBot:
             "DATABASE_URL=sqlite:///shell.db bot shell"
         )
     # The pretend Slack and the simulator of earlier sessions are gone, and what they showed with them.
-    retired = bot.store.retire_team(TEAM_ID, reason="its bot shell session ended", gone_state=GONE)
+    retired = bot.store.retire_team(TEAM_ID, reason=RETIRED)
     bot.start()
     server = ServerThread(bot.app, bot.store).start()
     driver = SlackDriver(fake, signing, server.url + "/slack/events", team_id=TEAM_ID)

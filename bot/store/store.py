@@ -329,12 +329,12 @@ class Store:
                 )
             )
 
-    def retire_team(self, team_id: str, *, reason: str, gone_state: str) -> int:
-        """Stop following everything of a workspace that no longer exists (an ended `bot shell` session).
+    def retire_team(self, team_id: str, *, reason: str) -> int:
+        """Stop following everything of a workspace that no longer exists (a `bot shell` session's).
 
-        Its endpoints move to `gone_state` and are marked deleted, its approved but unlaunched requests
-        fail, its undelivered Slack updates are dropped; each retired item gets an audit event.
-        Returns how many endpoints and requests were retired.
+        Its endpoints are marked deleted (they keep the last state seen, for the record), its approved
+        but unlaunched requests fail, its undelivered Slack updates are dropped; each retired item
+        gets an audit event. Returns how many endpoints and requests were retired.
         """
         now = utcnow()
         with self._sessions.begin() as session:
@@ -347,9 +347,6 @@ class Store:
                 )
             )
             for endpoint in endpoints:
-                previous = endpoint.state
-                if previous != gone_state:
-                    tx.move_endpoint_state(endpoint.id, previous, gone_state)
                 tx.mark_endpoint_deleted(endpoint.id)
                 tx.record(
                     team_id=team_id,
@@ -357,7 +354,7 @@ class Store:
                     action="retired",
                     request_id=endpoint.request_id,
                     endpoint_id=endpoint.id,
-                    previous=previous,
+                    state=endpoint.state,
                     reason=reason,
                 )
             in_flight = [RequestStatus.APPROVED.value, RequestStatus.LAUNCHING.value]
