@@ -1,10 +1,12 @@
-"""The `bot` command: run, migrate, audit."""
+"""The `bot` command: run, tracker, shell, simulator, manifest, doctor, migrate, audit."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
@@ -43,10 +45,21 @@ def setup_logging(settings: Settings) -> None:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import build_bot
 
-    settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
-    bot = build_bot(settings)
-    bot.start(tracker=not args.no_tracker)
     log = logging.getLogger("bot")
+    simulator = None
+    if args.simulate:
+        from bot.together.local import serve_simulator, simulator_client
+
+        settings.require("slack_bot_token", "slack_signing_secret")
+        simulator = serve_simulator(speed=args.speed)
+        bot = build_bot(settings, provider=simulator_client(simulator), simulated=True)
+        log.info(
+            "simulating Together at %s/v1 (%gx speed): no real endpoint is created", simulator.url, args.speed
+        )
+    else:
+        settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
+        bot = build_bot(settings)
+    bot.start(tracker=not args.no_tracker)
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -61,7 +74,77 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             serve(bot.app, bot.store, port=settings.port)
     finally:
         bot.stop()
+        if simulator is not None:
+            simulator.stop()
     return 0
+
+
+def wait_for_shutdown() -> None:
+    """Block until Ctrl-C or SIGTERM (what a process manager sends to stop a worker)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.runtime import build_bot
+
+    settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
+    bot = build_bot(settings)
+    bot.start(tracker=True)
+    logging.getLogger("bot").info(
+        "endpoint-bot worker: following endpoint states, launching approved requests and posting to Slack "
+        "(no HTTP)"
+    )
+    try:
+        wait_for_shutdown()
+    finally:
+        bot.stop()
+    return 0
+
+
+def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.shell.main import run_shell
+
+    return run_shell(settings, speed=args.speed, user=args.user)
+
+
+def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.together.local import serve_simulator
+
+    server = serve_simulator(speed=args.speed, host=args.host, port=args.port, api_key=args.api_key)
+    key = "the key given with --api-key" if args.api_key else "any key"
+    print(
+        f"Together simulator serving the v1 API at {server.url}/v1 ({args.speed:g}x speed; "
+        f"send Authorization: Bearer <{key}>). Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        wait_for_shutdown()
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.manifest import ManifestError, render_manifest
+
+    try:
+        print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
+    except ManifestError as exc:
+        print(f"bot manifest: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_doctor(_settings: Settings | None, _args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    return run_doctor()
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -84,18 +167,82 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bot", description="endpoint-bot: Together AI dedicated endpoints from Slack."
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    shell = sub.add_parser(
+        "shell", help="try the whole bot in the terminal: a pretend Slack and a simulated Together"
+    )
+    shell.add_argument("--user", default="you", help="who you are at the start (default: you)")
+    shell.add_argument(
+        "--speed",
+        type=_positive,
+        default=60.0,
+        help="how much faster simulated time runs (default 60: an endpoint starts in about 4 seconds)",
+    )
+    shell.set_defaults(func=cmd_shell)
+
     run = sub.add_parser(
         "run", help="serve Slack (HTTP, or Socket Mode when SLACK_APP_TOKEN is set) and track endpoints"
     )
     run.add_argument(
-        "--no-tracker", action="store_true", help="do not follow endpoint states in this process"
+        "--no-tracker",
+        action="store_true",
+        help="do not follow endpoint states in this process (run `bot tracker` beside it)",
+    )
+    run.add_argument(
+        "--simulate",
+        action="store_true",
+        help="use the built-in Together simulator instead of Together (no TOGETHER_API_KEY, nothing billed)",
+    )
+    run.add_argument(
+        "--speed",
+        type=_positive,
+        default=10.0,
+        help="with --simulate: how much faster simulated time runs (default 10)",
     )
     run.set_defaults(func=cmd_run)
+
+    tracker = sub.add_parser(
+        "tracker", help="follow endpoint states, launch approved requests and post updates, without HTTP"
+    )
+    tracker.set_defaults(func=cmd_tracker)
+
+    simulator = sub.add_parser("simulator", help="serve the Together API simulator alone, under /v1")
+    simulator.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")
+    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    simulator.add_argument(
+        "--api-key", default=None, help="accept only this bearer key (default: any non-empty key)"
+    )
+    simulator.add_argument(
+        "--speed", type=_positive, default=1.0, help="how much faster simulated time runs (default 1)"
+    )
+    simulator.set_defaults(func=cmd_simulator)
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest, filled in")
+    manifest.add_argument(
+        "--url", help="where `bot run` is reachable, e.g. https://bot.example.com (HTTP mode)"
+    )
+    manifest.add_argument(
+        "--socket-mode", action="store_true", help="print the Socket Mode variant (no public URL needed)"
+    )
+    manifest.set_defaults(func=cmd_manifest)
+
+    doctor = sub.add_parser(
+        "doctor", help="check the settings, the Slack token, the Together key and the database"
+    )
+    doctor.set_defaults(func=cmd_doctor, loads_settings=True)
+
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=cmd_migrate)
     audit = sub.add_parser("audit", help="print who requested, approved, rejected and launched what")
@@ -106,6 +253,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "loads_settings", False):  # reports bad settings itself, as one of its checks
+        try:
+            return int(args.func(None, args))
+        except KeyboardInterrupt:
+            return 130
     try:
         settings = load_settings()
         setup_logging(settings)

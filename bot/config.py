@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     bot_poll_idle_seconds: float = Field(default=60.0, gt=0)  # when every endpoint is settled
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_log_level: str = "INFO"
+    no_color: str = ""  # the NO_COLOR convention: any value turns colours off in `bot shell`
 
     @field_validator("slack_api_url")
     @classmethod

@@ -192,6 +192,8 @@ def test_fifty_launches_through_slack_and_together_faults(stack: Stack) -> None:
         wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["STARTING"] for c in cards(stack)), 60)
         stack.clock.advance(181)
         wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["STARTED"] for c in cards(stack)), 60)
+        wait_until(lambda: all("STARTED" in json.dumps(c.blocks) for c in cards(stack)), 60)
+        wait_until(lambda: stack.bot.store.undelivered_count() == 0, 60)
     finally:
         stack.bot.stop()
     assert len(stack.sim.endpoints) == 50

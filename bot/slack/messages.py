@@ -12,6 +12,9 @@ from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import RequestRef
 from bot.slack.text import code, escape, mention, truncate
 
+SIMULATED_CARD_NOTE = ":test_tube: Simulated: no real Together endpoint is created."
+SIMULATED_REPLY_NOTE = "_:test_tube: Simulated: nothing runs at Together._"
+
 STATE_ICONS = {
     "PENDING": ":hourglass_flowing_sand:",
     "STARTING": ":arrows_counterclockwise:",
@@ -98,7 +101,7 @@ class Renderer:
             )
         context = f"Request #{request.id} · asked {request.requested_at:%Y-%m-%d %H:%M} UTC"
         if self.simulated:
-            context = ":test_tube: Simulated: no real Together endpoint is created. · " + context
+            context = f"{SIMULATED_CARD_NOTE} · {context}"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
         text = (
             f"Launch request #{request.id}: {d.model} on {d.hardware}, {d.min_replicas}-{d.max_replicas} "
@@ -145,6 +148,10 @@ class Renderer:
     # --- thread replies --------------------------------------------------------------------
 
     def thread_reply(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
+        text = self._reply_text(request, payload)
+        return f"{text}\n{SIMULATED_REPLY_NOTE}" if self.simulated else text
+
+    def _reply_text(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
         event = payload.get("event")
         if event == "approved":
             note = f" Note: {escape(payload['note'])}" if payload.get("note") else ""

@@ -372,14 +372,24 @@ class Store:
                     .with_for_update(skip_locked=True, of=OutboxRow)
                 )
             )
-            claimed = [Notification(r.id, r.request_id, r.kind, dict(r.payload), r.attempts) for r in rows]
-            if rows:
-                session.execute(
+            claimed = []
+            for row in rows:
+                # Compare-and-set per row: where row locks are not available (SQLite), a row another
+                # publisher claimed between the read and this write is not claimed twice.
+                result = session.execute(
                     update(OutboxRow)
-                    .where(OutboxRow.id.in_([r.id for r in rows]))
+                    .where(
+                        OutboxRow.id == row.id,
+                        OutboxRow.delivered_at.is_(None),
+                        or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+                    )
                     .values(claimed_by=worker, claimed_until=now + lease, attempts=OutboxRow.attempts + 1)
                     .execution_options(synchronize_session=False)
                 )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(
+                        Notification(row.id, row.request_id, row.kind, dict(row.payload), row.attempts)
+                    )
             return claimed
 
     def has_later_card(self, notification: Notification) -> bool:
@@ -415,6 +425,59 @@ class Store:
                     claimed_until=None,
                 )
             )
+
+    def retire_team(self, team_id: str, *, reason: str) -> int:
+        """Stop following everything of a workspace that no longer exists (a `bot shell` session's).
+
+        Its endpoints are marked deleted (they keep the last state seen, for the record), its approved
+        but unlaunched requests fail, its undelivered Slack updates are dropped; each retired item
+        gets an audit event. Returns how many endpoints and requests were retired.
+        """
+        now = utcnow()
+        with self._sessions.begin() as session:
+            tx = Tx(session)
+            endpoints = list(
+                session.scalars(
+                    select(EndpointRow).where(
+                        EndpointRow.team_id == team_id, EndpointRow.deleted_at.is_(None)
+                    )
+                )
+            )
+            for endpoint in endpoints:
+                tx.mark_endpoint_deleted(endpoint.id)
+                tx.record(
+                    team_id=team_id,
+                    actor="bot",
+                    action="retired",
+                    request_id=endpoint.request_id,
+                    endpoint_id=endpoint.id,
+                    state=endpoint.state,
+                    reason=reason,
+                )
+            in_flight = [RequestStatus.APPROVED.value, RequestStatus.LAUNCHING.value]
+            stuck = list(
+                session.scalars(
+                    select(LaunchRequestRow.id).where(
+                        LaunchRequestRow.team_id == team_id, LaunchRequestRow.status.in_(in_flight)
+                    )
+                )
+            )
+            for request_id in stuck:
+                tx.move_request(
+                    request_id,
+                    [RequestStatus.APPROVED, RequestStatus.LAUNCHING],
+                    RequestStatus.FAILED,
+                    error_message=reason,
+                )
+                tx.record(
+                    team_id=team_id, actor="bot", action="retired", request_id=request_id, reason=reason
+                )
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.team_id == team_id, OutboxRow.delivered_at.is_(None))
+                .values(delivered_at=now, last_error=reason[:2000])
+            )
+        return len(endpoints) + len(stuck)
 
     def undelivered_count(self) -> int:
         with self._sessions() as session:

@@ -76,14 +76,16 @@ class SlackDriver:
     def click(self, user: str, label: str, *, channel: str | None = None) -> httpx.Response:
         message, element = self.find_button(label, user=user, channel=channel)
         before = len(self.fake.open_views(user))
+        answers = len(self.fake.ephemerals(user))
         request = self.requests.block_action(user, action_id=element["action_id"], message=message)
         response = request.post(self.events_url, self.http)
         self._check(response)
-        self._wait(lambda: len(self.fake.open_views(user)) != before or self._answered(user), timeout=3)
+        # The bot answers a click by opening a form or with a private message: wait for a new one.
+        self._wait(
+            lambda: len(self.fake.open_views(user)) != before or len(self.fake.ephemerals(user)) > answers,
+            timeout=3,
+        )
         return response
-
-    def _answered(self, user: str) -> bool:
-        return bool(self.fake.ephemerals(user))
 
     # --- forms ----------------------------------------------------------------------------------
 
@@ -143,6 +145,10 @@ class SlackDriver:
             raise DriverError("there is no open form to cancel")
         self.fake.close_view(view["id"])
         self._edits.pop(view["id"], None)
+
+    def values(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The form's `state.values` as they stand, with what was typed but not yet sent (what submit sends)."""
+        return self._values(view)
 
     def _values(self, view: dict[str, Any]) -> dict[str, Any]:
         return state_values(view, self._edits.get(view["id"]))

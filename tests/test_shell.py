@@ -1,0 +1,240 @@
+"""`bot shell` as a newcomer or a script uses it: piped lines in, readable Slack out, a record left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.domain.model import LaunchDraft
+from bot.shell.render import PLAIN, Style, mrkdwn, text_lines
+from bot.store.db import make_engine, migrate
+from bot.store.store import Store
+from tests.test_launch_flow import A100, LLAMA_8B
+
+FULL_LAUNCH = """\
+# a launch from command to STARTED, as two people
+/endpoint create llama-8b a100 2-5
+submit
+as approver
+click Approve
+set note go ahead
+submit
+wait STARTED 30
+"""
+
+
+def shell(
+    script: str, cwd: Path, env: dict[str, str] | None = None, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`bot shell` with `script` on standard input, in `cwd` (where its default database lands)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "shell", *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **(env or {})},
+        timeout=90,
+    )
+
+
+def audit(cwd: Path) -> list[dict]:  # type: ignore[type-arg]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "audit", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: Path) -> None:
+    result = shell(FULL_LAUNCH, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert "\x1b[" not in out  # piped: plain text, no colours
+
+    # The banner names who is acting and the approver the shell made up.
+    assert "You are @you" in out and "as approver" in out
+    # The launch form, as a form: labels and current values.
+    assert "┌ Form “Launch an endpoint”, open for @you" in out
+    assert f"Model: llama-8b · {LLAMA_8B}" in out
+    assert "Minimum replicas (always running, always billed): 2" in out
+    assert "Maximum replicas (the cost ceiling): 5" in out
+    assert "[Request launch] [Cancel]" in out
+    # The card in the channel, with its buttons and the simulated marker; mentions read as @names.
+    assert "#C0LAUNCH endpoint-bot\n  *Launch request #1* from @you" in out
+    assert "[Approve] [Reject]" in out and "Simulated: no real Together endpoint" in out
+    assert "<@" not in out
+    # The approval form for the approver, the note typed into it, then replies in the card's thread.
+    assert "┌ Form “Approve launch”, open for @approver" in out
+    assert "Note (optional): go ahead" in out
+    assert "    ↳ :white_check_mark: Approved by @approver. Note: go ahead" in out
+    assert "(no more buttons: Approve, Reject)" in out
+    for state in ("STARTING", "STARTED"):
+        assert (
+            f"    ↳ {':arrows_counterclockwise:' if state == 'STARTING' else ':large_green_circle:'} State: *{state}*"
+            in out
+        )
+    assert "Simulated: nothing runs at Together." in out
+    assert "✓ seen:" in out and "/v1/chat/completions" in out
+
+    (row,) = audit(tmp_path)
+    assert (row["requested_by"], row["approved_by"], row["rejected_by"]) == ("you", "approver", None)
+    assert (row["model"], row["hardware"], row["min_replicas"], row["max_replicas"]) == (LLAMA_8B, A100, 2, 5)
+    assert row["state"] == "STARTED" and row["endpoint_id"].startswith("endpoint-")
+    assert row["decision_note"] == "go ahead"
+    actions = [e["action"] for e in row["events"]]
+    assert actions[:4] == ["requested", "approved", "launch_started", "launched"]
+    assert [e["detail"].get("state") for e in row["events"] if e["action"] == "state_changed"] == [
+        "STARTING",
+        "STARTED",
+    ]
+
+    # The simulated endpoint ended with the session: recorded, and no longer followed.
+    assert row["events"][-1]["action"] == "retired"
+    assert "Simulated endpoints end with the shell" in out
+
+    # So a second session starts clean and quick, without chasing the first one's endpoint.
+    started = time.monotonic()
+    again = shell("/endpoint help\n", tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "earlier shell session" not in again.stdout and "WARNING" not in again.stderr
+    assert time.monotonic() - started < 20
+    (row,) = audit(tmp_path)
+    assert row["state"] == "STARTED" and [e["action"] for e in row["events"]].count("retired") == 1
+
+
+def test_a_session_that_died_is_tidied_up_by_the_next(tmp_path: Path) -> None:
+    script = (
+        "/endpoint create llama-8b a100 2-5\nsubmit\nas approver\nclick Approve\nsubmit\nwait PENDING 20\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "shell"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(script)
+    process.stdin.flush()
+    for line in process.stdout:  # the launch went through; now the session dies without tidying up
+        if line.startswith("✓ seen:"):
+            break
+    process.kill()
+    process.communicate(timeout=20)
+
+    again = shell("", tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "1 endpoint(s) or launch(es) of an earlier shell session were recorded as ended" in again.stdout
+    assert "WARNING" not in again.stderr
+    (row,) = audit(tmp_path)
+    assert row["events"][-1]["action"] == "retired"
+
+
+def test_fields_are_set_by_label_and_options_by_their_text(tmp_path: Path) -> None:
+    script = """\
+/endpoint create llama-8b a100 2-5
+set hardware 2x H100
+set min 1
+set display name demo
+set options prompt cache
+set when approved create it stopped
+submit
+"""
+    result = shell(script, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    # Hardware re-quotes the estimate: the bot re-rendered the form, and the shell showed it again.
+    assert "Hardware (price per replica): 2x H100 80GB SXM" in out
+    assert out.count("┌ Form “Launch an endpoint”") >= 2
+    assert "Display name: demo" in out
+    assert "Options: Prompt cache" in out
+    (row,) = audit(tmp_path)
+    assert row["hardware"] == "2x_nvidia_h100_80gb_sxm"
+    assert (row["min_replicas"], row["max_replicas"]) == (1, 5)
+    assert "*Name*" not in out and "Name: demo" in out
+    assert "speculative decoding off, prompt cache on, created stopped" in out
+
+
+def test_a_wait_that_times_out_fails_the_script(tmp_path: Path) -> None:
+    result = shell("/endpoint help\nwait NEVER-SHOWN 0.5\n/endpoint create llama-8b a100 2-5\n", tmp_path)
+    assert result.returncode == 1
+    assert "no bot message containing 'NEVER-SHOWN' appeared within 0.5 s" in result.stdout
+    assert "Launch an endpoint" not in result.stdout  # the script stopped at the failed wait
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_bad_lines_get_a_readable_answer_and_a_failing_exit_status(tmp_path: Path) -> None:
+    script = """\
+frobnicate now
+click Approve
+submit
+set model llama-8b
+as
+/deploy llama
+/endpoint create llama-8b a100 2-5
+set nonsense 3
+set hardware a100
+set min lots
+/endpoint help
+"""
+    result = shell(script, tmp_path)
+    out = result.stdout
+    assert result.returncode == 1
+    assert "Traceback" not in out + result.stderr
+    assert "✗ Unknown command 'frobnicate'. Type `help`" in out
+    assert "✗ No button labelled 'Approve'. There are no buttons on screen." in out
+    assert "✗ @you has no open form to submit." in out
+    assert "✗ @you has no open form to change." in out
+    assert "✗ Say who, as one word" in out
+    assert "✗ /deploy is not a valid command" in out
+    assert "✗ This form has no field 'nonsense'. Fields: Model, Hardware" in out
+    assert "✗ 'a100' matches several: 1x A100 80GB PCIE, 1x A100 80GB SXM" in out
+    assert "✗ Minimum replicas (always running, always billed) takes a number (got 'lots')." in out
+    # The lines that made sense still worked: the bot's own usage answer, only for the person who asked.
+    assert "[only visible to you]" in out and "/endpoint create" in out
+
+
+def test_configured_approvers_are_named_and_none_is_made_up(tmp_path: Path) -> None:
+    result = shell("", tmp_path, {"BOT_APPROVERS": "alice,bob"})
+    assert result.returncode == 0, result.stderr
+    assert "Approvers: @alice, @bob." in result.stdout and "made one up" not in result.stdout
+
+
+def test_shell_will_not_follow_launches_from_a_real_workspace(tmp_path: Path) -> None:
+    store = Store(make_engine(f"sqlite:///{tmp_path / 'endpoint-bot.db'}"))
+    migrate(store.engine)
+    with store.transaction() as tx:
+        tx.insert_request(
+            team_id="T0REALTEAM",
+            channel_id="C1",
+            requested_by="U1",
+            draft=LaunchDraft(model=LLAMA_8B, hardware=A100, min_replicas=1, max_replicas=1),
+            cents_per_minute=6.67,
+        )
+    store.engine.dispose()
+    result = shell("/endpoint help\n", tmp_path)
+    assert result.returncode == 2
+    assert "holds launches from a real Slack workspace (T0REALTEAM)" in result.stderr
+    assert "DATABASE_URL=sqlite:///shell.db bot shell" in result.stderr
+
+
+def test_mrkdwn_reads_as_a_person_sees_it() -> None:
+    assert mrkdwn("<@U1> and <#C9|ops> &lt;b&gt; &amp; <!here>") == "@U1 and #ops <b> & @here"
+    assert mrkdwn("see <https://x.example|the docs>") == "see the docs (https://x.example)"
+    assert text_lines("run:\n```curl x \\\n  -d y```\ndone") == ["run:", "  curl x \\", "    -d y", "done"]
+    bold = mrkdwn("*STARTED* :rocket:", Style(color=True))
+    assert "\x1b[1mSTARTED\x1b[0m" in bold and "🚀" in bold
+    assert mrkdwn("*STARTED* :rocket:", PLAIN) == "*STARTED* :rocket:"
