@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
     bot_approvers: str = ""  # comma-separated Slack user ids
+    bot_admins: str = ""  # comma-separated Slack user ids: may run (and delete) any endpoint
     bot_poll_seconds: float = Field(default=15.0, gt=0)
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_log_level: str = "INFO"
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.bot_approvers.split(",") if u.strip())
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.bot_admins.split(",") if u.strip())
 
     @property
     def socket_mode(self) -> bool:

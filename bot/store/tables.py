@@ -91,6 +91,11 @@ class EndpointRow(Base):
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Settings changed after launch through the bot; NULL means "as the launch request asked".
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    min_replicas: Mapped[int | None] = mapped_column(Integer)
+    max_replicas: Mapped[int | None] = mapped_column(Integer)
+    inactive_timeout: Mapped[int | None] = mapped_column(Integer)
 
 
 class EndpointStateRow(Base):
