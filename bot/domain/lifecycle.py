@@ -9,8 +9,6 @@ in the same transaction (see LaunchService for the launch half).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from bot.domain.access import Act, Policy
@@ -19,7 +17,7 @@ from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
 from bot.domain.launch import GONE, LaunchService, replace_state
-from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
+from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     EndpointInfo,
     EndpointProvider,
@@ -31,9 +29,22 @@ from bot.domain.provider import (
     ProviderNotFound,
     ProviderPaymentRequired,
 )
+from bot.domain.running import (
+    ActionRefused,
+    Ambiguous,
+    HistoryEntry,
+    Home,
+    Listing,
+    Managed,
+    Outcome,
+    StateForbids,
+    Status,
+    history_entry,
+    match_refs,
+    quoted,
+)
 from bot.store.store import Store
 
-TOGETHER_DEFAULT_TIMEOUT = 60  # minutes, when the launch did not say
 HISTORY_LIMIT = 30
 
 # The audit action recorded for each act (past tense, like "requested" and "launched").
@@ -59,117 +70,6 @@ FORBIDDEN: dict[Act, dict[str, str]] = {
         "STOPPING": "is already stopping",
     },
 }
-
-
-class Ambiguous(UserError):
-    """A reference that matches more than one endpoint."""
-
-    def __init__(self, message: str, candidates: list[Managed]) -> None:
-        super().__init__(message)
-        self.candidates = candidates
-
-
-class StateForbids(UserError):
-    """The endpoint's state rules the act out; nothing was sent to Together."""
-
-
-class ActionRefused(UserError):
-    """Together refused (or failed) the act. Recorded, and replied in the endpoint's thread."""
-
-    def __init__(self, act: Act, label: str, error: ProviderError, hint: str) -> None:
-        self.act = act
-        self.label = label
-        self.status = error.status
-        self.code = error.code or error.type
-        self.provider_message = error.message
-        self.hint = hint
-        where = f"HTTP {error.status}" if error.status else "no answer"
-        tag = f", {self.code}" if self.code else ""
-        super().__init__(f"Together did not {act.verb} {label} ({where}{tag}): {error.message}\n{hint}")
-
-
-@dataclass(frozen=True)
-class Managed:
-    """An endpoint launched through the bot, with its settings as they stand now."""
-
-    request: LaunchRequest
-    endpoint: EndpointRecord
-    display_name: str
-    min_replicas: int
-    max_replicas: int
-    inactive_timeout: int | None  # None: Together's default
-
-    @property
-    def id(self) -> str:
-        return self.endpoint.id
-
-    @property
-    def name(self) -> str:
-        return self.endpoint.name
-
-    @property
-    def state(self) -> str:
-        return self.endpoint.state
-
-    @property
-    def requested_by(self) -> str:
-        return self.request.requested_by
-
-    @property
-    def label(self) -> str:
-        return quoted(self.display_name)
-
-    @property
-    def cost(self) -> CostEstimate:
-        return CostEstimate(self.request.cents_per_minute, self.min_replicas, self.max_replicas)
-
-    @property
-    def running(self) -> bool:
-        """Billed now, or about to be (Together bills from STARTED; PENDING/STARTING lead there)."""
-        return self.state in ("PENDING", "STARTING", "STARTED")
-
-    def refs(self) -> list[str]:
-        """What a person may type to mean this endpoint."""
-        short = self.name.split("/", 1)[1] if "/" in self.name else self.name
-        return [self.id, self.name, short, self.display_name]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    act: Act
-    before: Managed
-    after: Managed
-    state: str  # the state in Together's answer
-
-
-@dataclass(frozen=True)
-class Listing:
-    endpoints: list[Managed]
-    others: list[EndpointInfo] | None  # the account's endpoints not launched through the bot (`list all`)
-
-
-@dataclass(frozen=True)
-class Status:
-    info: EndpointInfo  # fresh from Together
-    managed: Managed | None  # None: not launched through the bot
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    actor: str
-    action: str
-    request_id: int | None
-    endpoint_id: str | None
-    label: str  # the endpoint's display name, or "request #N" before there is one
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Home:
-    mine: list[Managed]
-    waiting: list[LaunchRequest]  # pending requests this person may approve
-    asked: list[LaunchRequest]  # this person's own requests still waiting
 
 
 class LifecycleService:
@@ -204,7 +104,7 @@ class LifecycleService:
         if not word:
             raise UserError("Say which endpoint: its id, name or display name (`/endpoint list` shows them).")
         candidates = self.managed(include_deleted=include_deleted)
-        found = _match(word, candidates, lambda m: m.refs())
+        found = match_refs(word, candidates, lambda m: m.refs())
         if len(found) == 1:
             return found[0]
         if found:
@@ -217,7 +117,7 @@ class LifecycleService:
                 found,
             )
         if not include_deleted:
-            gone = _match(
+            gone = match_refs(
                 word, [m for m in self.managed(include_deleted=True) if m.endpoint.deleted_at], Managed.refs
             )
             if len(gone) == 1 and gone[0].endpoint.deleted_at is not None:
@@ -276,7 +176,7 @@ class LifecycleService:
         except Ambiguous:
             raise
         except NotFound:
-            found = _match(ref.strip(), self._provider_list(), lambda e: [e.id, e.name])
+            found = match_refs(ref.strip(), self._provider_list(), lambda e: [e.id, e.name])
             if len(found) != 1:
                 raise
             return Status(self._read_external(found[0].id), None)
@@ -293,10 +193,10 @@ class LifecycleService:
         labels = {m.request.id: m.display_name for m in self.managed(include_deleted=True)}
         if ref is None:
             events = self.store.recent_events(HISTORY_LIMIT)
-            return None, [_entry(e, labels) for e in events]
+            return None, [history_entry(e, labels) for e in events]
         managed = self.resolve(ref, include_deleted=True)
         events = self.store.events(managed.request.id)[-HISTORY_LIMIT:]
-        return managed, [_entry(dict(e, request_id=managed.request.id), labels) for e in events]
+        return managed, [history_entry(dict(e, request_id=managed.request.id), labels) for e in events]
 
     def home(self, user_id: str) -> Home:
         pending = self.store.requests(statuses=[RequestStatus.PENDING])
@@ -615,20 +515,6 @@ class LifecycleService:
         return Outcome(act, managed, after, state)
 
 
-def current_draft(request: LaunchRequest) -> LaunchDraft:
-    """The request's draft with the settings changed since launch, for the card."""
-    d, e = request.draft, request.endpoint
-    if e is None:
-        return d
-    return replace(
-        d,
-        display_name=e.display_name or d.display_name,
-        min_replicas=e.min_replicas if e.min_replicas is not None else d.min_replicas,
-        max_replicas=e.max_replicas if e.max_replicas is not None else d.max_replicas,
-        inactive_timeout=e.inactive_timeout if e.inactive_timeout is not None else d.inactive_timeout,
-    )
-
-
 def action_hint(act: Act, error: ProviderError, managed: Managed) -> str:
     """What to do when Together refuses an act: its words come with this."""
     code = f"{error.code or ''} {error.type or ''} {error.message}"
@@ -652,24 +538,6 @@ def action_hint(act: Act, error: ProviderError, managed: Managed) -> str:
     return hint_for(error)
 
 
-def quoted(text: str) -> str:
-    """Text people typed, as inline code in a message: it cannot end the code or mention anyone."""
-    clean = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
-    return f"`{clean}`"
-
-
-def _match(word: str, items: list[Any], keys: Callable[[Any], list[str]]) -> list[Any]:
-    """Exact matches if any (case-sensitive, then not), else prefix matches (case-insensitive)."""
-    exact = [i for i in items if word in keys(i)]
-    if exact:
-        return exact
-    lower = word.lower()
-    exact = [i for i in items if lower in (k.lower() for k in keys(i))]
-    if exact:
-        return exact
-    return [i for i in items if any(k.lower().startswith(lower) for k in keys(i))]
-
-
 def _range(cost: CostEstimate) -> list[float]:
     """[$/h at min, $/h at max], as recorded in the audit trail."""
     return [cost.at_min, cost.at_max]
@@ -677,17 +545,3 @@ def _range(cost: CostEstimate) -> list[float]:
 
 def _replicas(low: int, high: int) -> str:
     return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
-
-
-def _entry(event: dict[str, Any], labels: dict[int, str]) -> HistoryEntry:
-    request_id = event.get("request_id")
-    label = labels.get(request_id, f"request #{request_id}") if request_id is not None else "-"
-    return HistoryEntry(
-        at=event["at"],
-        actor=event["actor"],
-        action=event["action"],
-        request_id=request_id,
-        endpoint_id=event.get("endpoint_id"),
-        label=label,
-        detail=dict(event.get("detail") or {}),
-    )

@@ -32,8 +32,9 @@ from bot.domain.command import (
     TimeoutCommand,
 )
 from bot.domain.errors import UserError
-from bot.domain.lifecycle import LifecycleService, Managed, Outcome
+from bot.domain.lifecycle import LifecycleService
 from bot.domain.model import LaunchRequest
+from bot.domain.running import Managed, Outcome
 from bot.slack import lifecycle_views as views
 from bot.slack.ids import Callback
 from bot.slack.metadata import EndpointActionMeta

@@ -12,7 +12,9 @@ from bot.domain.catalog import describe_hardware
 from bot.domain.command import usage
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
-from bot.domain.lifecycle import (
+from bot.domain.model import LaunchRequest
+from bot.domain.provider import HardwareOption
+from bot.domain.running import (
     TOGETHER_DEFAULT_TIMEOUT,
     ActionRefused,
     HistoryEntry,
@@ -22,8 +24,6 @@ from bot.domain.lifecycle import (
     Outcome,
     Status,
 )
-from bot.domain.model import LaunchRequest
-from bot.domain.provider import HardwareOption
 from bot.slack.ids import Action, Callback
 from bot.slack.messages import STATE_ICONS
 from bot.slack.metadata import EndpointActionMeta, RequestRef

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.catalog import Catalog
-from bot.domain.command import USAGE, CreateCommand, HelpCommand, parse_command
+from bot.domain.command import USAGE, CreateCommand, parse_command
 from bot.domain.errors import UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
 from bot.domain.provider import HardwareOption
@@ -78,10 +78,7 @@ class Listeners:
         if self.lifecycle is not None and self.lifecycle.handles(parsed):
             self.lifecycle.on_command(parsed, ack=ack, command=command, respond=respond, client=client)
             return
-        if isinstance(parsed, HelpCommand):
-            ack(text=USAGE)
-            return
-        if not isinstance(parsed, CreateCommand):
+        if not isinstance(parsed, CreateCommand):  # help, or a sub-command nobody wired in
             ack(text=USAGE)
             return
         ack()

@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.cost import CostEstimate, format_dollars
-from bot.domain.lifecycle import current_draft
 from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.running import current_draft
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import RequestRef
 from bot.slack.text import code, escape, mention, truncate
