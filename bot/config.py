@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     bot_approvers: str = ""  # comma-separated Slack user ids
     bot_poll_seconds: float = Field(default=15.0, gt=0)  # while an endpoint is changing state
     bot_poll_idle_seconds: float = Field(default=60.0, gt=0)  # when every endpoint is settled
+    bot_admins: str = ""  # comma-separated Slack user ids: may run (and delete) any endpoint
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_log_level: str = "INFO"
     no_color: str = ""  # the NO_COLOR convention: any value turns colours off in `bot shell`
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.bot_approvers.split(",") if u.strip())
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.bot_admins.split(",") if u.strip())
 
     @property
     def socket_mode(self) -> bool:

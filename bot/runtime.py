@@ -9,10 +9,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.domain.access import Policy
 from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService
+from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
 from bot.slack.app import build_app, make_publisher_client, make_web_client
+from bot.slack.lifecycle_listeners import LifecycleListeners
 from bot.slack.listeners import Listeners
 from bot.slack.messages import Renderer
 from bot.slack.publisher import Publisher
@@ -45,6 +48,7 @@ class Bot:
     catalog_refresh: Loop | None = None
     lock: SingleProcessLock | None = None
     loops: list[Loop] = field(default_factory=list)
+    lifecycle: LifecycleService | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
@@ -123,11 +127,14 @@ def build_bot(
     renderer = Renderer(catalog, settings.approvers, inference_url=f"{root}/v1", simulated=simulated)
     publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due
+    lifecycle = LifecycleService(
+        store, provider, launches, Policy(settings.approvers, settings.admins), on_outbox=publishing.kick
+    )
     assert settings.slack_signing_secret is not None
     app = build_app(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        listeners=Listeners(launches, catalog, renderer),
+        listeners=Listeners(launches, catalog, renderer, lifecycle=LifecycleListeners(lifecycle)),
     )
     return Bot(
         settings,
@@ -144,4 +151,5 @@ def build_bot(
         publishing,
         catalog_refresh=Loop("hardware-cache", launches.warm_hardware_cache, CATALOG_REFRESH_INTERVAL),
         lock=lock,
+        lifecycle=lifecycle,
     )

@@ -27,6 +27,7 @@ REQUESTER = "UREQUESTER"
 APPROVER = "UAPPROVER1"
 APPROVER_2 = "UAPPROVER2"
 BYSTANDER = "UBYSTANDER"
+ADMIN = "UADMIN"
 CHANNEL = "C0LAUNCH"
 
 PG_ROOT = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -113,6 +114,7 @@ def make_settings(
         "together_base_url": sim_server.url + "/v1",
         "database_url": database_url,
         "bot_approvers": f"{APPROVER},{APPROVER_2}",
+        "bot_admins": ADMIN,
         "bot_poll_seconds": 0.05,
     }
     values.update(extra)

@@ -19,8 +19,10 @@ SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {
     "chat_postMessage": ("chat:write",),
     "chat_update": ("chat:write",),
     "chat_postEphemeral": ("chat:write",),
+    "chat_getPermalink": (),
     "views_open": (),
     "views_update": (),
+    "views_publish": (),
     "conversations_history": HISTORY,  # checking for an update already posted before posting it again
     "conversations_replies": HISTORY,
 }
@@ -54,6 +56,8 @@ def test_manifest_names_the_command_interactivity_and_the_scopes_the_code_uses()
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND and command["url"].endswith("/slack/events")
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["settings"]["socket_mode_enabled"] is False
 
     calls = web_api_calls_in_the_code()
@@ -82,6 +86,8 @@ def test_bot_manifest_socket_mode_variant_has_no_urls() -> None:
     assert "url" not in manifest["features"]["slash_commands"][0]
     assert "request_url" not in manifest["settings"]["interactivity"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
 
 
 def test_bot_manifest_refuses_a_url_slack_cannot_call() -> None:

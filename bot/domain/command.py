@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.catalog import Catalog
@@ -12,14 +13,64 @@ from bot.domain.errors import InvalidReplicas, UsageError
 MAX_REPLICAS = 64
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
 
-USAGE = (
-    "*Usage*\n"
-    "• `/endpoint create <model> <hardware> <replicas> [name=<display name>] [timeout=<minutes>]`\n"
-    "   e.g. `/endpoint create llama-8b a100 2-5` or `/endpoint create llama-70b 2xh100 1 timeout=30`\n"
-    "   `<replicas>` is `min-max` (`2-5`) or one number (`3`, min = max). Leave parts out to fill them "
-    "in a form.\n"
-    "• `/endpoint help`: this message."
+
+@dataclass(frozen=True)
+class CommandHelp:
+    """One `/endpoint` sub-command as `help` shows it."""
+
+    name: str
+    syntax: str
+    example: str
+    what: str
+
+
+COMMANDS: tuple[CommandHelp, ...] = (
+    CommandHelp(
+        "create",
+        "create <model> <hardware> <replicas> [name=<display name>] [timeout=<minutes>]",
+        "create llama-8b a100 2-5",
+        "ask for a new endpoint (opens a form; an approver launches it). `<replicas>` is `min-max` or one "
+        "number; leave parts out to fill them in the form",
+    ),
+    CommandHelp("list", "list [all|mine]", "list mine", "the endpoints launched through the bot"),
+    CommandHelp("status", "status <endpoint>", "status llama-8b-r1", "one endpoint, fresh from Together"),
+    CommandHelp("stop", "stop <endpoint>", "stop llama-8b-r1", "stop it (asks first); billing pauses"),
+    CommandHelp("start", "start <endpoint>", "start llama-8b-r1", "start a stopped endpoint again"),
+    CommandHelp("scale", "scale <endpoint> <min-max>", "scale llama-8b-r1 1-3", "change the replica range"),
+    CommandHelp(
+        "rename", "rename <endpoint> <display name>", "rename llama-8b-r1 support-bot", "new display name"
+    ),
+    CommandHelp(
+        "timeout",
+        "timeout <endpoint> <minutes>",
+        "timeout llama-8b-r1 30",
+        "auto-stop after that many idle minutes (0: never)",
+    ),
+    CommandHelp("delete", "delete <endpoint>", "delete llama-8b-r1", "delete it for good (asks first)"),
+    CommandHelp(
+        "hardware", "hardware <model>", "hardware llama-70b", "the hardware that fits, cheapest first"
+    ),
+    CommandHelp("history", "history [<endpoint>]", "history llama-8b-r1", "who did what, and when"),
+    CommandHelp("help", "help", "help", "this message"),
 )
+COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
+REF_HINT = "`<endpoint>` is its id, its Together name, its display name, or the start of any of them."
+
+
+def usage(names: list[str] | None = None) -> str:
+    """Usage lines with an example each, for `names` (default: every command)."""
+    chosen = [COMMANDS_BY_NAME[n] for n in names] if names is not None else list(COMMANDS)
+    lines = ["*Usage*"]
+    for c in chosen:
+        lines.append(f"• `/endpoint {c.syntax}`: {c.what}.")
+        if c.example != c.syntax:
+            lines.append(f"   e.g. `/endpoint {c.example}`")
+    if any("<endpoint>" in c.syntax for c in chosen):
+        lines.append(REF_HINT)
+    return "\n".join(lines)
+
+
+USAGE = usage()
 
 REPLICAS_HINT = f"Replicas look like `2-5` (at least 2, at most 5) or `3` (exactly 3), with 1 ≤ min ≤ max ≤ {MAX_REPLICAS}."
 
@@ -44,7 +95,75 @@ class CreateCommand:
     inactive_timeout: int | None = None
 
 
-Command = HelpCommand | CreateCommand
+@dataclass(frozen=True)
+class ListCommand:
+    scope: str = "bot"  # "bot": launched through the bot; "all": and the account's others; "mine"
+
+
+@dataclass(frozen=True)
+class StatusCommand:
+    ref: str
+
+
+@dataclass(frozen=True)
+class StopCommand:
+    ref: str
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    ref: str
+
+
+@dataclass(frozen=True)
+class DeleteCommand:
+    ref: str
+
+
+@dataclass(frozen=True)
+class ScaleCommand:
+    ref: str
+    min_replicas: int
+    max_replicas: int
+
+
+@dataclass(frozen=True)
+class RenameCommand:
+    ref: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class TimeoutCommand:
+    ref: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class HardwareCommand:
+    model: str
+
+
+@dataclass(frozen=True)
+class HistoryCommand:
+    ref: str | None = None
+
+
+Command = (
+    HelpCommand
+    | CreateCommand
+    | ListCommand
+    | StatusCommand
+    | StopCommand
+    | StartCommand
+    | DeleteCommand
+    | ScaleCommand
+    | RenameCommand
+    | TimeoutCommand
+    | HardwareCommand
+    | HistoryCommand
+)
+MAX_DISPLAY_NAME = 100
 
 
 def parse_replicas(text: str) -> tuple[int, int]:
@@ -94,10 +213,123 @@ def parse_command(text: str, catalog: Catalog) -> Command:
         raise UsageError("I couldn't read that: a quote is not closed.\n" + USAGE) from None
     if not words or words[0].lower() in ("help", "-h", "--help", "?"):
         return HelpCommand()
-    sub, rest = words[0].lower(), words[1:]
-    if sub != "create":
-        raise UsageError(f"I don't know the command `{words[0]}`.\n{USAGE}")
-    return _parse_create(rest, catalog)
+    sub, rest = ALIASES.get(words[0].lower(), words[0].lower()), words[1:]
+    if sub == "create":
+        return _parse_create(rest, catalog)
+    if sub in _PARSERS:
+        return _PARSERS[sub](rest, catalog)
+    raise UsageError(f"I don't know the command `{words[0]}`.\n{USAGE}")
+
+
+ALIASES = {"ls": "list", "get": "status", "show": "status", "rm": "delete", "gpus": "hardware"}
+
+
+def _usage_error(name: str, problem: str) -> UsageError:
+    return UsageError(f"{problem}\n{usage([name])}")
+
+
+def _ref(name: str, words: list[str], extra: int = 0) -> str:
+    """The endpoint reference in first place; `extra` is how many words must follow it."""
+    if not words:
+        raise _usage_error(name, f"Say which endpoint to {name}.")
+    if len(words) < 1 + extra:
+        raise _usage_error(name, "Something is missing.")
+    return words[0]
+
+
+def _only_ref(name: str) -> Callable[[list[str], Catalog], Command]:
+    def parse(words: list[str], _catalog: Catalog) -> Command:
+        ref = _ref(name, words)
+        if len(words) > 1:
+            raise _usage_error(
+                name,
+                f"Too many words: `{' '.join(words[1:])}`. A display name with spaces goes in quotes: "
+                f'`/endpoint {name} "my endpoint"`.',
+            )
+        return _REF_COMMANDS[name](ref)
+
+    return parse
+
+
+_REF_COMMANDS: dict[str, Callable[[str], Command]] = {
+    "status": StatusCommand,
+    "stop": StopCommand,
+    "start": StartCommand,
+    "delete": DeleteCommand,
+}
+
+
+def _parse_list(words: list[str], _catalog: Catalog) -> Command:
+    scope = words[0].lower() if words else "bot"
+    if len(words) > 1 or scope not in ("bot", "all", "mine"):
+        raise _usage_error("list", f"`list {' '.join(words)}`: say `list`, `list all` or `list mine`.")
+    return ListCommand(scope)
+
+
+def _parse_scale(words: list[str], _catalog: Catalog) -> Command:
+    ref = _ref("scale", words, extra=1)
+    if len(words) > 2:
+        raise _usage_error("scale", f"Too many words: `{' '.join(words[2:])}`.")
+    low, high = parse_replicas(words[1])
+    return ScaleCommand(ref, low, high)
+
+
+def _parse_rename(words: list[str], _catalog: Catalog) -> Command:
+    ref = _ref("rename", words, extra=1)
+    name = " ".join(words[1:]).strip()
+    if not name:
+        raise _usage_error("rename", "Give the new display name.")
+    if len(name) > MAX_DISPLAY_NAME:
+        raise _usage_error("rename", f"A display name has at most {MAX_DISPLAY_NAME} characters.")
+    return RenameCommand(ref, name)
+
+
+def _parse_timeout(words: list[str], _catalog: Catalog) -> Command:
+    ref = _ref("timeout", words, extra=1)
+    if len(words) > 2:
+        raise _usage_error("timeout", f"Too many words: `{' '.join(words[2:])}`.")
+    word = words[1].strip().lower()
+    if word in ("off", "never", "none"):
+        return TimeoutCommand(ref, 0)
+    digits = word.removesuffix("min").removesuffix("m")
+    if not digits.isdigit() or int(digits) > MAX_TIMEOUT_MINUTES:
+        raise _usage_error(
+            "timeout",
+            f"`{words[1]}` is not a number of minutes: give a whole number from 0 (never stop) to "
+            f"{MAX_TIMEOUT_MINUTES}, e.g. `30`.",
+        )
+    return TimeoutCommand(ref, int(digits))
+
+
+def _parse_hardware(words: list[str], catalog: Catalog) -> Command:
+    if len(words) != 1:
+        raise _usage_error("hardware", "Name one model (an alias such as `llama-8b`, or a full model id).")
+    return HardwareCommand(catalog.resolve_model(words[0]))
+
+
+def _parse_history(words: list[str], _catalog: Catalog) -> Command:
+    if len(words) > 1:
+        raise _usage_error("history", f"Too many words: `{' '.join(words[1:])}`.")
+    return HistoryCommand(words[0] if words else None)
+
+
+def _parse_help(_words: list[str], _catalog: Catalog) -> Command:
+    return HelpCommand()
+
+
+_PARSERS: dict[str, Callable[[list[str], Catalog], Command]] = {
+    "list": _parse_list,
+    "status": _only_ref("status"),
+    "stop": _only_ref("stop"),
+    "start": _only_ref("start"),
+    "delete": _only_ref("delete"),
+    "scale": _parse_scale,
+    "rename": _parse_rename,
+    "timeout": _parse_timeout,
+    "hardware": _parse_hardware,
+    "history": _parse_history,
+    "help": _parse_help,
+}
 
 
 def _parse_create(words: list[str], catalog: Catalog) -> CreateCommand:

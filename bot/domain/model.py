@@ -78,6 +78,12 @@ class EndpointRecord:
     state_changed_at: datetime
     created_at: datetime
     problem: str | None = None  # a tracking problem already reported in the thread
+    # Settings changed after launch (None: as launched, see the request's draft).
+    display_name: str | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    inactive_timeout: int | None = None
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,23 @@ class EndpointProvider(Protocol):
 
     def list_endpoints(self) -> list[EndpointInfo]:
         """The account's own dedicated endpoints (one call, whatever their number)."""
+        ...
+
+    def update_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        state: Literal["STARTED", "STOPPED"] | None = None,
+        min_replicas: int | None = None,
+        max_replicas: int | None = None,
+        display_name: str | None = None,
+        inactive_timeout: int | None = ...,
+    ) -> EndpointInfo:
+        """Change what the provider allows (state, replicas, display name, auto-stop); omitted stays."""
+        ...
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        """Delete an endpoint for good."""
         ...
 
 

@@ -9,6 +9,8 @@ class Callback(enum.StrEnum):
     LAUNCH_FORM = "launch_form"
     APPROVE_FORM = "approve_form"
     REJECT_FORM = "reject_form"
+    STOP_CONFIRM = "stop_confirm"
+    DELETE_CONFIRM = "delete_confirm"
 
 
 class Action(enum.StrEnum):

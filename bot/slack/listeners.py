@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.catalog import Catalog
-from bot.domain.command import USAGE, CreateCommand, HelpCommand, parse_command
+from bot.domain.command import USAGE, CreateCommand, parse_command
 from bot.domain.errors import UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
 from bot.domain.provider import HardwareOption
@@ -18,6 +18,9 @@ from bot.slack.forms import FormValues, element_state, launch_form, read_form
 from bot.slack.ids import COMMAND, Action, Block, Callback
 from bot.slack.messages import Renderer
 from bot.slack.metadata import LaunchFormMeta, RequestRef
+
+if TYPE_CHECKING:
+    from bot.slack.lifecycle_listeners import LifecycleListeners
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +37,17 @@ FIELD_BLOCKS = {
 
 
 class Listeners:
-    def __init__(self, launches: LaunchService, catalog: Catalog, renderer: Renderer) -> None:
+    def __init__(
+        self,
+        launches: LaunchService,
+        catalog: Catalog,
+        renderer: Renderer,
+        lifecycle: LifecycleListeners | None = None,
+    ) -> None:
         self.launches = launches
         self.catalog = catalog
         self.renderer = renderer
+        self.lifecycle = lifecycle  # the sub-commands after launch, and the App Home tab
 
     def register(self, app: App) -> None:
         app.command(COMMAND)(self.on_command)
@@ -54,6 +64,8 @@ class Listeners:
         app.action(Action.REJECT)(self.on_reject_clicked)
         app.view(Callback.APPROVE_FORM)(self.on_approve_submitted)
         app.view(Callback.REJECT_FORM)(self.on_reject_submitted)
+        if self.lifecycle is not None:
+            self.lifecycle.register(app)
 
     # --- /endpoint ----------------------------------------------------------------------------
 
@@ -63,11 +75,13 @@ class Listeners:
         except UserError as exc:
             ack(text=exc.message)  # the ack's text is shown only to the person who typed the command
             return
-        if isinstance(parsed, HelpCommand):
+        if self.lifecycle is not None and self.lifecycle.handles(parsed):
+            self.lifecycle.on_command(parsed, ack=ack, command=command, respond=respond, client=client)
+            return
+        if not isinstance(parsed, CreateCommand):  # help, or a sub-command nobody wired in
             ack(text=USAGE)
             return
         ack()
-        assert isinstance(parsed, CreateCommand)
         values = FormValues(
             model=parsed.model,
             hardware=parsed.hardware,
@@ -158,25 +172,29 @@ class Listeners:
         ack()
         ref = RequestRef.model_validate_json(action["value"])
         user = body["user"]["id"]
-        channel = str(
-            (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
-        )
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
         try:
             request = self.launches.ensure_may_decide(ref.request_id, user)
         except UserError as exc:
-            client.chat_postEphemeral(channel=channel, user=user, text=exc.message)
+            if channel:
+                client.chat_postEphemeral(channel=str(channel), user=user, text=exc.message)
+            else:  # clicked in the App Home tab: no channel to answer in, so a direct message
+                client.chat_postMessage(channel=user, text=exc.message)
             return
         ref = RequestRef(
             request_id=request.id,
-            channel_id=channel,
+            channel_id=str(channel) if channel else request.channel_id,
             message_ts=(body.get("container") or {}).get("message_ts"),
+            home=ref.home,
         )
         modal = (
             self.renderer.approve_modal(request, ref) if approve else self.renderer.reject_modal(request, ref)
         )
         client.views_open(trigger_id=body["trigger_id"], view=modal)
 
-    def on_approve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def on_approve_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         ref = RequestRef.model_validate_json(view["private_metadata"])
         note = _text_value(view, Block.NOTE)
         try:
@@ -185,8 +203,11 @@ class Listeners:
             ack(response_action="errors", errors={Block.NOTE: _short(exc.message)})
             return
         ack()
+        self._refresh_home(ref, body["user"]["id"], client)
 
-    def on_reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def on_reject_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         ref = RequestRef.model_validate_json(view["private_metadata"])
         reason = _text_value(view, Block.REASON) or ""
         try:
@@ -195,6 +216,12 @@ class Listeners:
             ack(response_action="errors", errors={Block.REASON: _short(exc.message)})
             return
         ack()
+        self._refresh_home(ref, body["user"]["id"], client)
+
+    def _refresh_home(self, ref: RequestRef, user: str, client: WebClient) -> None:
+        """A decision taken from the App Home tab: show the tab without the request just decided."""
+        if ref.home and self.lifecycle is not None:
+            self.lifecycle.publish_home(client, user)
 
 
 def _text_value(view: dict[str, Any], block_id: str) -> str | None:

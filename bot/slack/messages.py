@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.cost import CostEstimate, format_dollars
 from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.running import current_draft
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import RequestRef
 from bot.slack.text import code, escape, mention, truncate
@@ -39,7 +40,7 @@ class Renderer:
     # --- the request card ------------------------------------------------------------------
 
     def card(self, request: LaunchRequest) -> tuple[str, list[dict[str, Any]]]:
-        d = request.draft
+        d = current_draft(request)  # with replicas, name and auto-stop as changed since launch
         alias = self.catalog.alias_for(d.model)
         estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
         title = f"*Launch request #{request.id}* from {mention(request.requested_by)}"
@@ -181,6 +182,10 @@ class Renderer:
                 f":white_check_mark: Together answers again. Current state: *{escape(str(payload.get('state')))}*"
                 "; any change missed meanwhile follows."
             )
+        if event in ("action", "action_failed"):
+            from bot.slack.lifecycle_views import action_reply  # that module builds on this one
+
+            return action_reply(request, payload)
         if event == "launch_failed":
             where = f"HTTP {payload['status']}" if payload.get("status") else "no answer"
             tag = f", {escape(payload['code'])}" if payload.get("code") else ""

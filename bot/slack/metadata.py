@@ -25,3 +25,14 @@ class RequestRef(_Meta):
     request_id: int
     channel_id: str | None = None
     message_ts: str | None = None
+    home: bool = False  # clicked in the App Home tab, which is re-rendered after the decision
+
+
+class EndpointActionMeta(_Meta):
+    """A stop or delete waiting for confirmation, and where to answer the person who asked."""
+
+    endpoint_id: str
+    act: str  # bot.domain.access.Act value
+    user_id: str | None = None  # who typed the command (the response_url answers them)
+    channel_id: str | None = None
+    response_url: str | None = None

@@ -266,6 +266,22 @@ class Tx:
             self.notify(team_id=request.team_id, request_id=request.id, kind="thread", payload=reply)
         self.notify(team_id=request.team_id, request_id=request.id, kind="card")
 
+    # --- running endpoints (lifecycle) ----------------------------------------------------
+
+    def set_endpoint_settings(self, endpoint_id: str, **settings: int | str | None) -> None:
+        """Remember settings changed after launch: display_name, min/max_replicas, inactive_timeout."""
+        allowed = {"display_name", "min_replicas", "max_replicas", "inactive_timeout"}
+        unknown = set(settings) - allowed
+        if unknown:
+            raise ValueError(f"not endpoint settings: {sorted(unknown)}")
+        if settings:
+            self.session.execute(
+                update(EndpointRow)
+                .where(EndpointRow.id == endpoint_id)
+                .values(**settings)
+                .execution_options(synchronize_session=False)
+            )
+
 
 class Store:
     def __init__(self, engine: Engine) -> None:
@@ -485,6 +501,38 @@ class Store:
                 session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.delivered_at.is_(None))) or 0
             )
 
+    # --- running endpoints (lifecycle) ----------------------------------------------------
+
+    def endpoint(self, endpoint_id: str) -> EndpointRecord | None:
+        """One endpoint the bot launched, deleted or not."""
+        with self._sessions() as session:
+            row = session.get(EndpointRow, endpoint_id)
+            return _endpoint(row) if row is not None else None
+
+    def endpoints(self, *, include_deleted: bool = False) -> list[EndpointRecord]:
+        """Endpoints the bot launched, oldest first."""
+        with self._sessions() as session:
+            query = select(EndpointRow).order_by(EndpointRow.created_at, EndpointRow.id)
+            if not include_deleted:
+                query = query.where(EndpointRow.deleted_at.is_(None))
+            return [_endpoint(row) for row in session.scalars(query)]
+
+    def recent_events(self, limit: int = 25) -> list[dict[str, Any]]:
+        """The latest audit events across every request, oldest of them first."""
+        with self._sessions() as session:
+            rows = list(session.scalars(select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)))
+            return [
+                {
+                    "request_id": r.request_id,
+                    "action": r.action,
+                    "actor": r.actor,
+                    "at": r.at,
+                    "endpoint_id": r.endpoint_id,
+                    "detail": r.detail,
+                }
+                for r in reversed(rows)
+            ]
+
 
 def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
     row = session.get(LaunchRequestRow, request_id)
@@ -534,4 +582,9 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         state_changed_at=row.state_changed_at,
         created_at=row.created_at,
         problem=row.problem,
+        display_name=row.display_name,
+        min_replicas=row.min_replicas,
+        max_replicas=row.max_replicas,
+        inactive_timeout=row.inactive_timeout,
+        deleted_at=row.deleted_at,
     )

@@ -98,6 +98,11 @@ class EndpointRow(Base):
     # A tracking problem already reported in the thread (e.g. "unreachable"), so it is said once.
     problem: Mapped[str | None] = mapped_column(String(32))
     problem_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Settings changed after launch through the bot; NULL means "as the launch request asked".
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    min_replicas: Mapped[int | None] = mapped_column(Integer)
+    max_replicas: Mapped[int | None] = mapped_column(Integer)
+    inactive_timeout: Mapped[int | None] = mapped_column(Integer)
 
 
 class EndpointStateRow(Base):

@@ -87,6 +87,78 @@ class SlackDriver:
         )
         return response
 
+    # --- what only one person sees ---------------------------------------------------------------
+
+    def latest_ephemeral(self, user: str) -> str | None:
+        """The text of the newest message shown only to `user`."""
+        messages = self.fake.ephemerals(user)
+        return messages[-1].text if messages else None
+
+    def wait_for_ephemeral(self, user: str, containing: str, *, after: int = 0, timeout: float = 10.0) -> str:
+        """Wait for a message shown only to `user`, the `after`-th or later, whose text or blocks contain
+        `containing`; returns its text followed by the text of its blocks."""
+
+        def found() -> str | None:
+            for message in reversed(self.fake.ephemerals(user)[after:]):
+                shown = "\n".join(t for t in (message.text, _block_text(message.blocks or [])) if t)
+                if containing in shown:
+                    return shown
+            return None
+
+        self._wait(lambda: found() is not None, timeout=timeout)
+        text = found()
+        if text is None:
+            seen = [m.text for m in self.fake.ephemerals(user)[after:]]
+            raise DriverError(f"{user} was never shown {containing!r}; they saw {seen}")
+        return text
+
+    # --- App Home ----------------------------------------------------------------------------------
+
+    def open_home(self, user: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Open the app's Home tab as `user` and return the view the bot published."""
+        before = (self.fake.home_view(user) or {}).get("hash")
+        response = self.requests.app_home_opened(user).post(self.events_url, self.http)
+        self._check(response)
+        self._wait(
+            lambda: (self.fake.home_view(user) or {}).get("hash") not in (None, before), timeout=timeout
+        )
+        home = self.fake.home_view(user)
+        if home is None or home.get("hash") == before:
+            raise DriverError(f"the bot published no Home tab for {user}")
+        return home
+
+    def click_home(self, user: str, label: str, *, block_id: str | None = None) -> httpx.Response:
+        """Click a button in `user`'s Home tab (the first with that label, or the one in `block_id`)."""
+        home = self.fake.home_view(user)
+        if home is None:
+            raise DriverError(f"{user} has no Home tab to click in")
+        found = [
+            (block["block_id"], element)
+            for block in home.get("blocks", [])
+            if block.get("type") == "actions" and (block_id is None or block.get("block_id") == block_id)
+            for element in block.get("elements", [])
+            if element.get("type") == "button" and _label(element).lower() == label.lower()
+        ]
+        if not found:
+            raise DriverError(f"no button labelled {label!r} in {user}'s Home tab")
+        found_block, element = found[0]
+
+        def seen() -> tuple[int, int, int]:  # a form opened, or an answer in a DM or an ephemeral
+            return (
+                len(self.fake.open_views(user)),
+                len(self.fake.messages(user)),
+                len(self.fake.ephemerals(user)),
+            )
+
+        before = seen()
+        request = self.requests.block_action(
+            user, action_id=element["action_id"], block_id=found_block, view=home
+        )
+        response = request.post(self.events_url, self.http)
+        self._check(response)
+        self._wait(lambda: seen() != before, timeout=3)
+        return response
+
     # --- forms ----------------------------------------------------------------------------------
 
     def view(self, user: str) -> dict[str, Any] | None:
@@ -172,3 +244,12 @@ class SlackDriver:
 def _label(element: dict[str, Any]) -> str:
     text = element.get("text") or {}
     return str(text.get("text", "")) if isinstance(text, dict) else str(text)
+
+
+def _block_text(blocks: list[dict[str, Any]]) -> str:
+    """The mrkdwn and plain text inside blocks, one block a line."""
+    lines = []
+    for block in blocks:
+        texts = [block.get("text")] + list(block.get("fields") or []) + list(block.get("elements") or [])
+        lines += [t["text"] for t in texts if isinstance(t, dict) and isinstance(t.get("text"), str)]
+    return "\n".join(lines)

@@ -334,6 +334,45 @@ class SlackRequests:
         }
         return self._interactive(payload)
 
+    # -------------------------------------------------------------- events
+
+    def event(self, event: Mapping[str, Any]) -> SignedRequest:
+        """An Events API ``event_callback`` carrying ``event`` (JSON, as Slack POSTs it)."""
+        seq = next(self._seq)
+        payload: dict[str, Any] = {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "api_app_id": self.api_app_id,
+            "event": dict(event),
+            "type": "event_callback",
+            "event_id": f"Ev{int(self.clock())}{seq:06d}",
+            "event_time": int(self.clock()),
+            "authorizations": [
+                {
+                    "team_id": self.team_id,
+                    "user_id": "UBOTSIM",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        req = self.sign(json.dumps(payload, separators=(",", ":")), content_type="application/json")
+        req.payload = payload
+        return req
+
+    def app_home_opened(self, user_id: str, *, tab: str = "home") -> SignedRequest:
+        """The user opened the app's Home (or Messages) tab."""
+        return self.event(
+            {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": "D" + user_id.lstrip("UW")[:10],
+                "tab": tab,
+                "event_ts": f"{self.clock():.6f}",
+            }
+        )
+
 
 # --------------------------------------------------------------------------------------------------
 # Element state

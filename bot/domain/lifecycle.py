@@ -1,0 +1,547 @@
+"""Running endpoints after launch: find them by any name, read them, and stop, start, scale, rename,
+change auto-stop or delete them, with the same rules and record as the launch.
+
+Every rule lives here. Each act checks who asks and the endpoint's state before any call to Together,
+then records who did what and what Together answered, and queues a thread reply and a card re-render
+in the same transaction (see LaunchService for the launch half).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.domain.access import Act, Policy
+from bot.domain.command import check_replicas
+from bot.domain.cost import CostEstimate
+from bot.domain.errors import NotFound, ProviderUnreachable, UserError
+from bot.domain.hints import V1_CREATE_DISABLED, hint_for
+from bot.domain.launch import GONE, LaunchService, replace_state
+from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
+from bot.domain.provider import (
+    EndpointInfo,
+    EndpointProvider,
+    HardwareOption,
+    ProviderBadRequest,
+    ProviderConflict,
+    ProviderError,
+    ProviderForbidden,
+    ProviderNotFound,
+    ProviderPaymentRequired,
+)
+from bot.domain.running import (
+    ActionRefused,
+    Ambiguous,
+    HistoryEntry,
+    Home,
+    Listing,
+    Managed,
+    Outcome,
+    StateForbids,
+    Status,
+    history_entry,
+    match_refs,
+    quoted,
+)
+from bot.store.store import Store
+
+HISTORY_LIMIT = 30
+
+# The audit action recorded for each act (past tense, like "requested" and "launched").
+RECORDED = {
+    Act.STOP: "stopped",
+    Act.START: "started",
+    Act.SCALE: "scaled",
+    Act.RENAME: "renamed",
+    Act.TIMEOUT: "timeout_changed",
+    Act.DELETE: "deleted",
+}
+
+# States in which an act makes no sense, and what to tell the person instead.
+FORBIDDEN: dict[Act, dict[str, str]] = {
+    Act.START: {
+        "PENDING": "is already starting (PENDING: Together is finding hardware)",
+        "STARTING": "is already starting",
+        "STARTED": "is already running",
+        "STOPPING": "is still stopping; start it again once it is STOPPED",
+    },
+    Act.STOP: {
+        "STOPPED": "is already stopped",
+        "STOPPING": "is already stopping",
+    },
+}
+
+
+class LifecycleService:
+    def __init__(
+        self,
+        store: Store,
+        provider: EndpointProvider,
+        launches: LaunchService,
+        policy: Policy,
+        *,
+        on_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.launches = launches
+        self.policy = policy
+        self._on_outbox = on_outbox
+
+    # --- finding --------------------------------------------------------------------------
+
+    def managed(self, *, include_deleted: bool = False) -> list[Managed]:
+        found = []
+        for endpoint in self.store.endpoints(include_deleted=include_deleted):
+            request = self.store.get_request(endpoint.request_id)
+            if request is not None:
+                found.append(self._managed(request, endpoint))
+        return found
+
+    def resolve(self, ref: str, *, include_deleted: bool = False) -> Managed:
+        """The one endpoint `ref` names: id, Together name, display name, or a prefix of any."""
+        word = ref.strip()
+        if not word:
+            raise UserError("Say which endpoint: its id, name or display name (`/endpoint list` shows them).")
+        candidates = self.managed(include_deleted=include_deleted)
+        found = match_refs(word, candidates, lambda m: m.refs())
+        if len(found) == 1:
+            return found[0]
+        if found:
+            lines = "\n".join(
+                f"• {m.label} ({quoted(m.id)}, {m.state}, launched by <@{m.requested_by}>)"
+                for m in found[:10]
+            )
+            raise Ambiguous(
+                f"{quoted(word)} matches {len(found)} endpoints:\n{lines}\nType more of the name, or the id.",
+                found,
+            )
+        if not include_deleted:
+            gone = match_refs(
+                word, [m for m in self.managed(include_deleted=True) if m.endpoint.deleted_at], Managed.refs
+            )
+            if len(gone) == 1 and gone[0].endpoint.deleted_at is not None:
+                raise NotFound(
+                    f"{gone[0].label} was deleted on {gone[0].endpoint.deleted_at:%Y-%m-%d %H:%M} UTC. "
+                    f"`/endpoint history {gone[0].id}` shows what happened."
+                )
+        raise NotFound(
+            f"I don't know an endpoint {quoted(word)}. `/endpoint list` shows the endpoints launched through the "
+            "bot; `/endpoint list all` adds the account's others."
+        )
+
+    def get(self, endpoint_id: str) -> Managed:
+        """By id, as a confirmation dialog carries it; a deleted endpoint is not found."""
+        endpoint = self.store.endpoint(endpoint_id)
+        request = self.store.get_request(endpoint.request_id) if endpoint else None
+        if endpoint is None or request is None:
+            raise NotFound(f"I don't know an endpoint `{endpoint_id}`. `/endpoint list` shows them.")
+        managed = self._managed(request, endpoint)
+        if endpoint.deleted_at is not None:
+            raise NotFound(f"{managed.label} has been deleted already. Nothing was done.")
+        return managed
+
+    def _managed(self, request: LaunchRequest, endpoint: EndpointRecord) -> Managed:
+        d = request.draft
+        return Managed(
+            request=request,
+            endpoint=endpoint,
+            display_name=endpoint.display_name
+            or d.display_name
+            or self.launches.default_display_name(request),
+            min_replicas=endpoint.min_replicas if endpoint.min_replicas is not None else d.min_replicas,
+            max_replicas=endpoint.max_replicas if endpoint.max_replicas is not None else d.max_replicas,
+            inactive_timeout=(
+                endpoint.inactive_timeout if endpoint.inactive_timeout is not None else d.inactive_timeout
+            ),
+        )
+
+    # --- reading --------------------------------------------------------------------------
+
+    def listing(self, user_id: str, scope: str = "bot") -> Listing:
+        """`bot`: launched through the bot and not deleted; `mine`: of those, `user_id`'s; `all`: plus others."""
+        endpoints = self.managed()
+        if scope == "mine":
+            endpoints = [m for m in endpoints if m.requested_by == user_id]
+        others = None
+        if scope == "all":
+            known = {e.id for e in self.store.endpoints(include_deleted=True)}
+            others = [e for e in self._provider_list() if e.id not in known]
+        return Listing(endpoints, others)
+
+    def status(self, ref: str) -> Status:
+        """One endpoint fresh from Together. A state change seen here is recorded as the tracker would."""
+        try:
+            managed = self.resolve(ref)
+        except Ambiguous:
+            raise
+        except NotFound:
+            found = match_refs(ref.strip(), self._provider_list(), lambda e: [e.id, e.name])
+            if len(found) != 1:
+                raise
+            return Status(self._read_external(found[0].id), None)
+        info = self._read(managed)
+        self._adopt_settings(managed, info)
+        return Status(info, self.get(managed.id))
+
+    def hardware(self, model: str) -> list[HardwareOption]:
+        """Hardware that fits `model`, cheapest first."""
+        return self.launches.hardware_for(model)
+
+    def history(self, ref: str | None = None) -> tuple[Managed | None, list[HistoryEntry]]:
+        """Who did what and when: for one endpoint (deleted ones too), or the latest across all."""
+        labels = {m.request.id: m.display_name for m in self.managed(include_deleted=True)}
+        if ref is None:
+            events = self.store.recent_events(HISTORY_LIMIT)
+            return None, [history_entry(e, labels) for e in events]
+        managed = self.resolve(ref, include_deleted=True)
+        events = self.store.events(managed.request.id)[-HISTORY_LIMIT:]
+        return managed, [history_entry(dict(e, request_id=managed.request.id), labels) for e in events]
+
+    def home(self, user_id: str) -> Home:
+        pending = self.store.requests(statuses=[RequestStatus.PENDING])
+        return Home(
+            mine=[m for m in self.managed() if m.requested_by == user_id],
+            waiting=[r for r in pending if user_id in self.launches.who_can_decide(r)],
+            asked=[r for r in pending if r.requested_by == user_id],
+        )
+
+    def commands_for(self, user_id: str) -> list[str]:
+        return self.policy.commands_for(user_id)
+
+    # --- acting ---------------------------------------------------------------------------
+
+    def prepare(self, act: Act, ref: str, user_id: str) -> Managed:
+        """Everything that can be checked without Together: the endpoint, who asks, its known state."""
+        managed = self.resolve(ref)
+        self._check(act, managed, user_id)
+        return managed
+
+    def stop(self, endpoint_id: str, user_id: str) -> Outcome:
+        managed, known = self._fresh_for(Act.STOP, endpoint_id, user_id)
+        answer = self._call(
+            Act.STOP, managed, user_id, lambda: self.provider.update_endpoint(managed.id, state="STOPPED")
+        )
+        return self._done(Act.STOP, managed, user_id, known, answer.state)
+
+    def start(self, endpoint_id: str, user_id: str) -> Outcome:
+        managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
+        answer = self._call(
+            Act.START, managed, user_id, lambda: self.provider.update_endpoint(managed.id, state="STARTED")
+        )
+        return self._done(Act.START, managed, user_id, known, answer.state)
+
+    def delete(self, endpoint_id: str, user_id: str) -> Outcome:
+        managed, known = self._fresh_for(Act.DELETE, endpoint_id, user_id)
+
+        def call() -> EndpointInfo:
+            self.provider.delete_endpoint(managed.id)
+            return replace_state(managed.endpoint, GONE)
+
+        self._call(Act.DELETE, managed, user_id, call)
+        return self._done(Act.DELETE, managed, user_id, known, GONE, dollars_per_hour=_range(managed.cost))
+
+    def scale(self, endpoint_id: str, user_id: str, min_replicas: int, max_replicas: int) -> Outcome:
+        managed = self.get(endpoint_id)
+        self._check(Act.SCALE, managed, user_id)
+        check_replicas(min_replicas, max_replicas)
+        if (min_replicas, max_replicas) == (managed.min_replicas, managed.max_replicas):
+            raise UserError(
+                f"{managed.label} already runs {_replicas(min_replicas, max_replicas)}. Nothing to change."
+            )
+        answer = self._call(
+            Act.SCALE,
+            managed,
+            user_id,
+            lambda: self.provider.update_endpoint(
+                managed.id, min_replicas=min_replicas, max_replicas=max_replicas
+            ),
+            asked={"min_replicas": min_replicas, "max_replicas": max_replicas},
+        )
+        low = answer.min_replicas if answer.min_replicas is not None else min_replicas
+        high = answer.max_replicas if answer.max_replicas is not None else max_replicas
+        new_cost = CostEstimate(managed.request.cents_per_minute, low, high)
+        return self._done(
+            Act.SCALE,
+            managed,
+            user_id,
+            None,
+            answer.state,
+            settings={"min_replicas": low, "max_replicas": high},
+            previous={"min_replicas": managed.min_replicas, "max_replicas": managed.max_replicas},
+            dollars_per_hour=_range(new_cost),
+            previous_dollars_per_hour=_range(managed.cost),
+        )
+
+    def rename(self, endpoint_id: str, user_id: str, display_name: str) -> Outcome:
+        managed = self.get(endpoint_id)
+        self._check(Act.RENAME, managed, user_id)
+        new = display_name.strip()
+        if not new:
+            raise UserError("Give the new display name.")
+        if new == managed.display_name:
+            raise UserError(f"{managed.label} is already called that. Nothing to change.")
+        clash = [
+            m for m in self.managed() if m.id != managed.id and new.lower() in (k.lower() for k in m.refs())
+        ]
+        if clash:
+            raise UserError(
+                f"Another endpoint is already called {quoted(new)} ({clash[0].label}, {quoted(clash[0].id)}): pick a name "
+                "that tells them apart, so that commands know which one you mean."
+            )
+        answer = self._call(
+            Act.RENAME,
+            managed,
+            user_id,
+            lambda: self.provider.update_endpoint(managed.id, display_name=new),
+            asked={"display_name": new},
+        )
+        return self._done(
+            Act.RENAME,
+            managed,
+            user_id,
+            None,
+            answer.state,
+            settings={"display_name": answer.display_name or new},
+            previous={"display_name": managed.display_name},
+        )
+
+    def set_timeout(self, endpoint_id: str, user_id: str, minutes: int) -> Outcome:
+        managed = self.get(endpoint_id)
+        self._check(Act.TIMEOUT, managed, user_id)
+        if minutes < 0:
+            raise UserError("Auto-stop minutes can't be negative; 0 means never stop.")
+        if minutes == managed.inactive_timeout:
+            raise UserError(f"{managed.label} already has that auto-stop. Nothing to change.")
+        answer = self._call(
+            Act.TIMEOUT,
+            managed,
+            user_id,
+            lambda: self.provider.update_endpoint(managed.id, inactive_timeout=minutes),
+            asked={"inactive_timeout": minutes},
+        )
+        return self._done(
+            Act.TIMEOUT,
+            managed,
+            user_id,
+            None,
+            answer.state,
+            settings={"inactive_timeout": minutes},
+            previous={"inactive_timeout": managed.inactive_timeout},
+        )
+
+    # --- the steps every act shares --------------------------------------------------------
+
+    def _check(self, act: Act, managed: Managed, user_id: str, *, state: str | None = None) -> None:
+        self.policy.ensure(user_id, act, managed.requested_by, managed.label)
+        state = state or managed.state
+        why = FORBIDDEN.get(act, {}).get(state)
+        if why:
+            raise StateForbids(f"{managed.label} {why}. Nothing was done.")
+
+    def _fresh_for(self, act: Act, endpoint_id: str, user_id: str) -> tuple[Managed, str]:
+        """Check against what the bot knows, then against Together's state right now.
+
+        A difference is recorded (and replied in the thread) as the tracker would, so a stop racing a
+        stop made in Together's console ends in one clear answer and no needless call.
+        """
+        managed = self.get(endpoint_id)
+        self._check(act, managed, user_id)
+        info = self._read(managed)
+        if info.state != managed.state:
+            why = FORBIDDEN.get(act, {}).get(info.state)
+            if why:
+                raise StateForbids(
+                    f"Together reports that {managed.label} {why} (it changed since the bot last looked: "
+                    f"{managed.state} → {info.state}). Nothing was done."
+                )
+        return managed, info.state
+
+    def _read(self, managed: Managed) -> EndpointInfo:
+        """Together's view of a bot endpoint; records a state change, or the endpoint's disappearance."""
+        try:
+            info = self.provider.get_endpoint(managed.id)
+        except ProviderNotFound:
+            self.launches.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
+            raise NotFound(
+                f"Together no longer knows {managed.label}: it was deleted outside the bot. "
+                "The bot has stopped following it."
+            ) from None
+        except ProviderError as exc:
+            raise ProviderUnreachable(
+                f"I couldn't ask Together about {managed.label} ({exc}). Nothing was done; try again shortly."
+            ) from exc
+        if info.state != managed.state:
+            self.launches.record_state(managed.endpoint, info)
+        return info
+
+    def _read_external(self, endpoint_id: str) -> EndpointInfo:
+        try:
+            return self.provider.get_endpoint(endpoint_id)
+        except ProviderError as exc:
+            raise ProviderUnreachable(f"I couldn't ask Together about `{endpoint_id}` ({exc}).") from exc
+
+    def _provider_list(self) -> list[EndpointInfo]:
+        try:
+            return self.provider.list_endpoints()
+        except ProviderError as exc:
+            raise ProviderUnreachable(
+                f"I couldn't get the account's endpoints from Together ({exc}). Try again shortly."
+            ) from exc
+
+    def _adopt_settings(self, managed: Managed, info: EndpointInfo) -> None:
+        """Settings changed outside the bot (Together's console) become what the bot shows."""
+        seen: dict[str, Any] = {}
+        if info.display_name and info.display_name != managed.display_name:
+            seen["display_name"] = info.display_name
+        if info.min_replicas is not None and info.min_replicas != managed.min_replicas:
+            seen["min_replicas"] = info.min_replicas
+        if info.max_replicas is not None and info.max_replicas != managed.max_replicas:
+            seen["max_replicas"] = info.max_replicas
+        if not seen:
+            return
+        with self.store.transaction() as tx:
+            tx.set_endpoint_settings(managed.id, **seen)
+            tx.record(
+                team_id=managed.request.team_id,
+                actor="together",
+                action="settings_seen",
+                request_id=managed.request.id,
+                endpoint_id=managed.id,
+                **seen,
+            )
+            tx.notify(team_id=managed.request.team_id, request_id=managed.request.id, kind="card")
+        self._on_outbox()
+
+    def _call(
+        self,
+        act: Act,
+        managed: Managed,
+        user_id: str,
+        call: Callable[[], EndpointInfo],
+        asked: dict[str, Any] | None = None,
+    ) -> EndpointInfo:
+        """Make the one call to Together; a refusal is recorded, replied in the thread and raised."""
+        try:
+            return call()
+        except ProviderNotFound:
+            self.launches.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
+            raise NotFound(
+                f"Together no longer knows {managed.label}: it was deleted outside the bot. "
+                "The bot has stopped following it."
+            ) from None
+        except ProviderError as exc:
+            hint = action_hint(act, exc, managed)
+            request = managed.request
+            with self.store.transaction() as tx:
+                tx.record(
+                    team_id=request.team_id,
+                    actor=user_id,
+                    action=f"{act.value}_failed",
+                    request_id=request.id,
+                    endpoint_id=managed.id,
+                    status=exc.status,
+                    code=exc.code or exc.type,
+                    message=exc.message,
+                    **(asked or {}),
+                )
+                tx.notify(
+                    team_id=request.team_id,
+                    request_id=request.id,
+                    kind="thread",
+                    payload={
+                        "event": "action_failed",
+                        "action": act.value,
+                        "user": user_id,
+                        "status": exc.status,
+                        "code": exc.code or exc.type,
+                        "message": exc.message,
+                        "hint": hint,
+                    },
+                )
+            self._on_outbox()
+            raise ActionRefused(act, managed.label, exc, hint) from exc
+
+    def _done(
+        self,
+        act: Act,
+        managed: Managed,
+        user_id: str,
+        known: str | None,
+        state: str,
+        *,
+        settings: dict[str, Any] | None = None,
+        previous: dict[str, Any] | None = None,
+        **detail: Any,
+    ) -> Outcome:
+        """Record what was done and what Together answered; queue the thread reply and the card."""
+        request = managed.request
+        # Compared with the state stored now: the tracker may have recorded a change meanwhile.
+        current = self.store.endpoint(managed.id) if known is not None and state != known else None
+        with self.store.transaction() as tx:
+            if current is not None and current.state != state:
+                tx.move_endpoint_state(managed.id, current.state, state)
+            if act is Act.DELETE:
+                tx.mark_endpoint_deleted(managed.id)
+            if settings:
+                tx.set_endpoint_settings(managed.id, **settings)
+            facts = {**(settings or {}), **detail, **({"previous": previous} if previous else {})}
+            tx.record(
+                team_id=request.team_id,
+                actor=user_id,
+                action=RECORDED[act],
+                request_id=request.id,
+                endpoint_id=managed.id,
+                state=state,
+                **facts,
+            )
+            tx.notify(
+                team_id=request.team_id,
+                request_id=request.id,
+                kind="thread",
+                payload={
+                    "event": "action",
+                    "action": act.value,
+                    "user": user_id,
+                    "state": state,
+                    "display_name": (settings or {}).get("display_name", managed.display_name),
+                    **facts,
+                },
+            )
+            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
+        self._on_outbox()
+        endpoint = self.store.endpoint(managed.id)
+        after = self._managed(request, endpoint) if endpoint is not None else managed
+        return Outcome(act, managed, after, state)
+
+
+def action_hint(act: Act, error: ProviderError, managed: Managed) -> str:
+    """What to do when Together refuses an act: its words come with this."""
+    code = f"{error.code or ''} {error.type or ''} {error.message}"
+    if isinstance(error, ProviderForbidden) and V1_CREATE_DISABLED in code:
+        return (
+            "Together has switched off starting v1 endpoints again once they are stopped (the same switch "
+            "that stops new v1 launches), so this endpoint cannot be restarted through the v1 API. Launch a "
+            "new endpoint on Together's v2 API, or ask Together's support."
+        )
+    if isinstance(error, ProviderConflict):
+        return (
+            f"Together says {managed.label}'s current state does not allow this. "
+            f"`/endpoint status {managed.id}` shows where it is; try again once it settles."
+        )
+    if isinstance(error, ProviderPaymentRequired):
+        return "The Together account is out of credit or at its spending limit. Add credit, then try again."
+    if isinstance(error, ProviderBadRequest):
+        if "not available now" in error.message.lower() or "capacity" in error.message.lower():
+            return "Together has no capacity for this endpoint's hardware right now. Try again later."
+        return "Together rejected the change as sent. Check the values and try again."
+    return hint_for(error)
+
+
+def _range(cost: CostEstimate) -> list[float]:
+    """[$/h at min, $/h at max], as recorded in the audit trail."""
+    return [cost.at_min, cost.at_max]
+
+
+def _replicas(low: int, high: int) -> str:
+    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"

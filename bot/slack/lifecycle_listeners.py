@@ -1,0 +1,253 @@
+"""Bolt listeners for running endpoints: the `/endpoint` sub-commands after `create`, the stop and delete
+confirmations, and the App Home tab. They parse, call LifecycleService, and render; no rules here.
+
+Whatever needs Together happens after `ack()`; the answer goes to the person through the command's
+`response_url` (ephemeral, works in any channel), and the record to the endpoint's thread via the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.domain.access import Act
+from bot.domain.command import (
+    Command,
+    DeleteCommand,
+    HardwareCommand,
+    HelpCommand,
+    HistoryCommand,
+    ListCommand,
+    RenameCommand,
+    ScaleCommand,
+    StartCommand,
+    StatusCommand,
+    StopCommand,
+    TimeoutCommand,
+)
+from bot.domain.errors import UserError
+from bot.domain.lifecycle import LifecycleService
+from bot.domain.model import LaunchRequest
+from bot.domain.running import Managed, Outcome
+from bot.slack import lifecycle_views as views
+from bot.slack.ids import Callback
+from bot.slack.metadata import EndpointActionMeta
+
+log = logging.getLogger(__name__)
+
+HANDLED = (
+    HelpCommand,
+    ListCommand,
+    StatusCommand,
+    StopCommand,
+    StartCommand,
+    DeleteCommand,
+    ScaleCommand,
+    RenameCommand,
+    TimeoutCommand,
+    HardwareCommand,
+    HistoryCommand,
+)
+
+
+class Permalinks:
+    """Links to request cards, asked of Slack once each (a message's permalink never changes)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def for_requests(self, client: WebClient, requests: list[LaunchRequest]) -> views.Links:
+        links: views.Links = {}
+        for request in requests:
+            if request.message_ts is None:
+                continue
+            key = (request.channel_id, request.message_ts)
+            with self._lock:
+                link = self._cache.get(key)
+            if link is None:
+                try:
+                    response = client.chat_getPermalink(
+                        channel=request.channel_id, message_ts=request.message_ts
+                    )
+                except SlackApiError as exc:
+                    log.info("no permalink for request %s: %s", request.id, exc.response.get("error"))
+                    continue
+                link = str(response["permalink"])
+                with self._lock:
+                    self._cache[key] = link
+            links[request.id] = link
+        return links
+
+
+class LifecycleListeners:
+    def __init__(self, lifecycle: LifecycleService) -> None:
+        self.lifecycle = lifecycle
+        self.permalinks = Permalinks()
+
+    def register(self, app: App) -> None:
+        app.view(Callback.STOP_CONFIRM)(self.on_confirmed)
+        app.view(Callback.DELETE_CONFIRM)(self.on_confirmed)
+        app.event("app_home_opened")(self.on_home_opened)
+
+    @staticmethod
+    def handles(parsed: Command) -> bool:
+        return isinstance(parsed, HANDLED)
+
+    # --- /endpoint <sub-command> ---------------------------------------------------------------
+
+    def on_command(
+        self, parsed: Command, *, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        user = command["user_id"]
+        if isinstance(parsed, HelpCommand):
+            privileged = self.lifecycle.policy.is_privileged(user)
+            ack(text=views.help_text(self.lifecycle.commands_for(user), privileged))
+            return
+        if isinstance(parsed, (StopCommand, DeleteCommand)):
+            self._confirm(parsed, ack=ack, command=command, client=client)
+            return
+        if isinstance(parsed, (StartCommand, ScaleCommand, RenameCommand, TimeoutCommand)):
+            self._act(parsed, ack=ack, user=user, respond=respond, client=client)
+            return
+        ack()
+        try:
+            text, blocks = self._read(parsed, user, client)
+        except UserError as exc:
+            respond(text=views.error_text(exc), response_type="ephemeral")
+            return
+        respond(text=text, blocks=blocks, response_type="ephemeral")
+
+    def _read(self, parsed: Command, user: str, client: WebClient) -> tuple[str, list[dict[str, Any]] | None]:
+        """list, status, hardware, history: (text, blocks) to show the person."""
+        if isinstance(parsed, ListCommand):
+            listing = self.lifecycle.listing(user, parsed.scope)
+            links = self.permalinks.for_requests(client, [m.request for m in listing.endpoints])
+            return views.listing_blocks(listing, parsed.scope, links)
+        if isinstance(parsed, StatusCommand):
+            status = self.lifecycle.status(parsed.ref)
+            requests = [status.managed.request] if status.managed else []
+            return views.status_blocks(status, self.permalinks.for_requests(client, requests))
+        if isinstance(parsed, HardwareCommand):
+            return views.hardware_text(parsed.model, self.lifecycle.hardware(parsed.model)), None
+        assert isinstance(parsed, HistoryCommand)
+        managed, entries = self.lifecycle.history(parsed.ref)
+        return views.history_text(managed, entries), None
+
+    def _confirm(
+        self, parsed: StopCommand | DeleteCommand, *, ack: Ack, command: dict[str, Any], client: WebClient
+    ) -> None:
+        """Stop and delete: check what can be checked now, then ask in a dialog."""
+        act = Act.STOP if isinstance(parsed, StopCommand) else Act.DELETE
+        try:
+            managed = self.lifecycle.prepare(act, parsed.ref, command["user_id"])
+        except UserError as exc:
+            ack(text=views.error_text(exc))
+            return
+        ack()
+        meta = EndpointActionMeta(
+            endpoint_id=managed.id,
+            act=act.value,
+            user_id=command["user_id"],
+            channel_id=command.get("channel_id"),
+            response_url=command.get("response_url"),
+        )
+        client.views_open(trigger_id=command["trigger_id"], view=views.confirm_modal(act, managed, meta))
+
+    def _act(
+        self,
+        parsed: StartCommand | ScaleCommand | RenameCommand | TimeoutCommand,
+        *,
+        ack: Ack,
+        user: str,
+        respond: Respond,
+        client: WebClient,
+    ) -> None:
+        """start, scale, rename, timeout: checked before the ack, done after it."""
+        act = {
+            StartCommand: Act.START,
+            ScaleCommand: Act.SCALE,
+            RenameCommand: Act.RENAME,
+            TimeoutCommand: Act.TIMEOUT,
+        }[type(parsed)]
+        try:
+            managed = self.lifecycle.prepare(act, parsed.ref, user)
+        except UserError as exc:
+            ack(text=views.error_text(exc))
+            return
+        ack()
+        try:
+            outcome = self._do(parsed, managed, user)
+        except UserError as exc:
+            respond(text=views.error_text(exc), response_type="ephemeral")
+            return
+        links = self.permalinks.for_requests(client, [managed.request])
+        respond(text=views.outcome_text(outcome, links), response_type="ephemeral")
+
+    def _do(
+        self,
+        parsed: StartCommand | ScaleCommand | RenameCommand | TimeoutCommand,
+        managed: Managed,
+        user: str,
+    ) -> Outcome:
+        if isinstance(parsed, StartCommand):
+            return self.lifecycle.start(managed.id, user)
+        if isinstance(parsed, ScaleCommand):
+            return self.lifecycle.scale(managed.id, user, parsed.min_replicas, parsed.max_replicas)
+        if isinstance(parsed, RenameCommand):
+            return self.lifecycle.rename(managed.id, user, parsed.display_name)
+        return self.lifecycle.set_timeout(managed.id, user, parsed.minutes)
+
+    # --- confirmation dialogs ------------------------------------------------------------------
+
+    def on_confirmed(self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        meta = EndpointActionMeta.model_validate_json(view["private_metadata"])
+        ack()  # close the dialog; Together may take longer than Slack waits for an answer
+        user = body["user"]["id"]
+        act = Act(meta.act)
+        try:
+            if act is Act.STOP:
+                outcome = self.lifecycle.stop(meta.endpoint_id, user)
+            elif act is Act.DELETE:
+                outcome = self.lifecycle.delete(meta.endpoint_id, user)
+            else:
+                raise ValueError(f"no confirmation for {act}")
+            links = self.permalinks.for_requests(client, [outcome.after.request])
+            text = views.outcome_text(outcome, links)
+        except UserError as exc:
+            text = views.error_text(exc)
+        self._tell(meta, user, text, client)
+
+    def _tell(self, meta: EndpointActionMeta, user: str, text: str, client: WebClient) -> None:
+        """Answer privately where the command was typed."""
+        if meta.response_url and user == meta.user_id:
+            try:
+                response = WebhookClient(meta.response_url).send(
+                    text=text, response_type="ephemeral", replace_original=False
+                )
+                if response.status_code == 200:
+                    return
+                log.info("response_url answered %s; trying chat.postEphemeral", response.status_code)
+            except Exception as exc:  # an expired or unreachable response_url: fall back below
+                log.info("response_url failed (%s); trying chat.postEphemeral", exc)
+        if meta.channel_id:
+            client.chat_postEphemeral(channel=meta.channel_id, user=user, text=text)
+
+    # --- App Home ------------------------------------------------------------------------------
+
+    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        self.publish_home(client, str(event["user"]))
+
+    def publish_home(self, client: WebClient, user: str) -> None:
+        """Render the user's Home tab from the database: their endpoints, and what waits for them."""
+        home = self.lifecycle.home(user)
+        links = self.permalinks.for_requests(client, [m.request for m in home.mine] + home.waiting)
+        client.views_publish(user_id=user, view=views.home_view(home, links))

@@ -1,0 +1,450 @@
+"""Block Kit and text for running endpoints: lists, status, confirmations, replies, history, App Home.
+
+Pure functions of domain records. User-supplied text (display names, Together's messages) is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.access import Act
+from bot.domain.catalog import describe_hardware
+from bot.domain.command import usage
+from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.errors import UserError
+from bot.domain.model import LaunchRequest
+from bot.domain.provider import HardwareOption
+from bot.domain.running import (
+    TOGETHER_DEFAULT_TIMEOUT,
+    ActionRefused,
+    HistoryEntry,
+    Home,
+    Listing,
+    Managed,
+    Outcome,
+    Status,
+)
+from bot.slack.ids import Action, Callback
+from bot.slack.messages import STATE_ICONS
+from bot.slack.metadata import EndpointActionMeta, RequestRef
+from bot.slack.text import code, escape, mention, truncate
+
+MAX_LISTED = 40  # sections per message; Slack allows 50 blocks
+Links = dict[int, str]  # request id -> permalink of its card
+
+
+def _icon(state: str) -> str:
+    return STATE_ICONS.get(state, ":grey_question:")
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000), "verbatim": True}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": truncate(text, 3000), "verbatim": True}],
+    }
+
+
+def name_of(managed: Managed) -> str:
+    return f"*{escape(managed.display_name)}*"
+
+
+def replicas(low: int, high: int) -> str:
+    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
+
+
+def auto_stop(minutes: int | None) -> str:
+    if minutes is None:
+        return f"after {TOGETHER_DEFAULT_TIMEOUT} idle minutes (Together's default)"
+    return "never" if minutes == 0 else f"after {minutes} idle minutes"
+
+
+def hourly(cost: CostEstimate) -> str:
+    """`$8.00–$20.01/h`: what it costs while running."""
+    return dollar_range([cost.at_min, cost.at_max])
+
+
+def dollar_range(amounts: Any) -> str:
+    """[8.0, 20.01] -> `$8.00–$20.01/h`; [4.0, 4.0] -> `$4.00/h`."""
+    low, high = (float(a) for a in amounts)
+    return f"{format_dollars(low)}/h" if low == high else f"{format_dollars(low)}–{format_dollars(high)}/h"
+
+
+def thread_link(request: LaunchRequest, links: Links) -> str:
+    link = links.get(request.id)
+    return f"<{link}|thread>" if link else f"request #{request.id}"
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def listing_blocks(listing: Listing, scope: str, links: Links) -> tuple[str, list[dict[str, Any]]]:
+    mine = scope == "mine"
+    title = "Your endpoints" if mine else "Endpoints launched through the bot"
+    items = listing.endpoints
+    blocks: list[dict[str, Any]] = [_section(f"*{title}* ({len(items)})")]
+    if not items:
+        blocks.append(
+            _section(
+                ("You have no endpoints" if mine else "No endpoints launched through the bot exist")
+                + " now. `/endpoint create <model> <hardware> <replicas>` asks for one."
+            )
+        )
+    for m in items[:MAX_LISTED]:
+        blocks.append(_section(endpoint_summary(m, links)))
+    if len(items) > MAX_LISTED:
+        blocks.append(_context(f"…and {len(items) - MAX_LISTED} more. `/endpoint list mine` shows yours."))
+    if listing.others is not None:
+        blocks.append({"type": "divider"})
+        header = f"*Other dedicated endpoints on the Together account* ({len(listing.others)}): not launched through the bot"
+        lines = [header]
+        for e in listing.others[:MAX_LISTED]:
+            lines.append(
+                f"• {code(e.name)} · {code(e.id)} · {code(e.model)} · {_icon(e.state)} {escape(e.state)}"
+            )
+        if not listing.others:
+            lines.append("None.")
+        blocks.append(_section("\n".join(lines)))
+    text = f"{title}: {len(items)}"
+    return text, blocks
+
+
+def endpoint_summary(m: Managed, links: Links) -> str:
+    hardware = describe_hardware(m.endpoint.hardware)
+    cost = hourly(m.cost) + (" while running" if not m.running else "")
+    return (
+        f"{_icon(m.state)} {name_of(m)} · *{escape(m.state)}*\n"
+        f"{code(m.id)} · {code(m.endpoint.model)} on {escape(hardware)} · "
+        f"{replicas(m.min_replicas, m.max_replicas)} · {cost}\n"
+        f"launched by {mention(m.requested_by)} · {thread_link(m.request, links)}"
+    )
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any]]]:
+    info, m = status.info, status.managed
+    title = escape(m.display_name if m else (info.display_name or info.name))
+    lines = [
+        f"{_icon(info.state)} *{title}* · *{escape(info.state)}* (just now, from Together)",
+        f"• Id {code(info.id)} · name {code(info.name)} (the `model` to call it with)",
+        f"• Model {code(info.model)}"
+        + (
+            f" on {escape(describe_hardware(info.hardware))} ({code(info.hardware)})" if info.hardware else ""
+        ),
+    ]
+    if info.min_replicas is not None and info.max_replicas is not None:
+        line = f"• {replicas(info.min_replicas, info.max_replicas)}"
+        if m is not None:
+            cost = CostEstimate(m.request.cents_per_minute, info.min_replicas, info.max_replicas)
+            each = format_dollars(dollars_per_hour(m.request.cents_per_minute))
+            line += f" at {each}/h each: {hourly(cost)} while running"
+        lines.append(line)
+    if m is not None:
+        lines.append(f"• Auto-stop: {auto_stop(m.inactive_timeout)}")
+        approved = f", approved by {mention(m.request.approved_by)}" if m.request.approved_by else ""
+        lines.append(f"• Launched by {mention(m.requested_by)}{approved} · {thread_link(m.request, links)}")
+    else:
+        lines.append("• _Not launched through the bot_: the bot does not follow it or act on it.")
+    if info.created_at:
+        lines.append(
+            f"• Created {info.created_at:%Y-%m-%d %H:%M} UTC"
+            + (f" by {escape(info.owner)}" if info.owner else "")
+        )
+    return f"{info.name}: {info.state}", [_section("\n".join(lines))]
+
+
+# --- hardware -----------------------------------------------------------------------------------
+
+
+def hardware_text(model: str, options: list[HardwareOption]) -> str:
+    lines = [f"Hardware that fits {code(model)}, cheapest first (price per replica):"]
+    for h in options:
+        availability = h.availability or "availability unknown"
+        mark = {"available": ":white_check_mark:", "insufficient": ":warning:", "unavailable": ":x:"}.get(
+            availability, ":grey_question:"
+        )
+        lines.append(
+            f"• {code(h.id)}: {h.gpu_count}× {escape(h.gpu_type)}, {h.gpu_memory_gb:g} GB each · "
+            f"{format_dollars(h.dollars_per_hour)}/h · {mark} {escape(availability)}"
+        )
+    lines.append("Ask for one with `/endpoint create <model> <hardware> <replicas>`.")
+    return "\n".join(lines)
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+def help_text(commands: list[str], privileged: bool) -> str:
+    text = usage(commands)
+    if not privileged:
+        text += (
+            "\n`stop`, `start`, `scale`, `rename` and `timeout` work on the endpoints you asked for; "
+            "approvers and admins can act on every endpoint and delete them."
+        )
+    return text
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def history_text(managed: Managed | None, entries: list[HistoryEntry]) -> str:
+    title = f"*History of {escape(managed.display_name)}*" if managed else "*Latest activity*"
+    if not entries:
+        return title + "\nNothing recorded yet."
+    lines = [title]
+    for e in entries:
+        where = "" if managed else f" · {escape(e.label)}"
+        lines.append(f"• `{e.at:%Y-%m-%d %H:%M}`{where} · {_actor(e.actor)} {describe_event(e)}")
+    return truncate("\n".join(lines), 3000)
+
+
+def _actor(actor: str) -> str:
+    return {"bot": "the bot", "together": "Together"}.get(actor, mention(actor))
+
+
+def describe_event(e: HistoryEntry) -> str:
+    d = e.detail
+    action = e.action
+    if action == "requested":
+        return (
+            f"asked for {code(d.get('model'))} on {escape(describe_hardware(str(d.get('hardware'))))}, "
+            f"{replicas(int(d.get('min_replicas') or 0), int(d.get('max_replicas') or 0))}"
+        )
+    if action in ("approved", "rejected"):
+        note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
+        return f"{action} the launch{note}"
+    if action == "launch_started":
+        return "started the launch"
+    if action == "launched":
+        return f"launched it as {code(e.endpoint_id)} ({escape(d.get('state'))})"
+    if action == "launch_failed":
+        return f"refused the launch: {escape(truncate(str(d.get('message')), 200))}"
+    if action == "state_changed":
+        return f"moved it {escape(d.get('previous'))} → *{escape(d.get('state'))}*"
+    if action == "settings_seen":
+        changed = ", ".join(f"{k} {escape(str(v))}" for k, v in d.items())
+        return f"reports settings changed outside the bot: {changed}"
+    if action.endswith("_failed") and action.removesuffix("_failed") in set(Act):
+        verb = Act(action.removesuffix("_failed")).verb
+        status = f"HTTP {d['status']}" if d.get("status") else "no answer"
+        return f"tried to {verb} it; Together said ({status}): {escape(truncate(str(d.get('message')), 200))}"
+    return _done_phrase(action, d)
+
+
+def _done_phrase(action: str, d: dict[str, Any]) -> str:
+    if action == "stopped":
+        return f"stopped it (Together: {escape(d.get('state'))})"
+    if action == "started":
+        return f"started it (Together: {escape(d.get('state'))})"
+    if action == "scaled":
+        return f"scaled it to {replicas(int(d['min_replicas']), int(d['max_replicas']))}"
+    if action == "renamed":
+        return f"renamed it to *{escape(d.get('display_name'))}*"
+    if action == "timeout_changed":
+        return f"set auto-stop to {auto_stop(d.get('inactive_timeout'))}"
+    if action == "deleted":
+        return "deleted it"
+    return escape(action)
+
+
+# --- confirmations ------------------------------------------------------------------------------
+
+
+def confirm_modal(act: Act, m: Managed, meta: EndpointActionMeta) -> dict[str, Any]:
+    """The stop or delete dialog: what will happen and what it saves."""
+    each = format_dollars(dollars_per_hour(m.request.cents_per_minute))
+    cost = f"{hourly(m.cost)} ({replicas(m.min_replicas, m.max_replicas)} at {each}/h each)"
+    if m.running:
+        saves = f"It saves {cost}: Together bills every running replica, busy or idle."
+    else:
+        saves = f"It is {escape(m.state)}, so it costs nothing now; running, it costs {cost}."
+    if act is Act.STOP:
+        title, submit = "Stop endpoint", "Stop it"
+        text = (
+            f"Stop {name_of(m)} ({code(m.id)})?\n"
+            f"• Requests to {code(m.name)} fail until someone starts it again.\n"
+            f"• {saves}\n"
+            "• Its settings stay; `/endpoint start` brings it back, which takes a few minutes. Together may "
+            "refuse to start v1 endpoints again once stopped (it has switched that off for some accounts)."
+        )
+    else:
+        title, submit = "Delete endpoint", "Delete for good"
+        text = (
+            f"Delete {name_of(m)} ({code(m.id)})?\n"
+            "• *This cannot be undone.* The endpoint and its name "
+            f"{code(m.name)} are gone for good; a new launch gets a new name.\n"
+            f"• {saves}\n"
+            "• To pause billing and keep it, stop it instead (`/endpoint stop`)."
+        )
+    return {
+        "type": "modal",
+        "callback_id": Callback.STOP_CONFIRM if act is Act.STOP else Callback.DELETE_CONFIRM,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": meta.dump(),
+        "blocks": [_section(text)],
+    }
+
+
+# --- answers to the person who acted ----------------------------------------------------------
+
+
+def outcome_text(outcome: Outcome, links: Links) -> str:
+    before, after = outcome.before, outcome.after
+    thread = thread_link(after.request, links)
+    state = f"*{escape(outcome.state)}*"
+    act = outcome.act
+    if act is Act.STOP:
+        return (
+            f"Stopping {name_of(before)}: Together reports {state}. Billing pauses once it is STOPPED; "
+            f"updates follow in its {thread}."
+        )
+    if act is Act.START:
+        return (
+            f"Starting {name_of(before)}: Together reports {state}. It serves once STARTED (usually a few "
+            f"minutes); updates follow in its {thread}."
+        )
+    if act is Act.SCALE:
+        return (
+            f"{name_of(after)} now runs {replicas(after.min_replicas, after.max_replicas)}: "
+            f"{hourly(after.cost)} while running (was {hourly(before.cost)})."
+        )
+    if act is Act.RENAME:
+        return f"{name_of(before)} is now called {name_of(after)}."
+    if act is Act.TIMEOUT:
+        return f"{name_of(after)} now stops on its own {auto_stop(after.inactive_timeout)}."
+    return f"Deleted {name_of(before)}: it no longer exists at Together and the bot no longer follows it."
+
+
+def error_text(error: UserError) -> str:
+    if isinstance(error, ActionRefused):
+        return refusal_text(
+            error.act, error.label, error.status, error.code, error.provider_message, error.hint
+        )
+    return error.message
+
+
+def refusal_text(
+    act: Act, label: str, status: Any, code_: Any, message: Any, hint: Any, who: str | None = None
+) -> str:
+    where = f"HTTP {status}" if status else "no answer"
+    tag = f", {escape(str(code_))}" if code_ else ""
+    subject = (
+        f"{mention(who)} tried to {act.verb} {label}, but Together"
+        if who
+        else f"Together did not {act.verb} {label}. It"
+    )
+    return (
+        f":x: {subject} said ({where}{tag}):\n> {escape(truncate(str(message or ''), 1500))}\n"
+        f"{escape(str(hint or ''))}"
+    )
+
+
+# --- thread replies -----------------------------------------------------------------------------
+
+
+def action_reply(request: LaunchRequest, payload: dict[str, Any]) -> str:
+    """The thread reply for an act recorded by LifecycleService (events "action" and "action_failed")."""
+    act = Act(str(payload["action"]))
+    who = str(payload.get("user") or "")
+    if payload.get("event") == "action_failed":
+        return refusal_text(
+            act,
+            "the endpoint",
+            payload.get("status"),
+            payload.get("code"),
+            payload.get("message"),
+            payload.get("hint"),
+            who,
+        )
+    state = f"*{escape(payload.get('state'))}*"
+    if act is Act.STOP:
+        return f"{_icon('STOPPING')} {mention(who)} stopped the endpoint. Together reports {state}; billing stops once it is STOPPED."
+    if act is Act.START:
+        return f":arrow_forward: {mention(who)} started the endpoint. Together reports {state}; a reply follows when it serves."
+    if act is Act.SCALE:
+        return (
+            f":left_right_arrow: {mention(who)} scaled the endpoint to "
+            f"{replicas(int(payload['min_replicas']), int(payload['max_replicas']))}: "
+            f"{dollar_range(payload['dollars_per_hour'])} while running "
+            f"(was {dollar_range(payload['previous_dollars_per_hour'])})."
+        )
+    if act is Act.RENAME:
+        old = (payload.get("previous") or {}).get("display_name")
+        return f":pencil2: {mention(who)} renamed the endpoint to *{escape(payload.get('display_name'))}* (was *{escape(old)}*)."
+    if act is Act.TIMEOUT:
+        return f":alarm_clock: {mention(who)} set the endpoint to stop on its own {auto_stop(payload.get('inactive_timeout'))}."
+    return (
+        f"{_icon('DELETED')} {mention(who)} deleted the endpoint. It no longer exists at Together, costs nothing, "
+        "and the bot no longer follows it."
+    )
+
+
+# --- App Home -----------------------------------------------------------------------------------
+
+
+def home_view(home: Home, links: Links) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your Together endpoints"}},
+    ]
+    if home.mine:
+        for m in home.mine[:20]:
+            blocks.append(_section(endpoint_summary(m, links)))
+    else:
+        blocks.append(
+            _section("You have no endpoints. `/endpoint create <model> <hardware> <replicas>` asks for one.")
+        )
+    if home.asked:
+        lines = ["*Your requests waiting for approval*"]
+        lines += [f"• {_request_line(r)}" for r in home.asked[:10]]
+        blocks.append(_section("\n".join(lines)))
+    blocks.append({"type": "divider"})
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Waiting for your approval"}})
+    if not home.waiting:
+        blocks.append(_section("Nothing is waiting for you."))
+    for r in home.waiting[:15]:
+        ref = RequestRef(request_id=r.id, channel_id=r.channel_id, message_ts=r.message_ts, home=True).dump()
+        blocks.append(
+            _section(f"{_request_line(r)}\nasked by {mention(r.requested_by)} in <#{r.channel_id}>")
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"home-decide-{r.id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": Action.APPROVE,
+                        "style": "primary",
+                        "value": ref,
+                        "text": {"type": "plain_text", "text": "Approve"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": Action.REJECT,
+                        "style": "danger",
+                        "value": ref,
+                        "text": {"type": "plain_text", "text": "Reject"},
+                    },
+                ],
+            }
+        )
+    blocks.append(
+        _context("`/endpoint help` lists the commands. This tab is refreshed each time you open it.")
+    )
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _request_line(r: LaunchRequest) -> str:
+    d = r.draft
+    cost = CostEstimate(r.cents_per_minute, d.min_replicas, d.max_replicas)
+    return (
+        f"*Request #{r.id}*: {code(d.model)} on {escape(describe_hardware(d.hardware))}, "
+        f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}"
+    )

@@ -1,0 +1,256 @@
+"""Stop, start, scale, rename, auto-stop and delete from Slack, against the Together simulator.
+
+Each test plays people in Slack over signed HTTP and checks what they see, what Together received, the
+endpoint's thread and card, and the audit trail.
+"""
+
+from __future__ import annotations
+
+from bot.audit import audit_rows
+from tests.conftest import ADMIN, APPROVER, REQUESTER, Stack
+from tests.lifecycle_helpers import (
+    answer,
+    ask_to_confirm,
+    card_of,
+    deletes,
+    launch,
+    modal_text,
+    patches,
+    submit_and_read,
+    thread_of,
+)
+
+
+def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:
+    endpoint = launch(stack)
+    view = ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
+    text = modal_text(view)
+    assert view["title"]["text"] == "Stop endpoint" and view["submit"]["text"] == "Stop it"
+    assert "*llama-8b-r1*" in text and endpoint["name"] in text
+    assert "saves $8.00–$20.01/h (2–5 replicas at $4.00/h each)" in text
+    assert patches(stack) == []  # nothing happens before the confirmation
+
+    told = submit_and_read(stack, REQUESTER, "Stopping")
+    assert "Together reports *STOPPING*" in told and "|thread>" in told
+    assert patches(stack) == [{"state": "STOPPED"}]
+    assert thread_of(stack)[-1] == (
+        ":double_vertical_bar: <@UREQUESTER> stopped the endpoint. Together reports *STOPPING*; "
+        "billing stops once it is STOPPED."
+    )
+    assert "*STOPPING*" in card_of(stack)
+
+    stack.advance(31)
+    assert "State: *STOPPED*" in thread_of(stack)[-1] and "*STOPPED*" in card_of(stack)
+    (row,) = audit_rows(stack.bot.store)
+    stopped = next(e for e in row["events"] if e["action"] == "stopped")
+    assert stopped["actor"] == REQUESTER and stopped["detail"]["state"] == "STOPPING" and stopped["at"]
+    assert row["state"] == "STOPPED"
+
+
+def test_cancelled_stop_changes_nothing(stack: Stack) -> None:
+    launch(stack)
+    replies = len(thread_of(stack))
+    ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
+    stack.slack.cancel(REQUESTER)
+    stack.settle()
+    assert patches(stack) == [] and len(thread_of(stack)) == replies
+
+
+def test_stop_of_a_stopped_endpoint_is_refused_before_any_call(stack: Stack) -> None:
+    launch(stack, "create llama-8b a100 1")
+    stack.sim.force_state(next(iter(stack.sim.endpoints)), "STOPPED")
+    stack.advance(1)  # the tracker sees it
+    calls = len(stack.sim.requests)
+    text = answer(stack, REQUESTER, "stop llama-8b-r1")
+    assert text.startswith("`llama-8b-r1` is already stopped. Nothing was done.")
+    assert stack.slack.view(REQUESTER) is None
+    assert len(stack.sim.requests) == calls  # not even a read
+
+
+def test_stop_racing_a_stop_made_in_the_console(stack: Stack) -> None:
+    """The dialog is open when someone stops the endpoint in Together's console: no second stop."""
+    endpoint = launch(stack)
+    ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
+    stack.sim.force_state(endpoint["id"], "STOPPED")
+    told = submit_and_read(stack, REQUESTER, "Nothing was done")
+    assert "Together reports that `llama-8b-r1` is already stopped" in told
+    assert "STARTED → STOPPED" in told
+    assert patches(stack) == []
+    thread = thread_of(stack)
+    assert sum("State: *STOPPED*" in t for t in thread) == 1  # recorded once, as the tracker would
+    stack.advance(30)
+    assert sum("State: *STOPPED*" in t for t in thread_of(stack)) == 1
+
+
+def test_start_a_stopped_endpoint_and_follow_it_to_started(stack: Stack) -> None:
+    endpoint = launch(stack, "create llama-8b a100 1 timeout=0")
+    stack.sim.force_state(endpoint["id"], "STOPPED")
+    stack.advance(1)
+    told = answer(stack, REQUESTER, "start llama-8b-r1", "Starting")
+    assert "Together reports *PENDING*" in told
+    assert patches(stack) == [{"state": "STARTED"}]
+    stack.settle()
+    assert thread_of(stack)[-1].startswith(":arrow_forward: <@UREQUESTER> started the endpoint.")
+    stack.advance(61)
+    stack.advance(181)
+    assert "State: *STARTED*" in thread_of(stack)[-1] and "*STARTED*" in card_of(stack)
+
+
+def test_start_while_starting_is_refused_before_any_call(stack: Stack) -> None:
+    launch(stack, started=False)  # PENDING
+    calls = len(stack.sim.requests)
+    text = answer(stack, REQUESTER, "start llama-8b-r1")
+    assert "is already starting (PENDING" in text and "Nothing was done" in text
+    assert len(stack.sim.requests) == calls
+    stack.advance(61)
+    text = answer(stack, REQUESTER, "start llama-8b-r1")
+    assert "`llama-8b-r1` is already starting. Nothing was done." in text
+
+
+def test_start_refused_by_together_shows_its_words_and_a_hint(stack: Stack) -> None:
+    endpoint = launch(stack)
+    stack.sim.force_state(endpoint["id"], "STOPPED")
+    stack.advance(1)
+    stack.sim.v1_create_enabled = False  # production today: v1 endpoints cannot be restarted
+    told = answer(stack, REQUESTER, "start llama-8b-r1", "Together")
+    assert "HTTP 403, endpoints_v1_create_access_disabled" in told
+    assert "> Creating or starting v1 dedicated endpoints is disabled" in told
+    assert "cannot be restarted through the v1 API" in told
+    stack.settle()
+    reply = thread_of(stack)[-1]
+    assert reply.startswith(":x: <@UREQUESTER> tried to start the endpoint, but Together said (HTTP 403")
+    (row,) = audit_rows(stack.bot.store)
+    failed = row["events"][-1]
+    assert failed["action"] == "start_failed" and failed["actor"] == REQUESTER
+    assert (
+        failed["detail"]["status"] == 403
+        and failed["detail"]["code"] == "endpoints_v1_create_access_disabled"
+    )
+    assert row["state"] == "STOPPED"
+
+
+def test_together_failing_a_stop_is_reported_and_recorded(stack: Stack) -> None:
+    launch(stack)
+    stack.sim.inject("PATCH", r"/v1/endpoints/.*", 503, times=10)
+    ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
+    told = submit_and_read(stack, REQUESTER, "Together")
+    assert "Together did not stop *llama-8b-r1*" not in told  # the label is shown as typed text
+    assert "Together did not stop `llama-8b-r1`" in told and "HTTP 503" in told
+    assert "Ask again later" in told
+    assert "tried to stop the endpoint" in thread_of(stack)[-1]
+    assert audit_rows(stack.bot.store)[0]["events"][-1]["action"] == "stop_failed"
+
+
+def test_scale_shows_the_new_cost_and_updates_the_card(stack: Stack) -> None:
+    launch(stack)
+    told = answer(stack, REQUESTER, "scale llama-8b-r1 1-3", "now runs")
+    assert told.startswith(
+        "*llama-8b-r1* now runs 1–3 replicas: $4.00–$12.01/h while running (was $8.00–$20.01/h)."
+    )
+    assert patches(stack) == [{"autoscaling": {"min_replicas": 1, "max_replicas": 3}}]
+    stack.settle()
+    assert thread_of(stack)[-1] == (
+        ":left_right_arrow: <@UREQUESTER> scaled the endpoint to 1–3 replicas: $4.00–$12.01/h while running "
+        "(was $8.00–$20.01/h)."
+    )
+    card = card_of(stack)
+    assert "*Replicas*\\n1\\u20133" in card and "$4.00\\u2013$12.01/h" in card
+    assert "1–3 replicas" in answer(stack, REQUESTER, "list", "Endpoints")
+    scaled = audit_rows(stack.bot.store)[0]["events"][-1]
+    assert scaled["action"] == "scaled" and scaled["detail"]["dollars_per_hour"] == [4.0, 12.01]
+    assert scaled["detail"]["previous"] == {"min_replicas": 2, "max_replicas": 5}
+    assert "already runs 1–3 replicas" in answer(stack, REQUESTER, "scale llama-8b-r1 1-3")
+
+
+def test_rename_then_refer_to_it_by_its_new_name(stack: Stack) -> None:
+    endpoint = launch(stack)
+    told = answer(stack, REQUESTER, 'rename llama-8b-r1 "support bot"', "now called")
+    assert told.startswith("*llama-8b-r1* is now called *support bot*.")
+    assert patches(stack) == [{"display_name": "support bot"}]
+    assert stack.sim.endpoints[endpoint["id"]]["display_name"] == "support bot"
+    stack.settle()
+    assert "renamed the endpoint to *support bot* (was *llama-8b-r1*)" in thread_of(stack)[-1]
+    assert "*Name*\\nsupport bot" in card_of(stack)
+    assert "*support bot*" in answer(stack, REQUESTER, 'status "support bot"', "just now")
+    assert "I don't know an endpoint `llama-8b-r1`" in answer(stack, REQUESTER, "status llama-8b-r1")
+
+
+def test_rename_to_another_endpoints_name_is_refused(stack: Stack) -> None:
+    launch(stack)
+    launch(stack, "create llama-70b 2xh100 1", started=False)
+    text = answer(stack, REQUESTER, "rename llama-70b-r2 llama-8b-r1")
+    assert "Another endpoint is already called `llama-8b-r1`" in text
+    assert patches(stack) == []
+
+
+def test_timeout_sets_auto_stop_and_auto_stop_is_reported_when_it_fires(stack: Stack) -> None:
+    endpoint = launch(stack)
+    told = answer(stack, REQUESTER, "timeout llama-8b-r1 1", "on its own")
+    assert told.startswith("*llama-8b-r1* now stops on its own after 1 idle minutes.")
+    assert patches(stack) == [{"inactive_timeout": 1}]
+    assert stack.sim.endpoints[endpoint["id"]]["inactive_timeout"] == 1
+    stack.settle()
+    assert "*Auto-stop*\\nafter 1 idle minutes" in card_of(stack)
+    stack.advance(61)  # nobody called it for a minute: Together stops it
+    stack.advance(31)
+    thread = thread_of(stack)
+    assert "State: *STOPPING*" in thread[-2] and "State: *STOPPED*" in thread[-1]
+    assert "never" in answer(stack, REQUESTER, "timeout llama-8b-r1 0", "on its own")
+
+
+def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) -> None:
+    endpoint = launch(stack)
+    view = ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
+    text = modal_text(view)
+    assert view["title"]["text"] == "Delete endpoint" and view["submit"]["text"] == "Delete for good"
+    assert "*This cannot be undone.*" in text and "saves $8.00–$20.01/h" in text
+    assert deletes(stack) == 0
+
+    told = submit_and_read(stack, APPROVER, "Deleted")
+    assert "no longer exists at Together" in told
+    assert deletes(stack) == 1 and endpoint["id"] not in stack.sim.endpoints
+    assert thread_of(stack)[-1].startswith(":wastebasket: <@UAPPROVER1> deleted the endpoint.")
+    assert "*DELETED*" in card_of(stack)
+    assert "(0)" in answer(stack, REQUESTER, "list", "Endpoints")
+    assert "was deleted on" in answer(stack, REQUESTER, "stop llama-8b-r1")
+    replies = len(thread_of(stack))
+    stack.advance(60)  # the tracker no longer follows it
+    assert len(thread_of(stack)) == replies
+    deleted = audit_rows(stack.bot.store)[0]["events"][-1]
+    assert (
+        deleted["action"] == "deleted"
+        and deleted["actor"] == APPROVER
+        and deleted["detail"]["state"] == "DELETED"
+    )
+
+
+def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now(stack: Stack) -> None:
+    endpoint = launch(stack)
+    stack.sim.force_state(endpoint["id"], "STOPPED")
+    stack.advance(1)
+    text = modal_text(ask_to_confirm(stack, ADMIN, "delete llama-8b-r1"))
+    assert "It is STOPPED, so it costs nothing now" in text
+    submit_and_read(stack, ADMIN, "Deleted")
+    assert deletes(stack) == 1
+
+
+def test_delete_of_an_endpoint_already_gone_at_together(stack: Stack) -> None:
+    endpoint = launch(stack)
+    ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
+    stack.bot.provider.delete_endpoint(endpoint["id"])  # someone deletes it in the console meanwhile
+    told = submit_and_read(stack, APPROVER, "Together no longer knows")
+    assert "deleted outside the bot" in told
+    assert "no longer exists at Together" in thread_of(stack)[-1]
+    assert deletes(stack) == 1  # only the console's
+
+
+def test_display_names_cannot_ping_anyone(stack: Stack) -> None:
+    launch(stack)
+    answer(stack, REQUESTER, "rename llama-8b-r1 <!channel> `x`", "now called")
+    stack.settle()
+    reply = thread_of(stack)[-1]
+    assert "<!channel>" not in reply and "&lt;!channel&gt;" in reply
+    listed = answer(stack, REQUESTER, "list", "Endpoints")
+    assert "<!channel>" not in listed and "&lt;!channel&gt;" in listed
+    refused = answer(stack, REQUESTER, "delete <!ch")
+    assert "<!channel>" not in refused and "&lt;!channel&gt;" in refused

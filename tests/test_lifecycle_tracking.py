@@ -1,0 +1,44 @@
+"""Changes made outside the bot (Together's console, auto-stop, a delete elsewhere) still reach the thread."""
+
+from __future__ import annotations
+
+from tests.conftest import REQUESTER, Stack
+from tests.lifecycle_helpers import answer, card_of, launch, thread_of
+
+
+def test_console_stop_and_start_produce_thread_replies(stack: Stack) -> None:
+    endpoint = launch(stack)
+    replies = len(thread_of(stack))
+    stack.sim.force_state(endpoint["id"], "STOPPED")  # someone stops it in Together's console
+    stack.advance(1)
+    thread = thread_of(stack)
+    assert len(thread) == replies + 1
+    assert (
+        thread[-1] == ":black_square_for_stop: State: *STOPPED*. The endpoint is not serving and not billed."
+    )
+    assert "*STOPPED*" in card_of(stack)
+    assert "*STOPPED*" in answer(stack, REQUESTER, "list", "Endpoints")
+
+    stack.sim.force_state(endpoint["id"], "PENDING")  # and starts it again there
+    stack.advance(1)
+    stack.advance(61)
+    stack.advance(181)
+    states = [t.split("*")[1] for t in thread_of(stack)[replies:]]
+    assert states == ["STOPPED", "PENDING", "STARTING", "STARTED"]
+
+
+def test_auto_stop_produces_thread_replies(stack: Stack) -> None:
+    launch(stack, "create llama-8b a100 1 timeout=5")
+    replies = len(thread_of(stack))
+    stack.advance(5 * 60 + 1)
+    stack.advance(31)
+    assert [t.split("*")[1] for t in thread_of(stack)[replies:]] == ["STOPPING", "STOPPED"]
+
+
+def test_endpoint_deleted_outside_the_bot(stack: Stack) -> None:
+    endpoint = launch(stack)
+    stack.bot.provider.delete_endpoint(endpoint["id"])
+    stack.advance(1)
+    assert "no longer exists at Together" in thread_of(stack)[-1]
+    assert "(0)" in answer(stack, REQUESTER, "list", "Endpoints")
+    assert "was deleted on" in answer(stack, REQUESTER, "status llama-8b-r1")
