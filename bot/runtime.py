@@ -128,7 +128,12 @@ def build_bot(
     publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due
     lifecycle = LifecycleService(
-        store, provider, launches, Policy(settings.approvers, settings.admins), on_outbox=publishing.kick
+        store,
+        provider,
+        launches,
+        Policy(settings.approvers, settings.admins),
+        on_outbox=publishing.kick,
+        on_acted=tracker.kick,
     )
     assert settings.slack_signing_secret is not None
     app = build_app(

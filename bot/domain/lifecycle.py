@@ -81,12 +81,14 @@ class LifecycleService:
         policy: Policy,
         *,
         on_outbox: Callable[[], None] = lambda: None,
+        on_acted: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.provider = provider
         self.launches = launches
         self.policy = policy
         self._on_outbox = on_outbox
+        self._on_acted = on_acted  # an endpoint was changed: the tracker should look soon
 
     # --- finding --------------------------------------------------------------------------
 
@@ -510,6 +512,7 @@ class LifecycleService:
             )
             tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
         self._on_outbox()
+        self._on_acted()
         endpoint = self.store.endpoint(managed.id)
         after = self._managed(request, endpoint) if endpoint is not None else managed
         return Outcome(act, managed, after, state)
