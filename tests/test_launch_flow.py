@@ -75,7 +75,10 @@ def test_whole_launch_from_command_to_started(stack: Stack) -> None:
     assert create.json["display_name"] == "llama-8b-r1"
 
     thread = stack.thread()
-    assert thread[0].startswith(":white_check_mark: Approved by <@UAPPROVER1>") and "go ahead" in thread[0]
+    assert (
+        thread[0].startswith(":white_check_mark: Approved by <@UAPPROVER1>")
+        and "Note: go ahead. Launching" in thread[0]
+    )
     assert "State: *PENDING*" in thread[1]
     card_text = json.dumps(stack.card().blocks)
     assert "approve_request" not in card_text and "endpoint-" in card_text and "PENDING" in card_text

@@ -167,8 +167,8 @@ def test_tracker_polls_faster_while_an_endpoint_is_changing(stack: Stack) -> Non
 def test_fifty_launches_through_slack_and_together_faults(stack: Stack) -> None:
     stack.fake.fail_rate(0.2, (429, 503), seed=7, methods=["chat.postMessage", "chat.update"])
     stack.sim.chaos(0.15, (429, 500, 503), seed=11)
-    stack.bot.provider._http.timeout = httpx.Timeout(0.5)  # type: ignore[attr-defined]
-    stack.sim.inject("GET", r"/v1/endpoints", 200, times=3, delay=0.8)  # three reads time out
+    stack.bot.provider._http.timeout = httpx.Timeout(2.0)  # type: ignore[attr-defined]
+    stack.sim.inject("GET", r"/v1/endpoints", 200, times=3, delay=2.5)  # three reads time out
     stack.bot.start()
     try:
         for _ in range(50):

@@ -155,7 +155,7 @@ class Renderer:
     def _reply_text(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
         event = payload.get("event")
         if event == "approved":
-            note = f" Note: {escape(payload['note'])}" if payload.get("note") else ""
+            note = f" Note: {escape(_sentence(payload['note']))}" if payload.get("note") else ""
             return (
                 f":white_check_mark: Approved by {mention(payload['user'])}.{note} Launching on Together now."
             )
@@ -302,3 +302,9 @@ class Renderer:
                 f"{format_dollars(h.dollars_per_hour)}/h{extra}"
             )
         return "\n".join(lines)
+
+
+def _sentence(text: str) -> str:
+    """End a person's note with a full stop when it has no closing punctuation, so what follows reads."""
+    text = text.strip()
+    return text if text[-1:] in ".!?…" else text + "."
