@@ -79,6 +79,7 @@ class TogetherClient:
             transport=transport,
             logger=log,
         )
+        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
 
     @property
     def root_url(self) -> str:

@@ -144,7 +144,7 @@ class TogetherHttp:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self._api_key:  # without a key, let Together answer 401 rather than send "Bearer "
             headers["Authorization"] = f"Bearer {self._api_key}"
-        self._http = httpx.Client(
+        self.http = httpx.Client(
             base_url=root_url,
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -152,7 +152,7 @@ class TogetherHttp:
         )
 
     def close(self) -> None:
-        self._http.close()
+        self.http.close()
 
     def send(
         self,
@@ -167,7 +167,7 @@ class TogetherHttp:
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, path, params=params, json=json)
+                response = self.http.request(method, path, params=params, json=json)
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, _NEVER_SENT)
                 retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (idempotent or never_sent)

@@ -119,6 +119,7 @@ class TogetherV2Client:
             transport=transport,
             logger=log,
         )
+        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
         self._sleep = sleep
         self._monotonic = monotonic
         self._catalogue_ttl = catalogue_ttl
