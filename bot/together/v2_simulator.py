@@ -10,9 +10,7 @@ Test controls: `set_headroom`, `force_deployment_state`, `key_type`, `auto_route
 
 from __future__ import annotations
 
-import base64
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -41,42 +39,24 @@ from bot.together.v2_sim_state import (
     new_etag,
     rfc3339,
 )
-
-GRPC = {
-    "INVALID_ARGUMENT": (3, 400),
-    "FAILED_PRECONDITION": (9, 400),
-    "UNAUTHENTICATED": (16, 401),
-    "PERMISSION_DENIED": (7, 403),
-    "NOT_FOUND": (5, 404),
-    "ALREADY_EXISTS": (6, 409),
-    "ABORTED": (10, 409),
-    "RESOURCE_EXHAUSTED": (8, 429),
-    "INTERNAL": (13, 500),
-    "UNAVAILABLE": (14, 503),
-}
-_CODE_FOR_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-}
-_CODE_FOR_STATUS |= {409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_CLAUSE = re.compile(r'^\s*(\w+)\s*(=|!=|<=|>=|<|>|:)\s*"([^"]*)"\s*$')
-PAGE_DEFAULT, PAGE_MAX = 50, 1000
+from bot.together.v2_sim_wire import (
+    GRPC,
+    NAME_RULE,
+    Call,
+    V2Error,
+    code_for_status,
+    filter_items,
+    int64,
+    order_items,
+    page,
+    validate_autoscaling,
+    validate_split,
+    validate_timeout,
+)
 
 
 class Clock(Protocol):
     def now(self) -> float: ...
-
-
-class V2Error(Exception):
-    """Raised inside a v2 route; becomes an RPC error body with the gRPC→HTTP status mapping."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-        self.status = GRPC[code][1]
 
 
 class InferenceRefused(Exception):
@@ -165,14 +145,14 @@ class V2Simulator:
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
                 if "p" in params:
                     self._check_project(params["p"], allow_public=handler is V2Simulator._get_config)
-                return 200, handler(self, _Call(method, params, query, body, now))
+                return 200, handler(self, Call(method, params, query, body, now))
         raise V2Error("NOT_FOUND", f"Unknown route: {method} {path}")
 
     def error_body(self, status: int, message: str, code: str | None = None) -> bytes:
         name = (
             code
             if code in GRPC
-            else _CODE_FOR_STATUS.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
+            else code_for_status(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
         )
         if self.error_shape == "together":
             body: dict[str, Any] = {
@@ -226,7 +206,7 @@ class V2Simulator:
         self._serial += 1
         return sim_id(prefix, f"{self.project_id}|{prefix}|{self._serial}|{new_etag()}")
 
-    def _endpoint(self, call: _Call) -> SimEndpoint:
+    def _endpoint(self, call: Call) -> SimEndpoint:
         ep = self._endpoints.get(call.params["ep"])
         if ep is None:
             raise V2Error("NOT_FOUND", f"Endpoint {call.params['ep']} not found")
@@ -234,7 +214,7 @@ class V2Simulator:
             self._settle(self._deployments[dep_id], call.now)
         return ep
 
-    def _deployment(self, call: _Call) -> tuple[SimEndpoint, SimDeployment]:
+    def _deployment(self, call: Call) -> tuple[SimEndpoint, SimDeployment]:
         ep = self._endpoint(call)
         dep = self._deployments.get(call.params["dep"])
         if dep is None or dep.endpoint_id != ep.id:
@@ -249,7 +229,7 @@ class V2Simulator:
             raise V2Error(
                 "INVALID_ARGUMENT", f"{what} {value!r} names project slug {slug!r}, not {self.project_slug!r}"
             )
-        if not _NAME.match(bare):
+        if not NAME_RULE.match(bare):
             raise V2Error(
                 "INVALID_ARGUMENT",
                 f"{what} {bare!r} is invalid: use lowercase letters, digits and '-', at most 63 characters",
@@ -336,7 +316,7 @@ class V2Simulator:
 
     # --- routes: identity and catalogue ------------------------------------------------------
 
-    def _whoami_v3(self, call: _Call) -> Any:
+    def _whoami_v3(self, call: Call) -> Any:
         body: dict[str, Any] = {
             "type": self.key_type,
             "api_key": {"id": "key_sim"},
@@ -346,7 +326,7 @@ class V2Simulator:
             body["project"] = {"id": self.project_id, "name": self.project_name, "slug": self.project_slug}
         return body
 
-    def _whoami_v1(self, call: _Call) -> Any:
+    def _whoami_v1(self, call: Call) -> Any:
         project = self.key_type == "project_api_key"
         return {
             "api_key_id": "key_sim",
@@ -357,7 +337,7 @@ class V2Simulator:
             "project_slug": self.project_slug if project else None,
         }
 
-    def _projects(self, call: _Call) -> Any:
+    def _projects(self, call: Call) -> Any:
         item = {
             "id": self.project_id,
             "name": self.project_name,
@@ -365,7 +345,7 @@ class V2Simulator:
             "organization_name": self.organization_name,
             "slug": self.project_slug,
         }
-        return _page([item], call.query)
+        return page([item], call.query)
 
     def _instance_type_json(self, item: dict[str, Any]) -> dict[str, Any]:
         value = self._headroom.get(item["id"], 4)
@@ -373,20 +353,20 @@ class V2Simulator:
         headroom = {"relation": relation} | ({"value": value} if value is not None else {})
         return {**item, "regions": [{"name": r, "headroom": headroom, "compliance": []} for r in REGIONS]}
 
-    def _instance_types(self, call: _Call) -> Any:
+    def _instance_types(self, call: Call) -> Any:
         return {
             "object": "list",
             "data": [self._instance_type_json(t) for t in INSTANCE_TYPES],
             "next_cursor": None,
         }
 
-    def _instance_type(self, call: _Call) -> Any:
+    def _instance_type(self, call: Call) -> Any:
         item = INSTANCE_TYPES_BY_ID.get(call.params["id"])
         if item is None:
             raise V2Error("NOT_FOUND", f"Instance type {call.params['id']} not found")
         return self._instance_type_json(item)
 
-    def _supported_models(self, call: _Call) -> Any:
+    def _supported_models(self, call: Call) -> Any:
         items = list(SUPPORTED_MODELS)
         if product := call.query.get("product"):
             items = [m for m in items if product in m["products"]]
@@ -394,15 +374,15 @@ class V2Simulator:
             items = [m for m in items if any(search in m[k].lower() for k in ("id", "name", "displayName"))]
         if modality := call.query.get("modality"):
             items = [m for m in items if modality in m["inputModalities"]]
-        return _page(items, call.query)
+        return page(items, call.query)
 
-    def _supported_model(self, call: _Call) -> Any:
+    def _supported_model(self, call: Call) -> Any:
         found = next((m for m in SUPPORTED_MODELS if m["id"] == call.params["id"]), None)
         if found is None:
             raise V2Error("NOT_FOUND", f"Supported model {call.params['id']} not found")
         return found
 
-    def _configs(self, call: _Call) -> Any:
+    def _configs(self, call: Call) -> Any:
         reference = call.query.get("referenceModel") or call.query.get("reference_model")
         reference_id = call.query.get("referenceModelId") or call.query.get("reference_model_id")
         items = [c.to_json() for c in CONFIGS]
@@ -410,9 +390,9 @@ class V2Simulator:
             items = [c for c in items if c["referenceModel"] == reference.split("/revisions/")[0]]
         if reference_id:
             items = [c for c in items if c["referenceModelId"] == reference_id]
-        return _page(items, call.query)
+        return page(items, call.query)
 
-    def _get_config(self, call: _Call) -> Any:
+    def _get_config(self, call: Call) -> Any:
         config = CONFIGS_BY_ID.get(call.params["id"])
         if config is None:
             raise V2Error("NOT_FOUND", f"Config {call.params['id']} not found")
@@ -420,12 +400,12 @@ class V2Simulator:
 
     # --- routes: endpoints ---------------------------------------------------------------------
 
-    def _list_endpoints(self, call: _Call) -> Any:
+    def _list_endpoints(self, call: Call) -> Any:
         self._settle_all(call.now)
         items = [self._endpoint_json(ep) for ep in self._endpoints.values()]
-        return _page(_order(_filter(items, call.query, self.project_slug), call.query), call.query)
+        return page(order_items(filter_items(items, call.query, self.project_slug), call.query), call.query)
 
-    def _create_endpoint(self, call: _Call) -> Any:
+    def _create_endpoint(self, call: Call) -> Any:
         body = call.object_body()
         bare = self._bare_name(body.get("name"), "name")
         visibility = body.get("visibility") or "VISIBILITY_PRIVATE"
@@ -437,10 +417,10 @@ class V2Simulator:
         self._endpoints[ep.id] = ep
         return self._endpoint_json(ep)
 
-    def _get_endpoint(self, call: _Call) -> Any:
+    def _get_endpoint(self, call: Call) -> Any:
         return self._endpoint_json(self._endpoint(call))
 
-    def _update_endpoint(self, call: _Call) -> Any:
+    def _update_endpoint(self, call: Call) -> Any:
         ep = self._endpoint(call)
         body = call.object_body()
         fields = call.mask({"trafficSplit", "visibility", "name"}, body)
@@ -449,7 +429,7 @@ class V2Simulator:
             raise V2Error("INVALID_ARGUMENT", "An endpoint's name cannot be changed")
         split = ep.traffic_split
         if "trafficSplit" in fields:
-            split = _validate_split(body.get("trafficSplit") or [], ep)
+            split = validate_split(body.get("trafficSplit") or [], ep)
         if "visibility" in fields:
             if body.get("visibility") not in ("VISIBILITY_PRIVATE", "VISIBILITY_INTERNAL"):
                 raise V2Error("INVALID_ARGUMENT", f"invalid visibility {body.get('visibility')!r}")
@@ -458,7 +438,7 @@ class V2Simulator:
         ep.etag, ep.updated_at = new_etag(), call.now
         return self._endpoint_json(ep)
 
-    def _delete_endpoint(self, call: _Call) -> Any:
+    def _delete_endpoint(self, call: Call) -> Any:
         ep = self._endpoint(call)
         self._check_etag(call.query.get("etag"), ep.etag, f"Endpoint {ep.id}")
         if ep.deployment_ids:
@@ -471,17 +451,17 @@ class V2Simulator:
 
     # --- routes: deployments -------------------------------------------------------------------
 
-    def _list_deployments(self, call: _Call) -> Any:
+    def _list_deployments(self, call: Call) -> Any:
         ep = self._endpoint(call)
         items = [self._deployment_json(self._deployments[d]) for d in ep.deployment_ids]
-        return _page(_order(_filter(items, call.query, self.project_slug), call.query), call.query)
+        return page(order_items(filter_items(items, call.query, self.project_slug), call.query), call.query)
 
-    def _create_deployment(self, call: _Call) -> Any:
+    def _create_deployment(self, call: Call) -> Any:
         ep = self._endpoint(call)
         body = call.object_body()
         name = self._bare_name(body.get("name"), "deployment name")
-        low, high, extra = _validate_autoscaling(body.get("autoscaling"), None)
-        timeout = _validate_timeout(body.get("inactiveTimeout", 0))
+        low, high, extra = validate_autoscaling(body.get("autoscaling"), None)
+        timeout = validate_timeout(body.get("inactiveTimeout", 0))
         model_path = str(body.get("model") or "")
         model = MODELS_BY_RESOURCE.get(model_path.split("/revisions/")[0])
         if model is None:
@@ -505,7 +485,7 @@ class V2Simulator:
             created_at=call.now,
             updated_at=call.now,
             inactive_timeout=timeout,
-            max_concurrent=_int64(body.get("maxConcurrentRequestsPerReplica")),
+            max_concurrent=int64(body.get("maxConcurrentRequestsPerReplica")),
             autoscaling_extra=extra,
         )
         if high > 0:
@@ -524,10 +504,10 @@ class V2Simulator:
             ep.traffic_split = [{"deploymentId": dep.id, "weight": 1}]
         return self._deployment_json(dep)
 
-    def _get_deployment(self, call: _Call) -> Any:
+    def _get_deployment(self, call: Call) -> Any:
         return self._deployment_json(self._deployment(call)[1])
 
-    def _update_deployment(self, call: _Call) -> Any:
+    def _update_deployment(self, call: Call) -> Any:
         _, dep = self._deployment(call)
         body = call.object_body()
         fields = call.mask(
@@ -537,8 +517,8 @@ class V2Simulator:
         bounds = None
         if any(f == "autoscaling" or f.startswith("autoscaling.") for f in fields):
             sub = {f.split(".", 1)[1] for f in fields if f.startswith("autoscaling.")}
-            bounds = _validate_autoscaling(body.get("autoscaling") or {}, dep, only=sub or None)
-        timeout = _validate_timeout(body.get("inactiveTimeout", 0)) if "inactiveTimeout" in fields else None
+            bounds = validate_autoscaling(body.get("autoscaling") or {}, dep, only=sub or None)
+        timeout = validate_timeout(body.get("inactiveTimeout", 0)) if "inactiveTimeout" in fields else None
         name = self._bare_name(body.get("name"), "deployment name") if "name" in fields else None
         if name is not None and name != dep.name:
             siblings = self._endpoints[dep.endpoint_id].deployment_ids
@@ -548,7 +528,7 @@ class V2Simulator:
         if timeout is not None:
             dep.inactive_timeout = timeout
         if "maxConcurrentRequestsPerReplica" in fields:
-            dep.max_concurrent = _int64(body.get("maxConcurrentRequestsPerReplica"))
+            dep.max_concurrent = int64(body.get("maxConcurrentRequestsPerReplica"))
         if bounds is not None:
             low, high, extra = bounds
             dep.autoscaling_extra = extra
@@ -557,7 +537,7 @@ class V2Simulator:
         dep.etag, dep.updated_at = new_etag(), call.now
         return self._deployment_json(dep)
 
-    def _delete_deployment(self, call: _Call) -> Any:
+    def _delete_deployment(self, call: Call) -> Any:
         ep, dep = self._deployment(call)
         self._check_etag(call.query.get("etag"), dep.etag, f"Deployment {dep.id}")
         stoppable = self.delete_when_max_zero and dep.max_replicas == 0
@@ -572,183 +552,9 @@ class V2Simulator:
         return {}
 
 
-class _Call:
-    """One routed request: path parameters, query, body and the simulated time."""
-
-    def __init__(self, method: str, params: dict[str, str], query: dict[str, str], body: Any, now: float):
-        self.method, self.params, self.query, self.body, self.now = method, params, query, body, now
-
-    def object_body(self) -> dict[str, Any]:
-        if not isinstance(self.body, dict):
-            raise V2Error("INVALID_ARGUMENT", "Request body must be a JSON object")
-        return self.body
-
-    def mask(self, allowed: set[str], body: dict[str, Any]) -> set[str]:
-        """The fields to update: `updateMask` (or `update_mask`) paths, else the populated fields."""
-        raw = self.query.get("updateMask", self.query.get("update_mask", ""))
-        if raw.strip():
-            fields = {f.strip() for f in raw.split(",") if f.strip()}
-            unknown = [f for f in fields if f.split(".", 1)[0] not in allowed]
-            if unknown:
-                raise V2Error(
-                    "INVALID_ARGUMENT", f"invalid update mask path(s): {', '.join(sorted(unknown))}"
-                )
-            return fields
-        fields = {k for k in allowed if body.get(k) not in (None, [], {}, "", 0)}
-        if not fields:
-            raise V2Error("INVALID_ARGUMENT", "no fields to update")
-        return fields
-
-
-def _validate_autoscaling(
-    value: Any, current: SimDeployment | None, only: set[str] | None = None
-) -> tuple[int, int, dict[str, Any]]:
-    if not isinstance(value, dict):
-        raise V2Error("INVALID_ARGUMENT", "autoscaling is required")
-    extra = {k: v for k, v in value.items() if k not in ("minReplicas", "maxReplicas")}
-    if current is not None:
-        extra = {**current.autoscaling_extra, **extra}
-
-    def bound(key: str, fallback: int | None) -> int | None:
-        if key not in value or (only is not None and key not in only):
-            return fallback
-        number = value[key]
-        if isinstance(number, str) and number.isdigit():
-            number = int(number)
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise V2Error("INVALID_ARGUMENT", f"autoscaling.{key} must be a non-negative integer")
-        return number
-
-    low = bound("minReplicas", current.min_replicas if current else None)
-    if only is not None and "minReplicas" in only and "minReplicas" not in value:
-        low = 0  # a masked field left out is cleared
-    if low is None:
-        raise V2Error("INVALID_ARGUMENT", "autoscaling.minReplicas is required")
-    high = bound("maxReplicas", current.max_replicas if current else low)
-    if only is not None and "maxReplicas" in only and "maxReplicas" not in value:
-        high = 0
-    assert high is not None
-    if high < low:
-        raise V2Error(
-            "INVALID_ARGUMENT", "autoscaling.maxReplicas must be greater than or equal to minReplicas"
-        )
-    if low == 0 and high > 0:
-        raise V2Error(
-            "INVALID_ARGUMENT",
-            "autoscaling.minReplicas must be at least 1 while maxReplicas is above 0 (set both to 0 to stop)",
-        )
-    return low, high, extra
-
-
-def _validate_timeout(value: Any) -> int:
-    if value is None:
-        return 0
-    if not isinstance(value, int) or isinstance(value, bool) or not (value == 0 or 30 <= value <= 1440):
-        raise V2Error(
-            "INVALID_ARGUMENT", "inactiveTimeout must be 0 (disabled) or between 30 and 1440 minutes"
-        )
-    return value
-
-
-def _validate_split(value: Any, ep: SimEndpoint) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise V2Error("INVALID_ARGUMENT", "trafficSplit must be a list")
-    split = []
-    for entry in value:
-        dep_id = entry.get("deploymentId") if isinstance(entry, dict) else None
-        weight = entry.get("weight", 0) if isinstance(entry, dict) else None
-        if dep_id not in ep.deployment_ids:
-            raise V2Error(
-                "INVALID_ARGUMENT", f"trafficSplit names {dep_id!r}, which is not a deployment of {ep.id}"
-            )
-        if (
-            not isinstance(weight, int | float)
-            or isinstance(weight, bool)
-            or weight < 0
-            or not math.isfinite(weight)
-        ):
-            raise V2Error("INVALID_ARGUMENT", "trafficSplit weights must be finite and non-negative")
-        split.append({"deploymentId": dep_id, "weight": weight})
-    return split
-
-
-def _int64(value: Any) -> str | None:
-    """int64 fields travel as strings (proto3 JSON)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
-        raise V2Error("INVALID_ARGUMENT", f"{value!r} is not an integer")
-    return str(int(value))
-
-
-def _filter(items: list[dict[str, Any]], query: dict[str, str], slug: str) -> list[dict[str, Any]]:
-    """A subset of the AIP-160 filters (§4.9): `field op "value"` clauses joined by AND."""
-    text = query.get("filter", "").strip()
-    if not text:
-        return items
-    tests: list[Callable[[dict[str, Any]], bool]] = []
-    for clause in re.split(r"\s+AND\s+", text):
-        match = _CLAUSE.match(clause)
-        if not match or match[1] not in ("name", "state", "created_at", "updated_at", "model"):
-            raise V2Error("INVALID_ARGUMENT", "invalid filter expression")
-        tests.append(_clause(match[1], match[2], match[3], slug))
-    return [item for item in items if all(test(item) for test in tests)]
-
-
-def _clause(field: str, op: str, value: str, slug: str) -> Callable[[dict[str, Any]], bool]:
-    key = {"created_at": "createdAt", "updated_at": "updatedAt", "state": "status"}.get(field, field)
-
-    def read(item: dict[str, Any]) -> str:
-        if field == "state":
-            return str(item.get("status", {}).get("state", ""))
-        if field == "name":  # bare or qualified
-            return str(item.get("name", "")).removeprefix(f"{slug}/")
-        if field == "model":
-            return str(item.get("model", "")).split("/revisions/")[0]
-        return str(item.get(key, ""))
-
-    wanted = value.removeprefix(f"{slug}/") if field == "name" else value
-    if "*" in wanted and op == "=":
-        pattern = re.compile("^" + ".*".join(map(re.escape, wanted.split("*"))) + "$")
-        return lambda item: bool(pattern.match(read(item)))
-    compare: dict[str, Callable[[str, str], bool]] = {
-        "=": lambda a, b: a == b,
-        "!=": lambda a, b: a != b,
-        "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b,
-        ">=": lambda a, b: a >= b,
-        ":": lambda a, b: b in a,
-    }
-    return lambda item: compare[op](read(item), wanted)
-
-
-def _order(items: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
-    text = (query.get("orderBy") or query.get("order_by") or "created_at").strip().split()
-    key = {"created_at": "createdAt", "updated_at": "updatedAt"}.get(text[0] if text else "")
-    if key is None or (len(text) > 1 and text[1].lower() not in ("asc", "desc")) or len(text) > 2:
-        raise V2Error("INVALID_ARGUMENT", "orderBy must be created_at or updated_at, optionally asc or desc")
-    return sorted(
-        items, key=lambda item: item.get(key, ""), reverse=len(text) > 1 and text[1].lower() == "desc"
-    )
-
-
-def _page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
-    """`{"data": [...], "next_cursor": ...}` with `limit` and an opaque `after` cursor."""
-    try:
-        limit = int(query.get("limit") or PAGE_DEFAULT)
-        start = int(base64.urlsafe_b64decode(query["after"].encode()).decode()) if query.get("after") else 0
-    except ValueError:
-        raise V2Error("INVALID_ARGUMENT", "invalid limit or cursor") from None
-    limit = max(1, min(limit, PAGE_MAX))
-    end = start + limit
-    cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
-    return {"data": items[start:end], "next_cursor": cursor}
-
-
 _P = r"/v2/projects/(?P<p>[^/]+)"
 _EP = _P + r"/endpoints/(?P<ep>[^/]+)"
-_ROUTES: list[tuple[str, re.Pattern[str], Callable[[V2Simulator, _Call], Any]]] = [
+_ROUTES: list[tuple[str, re.Pattern[str], Callable[[V2Simulator, Call], Any]]] = [
     ("GET", re.compile(r"/v3/whoami"), V2Simulator._whoami_v3),
     ("GET", re.compile(r"/v1/whoami"), V2Simulator._whoami_v1),
     ("GET", re.compile(r"/v1/projects"), V2Simulator._projects),
