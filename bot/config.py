@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     together_api_key: SecretStr | None = None
     together_base_url: str = "https://api.together.xyz/v1"
+    together_api: str = "auto"  # v1 | v2 | auto (v2 when a project is known)
+    together_project_id: str | None = None  # proj_…; for v2, else asked of GET /v3/whoami
 
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
@@ -40,6 +42,19 @@ class Settings(BaseSettings):
     def _slash_terminated(cls, value: str) -> str:
         # slack_sdk joins method names with urljoin: without the slash, "/api" would be dropped.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("together_api")
+    @classmethod
+    def _known_api(cls, value: str) -> str:
+        choice = value.strip().lower()
+        if choice not in ("v1", "v2", "auto"):
+            raise ValueError(f"must be v1, v2 or auto (got {value!r})")
+        return choice
+
+    @field_validator("together_project_id")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
 
     @property
     def approvers(self) -> frozenset[str]:

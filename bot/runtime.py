@@ -81,11 +81,12 @@ def poll_interval(settings: Settings, launches: LaunchService) -> float:
 
 
 def together_provider(settings: Settings) -> EndpointProvider:
-    from bot.together.client import TogetherClient
+    from bot.together.backends import make_provider
 
     settings.require("together_api_key")
     assert settings.together_api_key is not None
-    return TogetherClient(settings.together_base_url, settings.together_api_key.get_secret_value())
+    key = settings.together_api_key.get_secret_value()
+    return make_provider(settings.together_api, settings.together_base_url, key, settings.together_project_id)
 
 
 def build_bot(

@@ -70,6 +70,7 @@ def start_bot(
         SLACK_API_URL=fake.base_url,
         TOGETHER_API_KEY=TOGETHER_KEY,
         TOGETHER_BASE_URL=sim_server.url + "/v1",
+        TOGETHER_API="v1",  # the simulator also answers whoami with a project, which `auto` takes as v2
         BOT_APPROVERS=f"{APPROVER},{APPROVER_2}",
         BOT_POLL_SECONDS="0.2",
         BOT_POLL_IDLE_SECONDS="0.5",

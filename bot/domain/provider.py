@@ -48,7 +48,9 @@ class EndpointInfo:
     id: str
     name: str
     model: str
-    state: str  # the provider's own spelling: PENDING, STARTING, STARTED, STOPPING, STOPPED, ERROR, ...
+    # The provider's own spelling. v1: PENDING, STARTING, STARTED, STOPPING, STOPPED, ERROR. v2 (a deployment's
+    # state without DEPLOYMENT_STATE_): PROVISIONING, SCALING, READY, DEGRADED, FAILED, STOPPING, STOPPED.
+    state: str
     display_name: str | None = None
     hardware: str | None = None
     min_replicas: int | None = None
@@ -56,6 +58,11 @@ class EndpointInfo:
     owner: str | None = None
     type: str | None = None
     created_at: datetime | None = None
+    # Added for Together's v2 API; v1 leaves them unset.
+    api: str = "v1"  # which provider API reported it: "v1" or "v2"
+    ready_replicas: int | None = None  # replicas serving now
+    desired_replicas: int | None = None  # replicas the autoscaler wants now
+    status_message: str | None = None  # the provider's explanation of the state (e.g. DEGRADED's cause)
 
 
 class EndpointProvider(Protocol):

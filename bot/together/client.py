@@ -1,61 +1,44 @@
 """`TogetherClient`: the Together v1 dedicated-endpoint API over httpx, as an `EndpointProvider`.
 
-Retries live in `_send` only. Reads and idempotent writes are retried on 429, 5xx and transport
-failures; a create (POST) is retried only when the request certainly never reached Together.
+Retries and error mapping live in `TogetherHttp` (shared with the v2 client): reads and idempotent writes
+are retried on 429, 5xx and transport failures; a create (POST) is retried only on 429 or when the request
+certainly never reached Together.
 """
 
 from __future__ import annotations
 
-import email.utils
 import enum
 import logging
-import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from bot.domain.provider import (
-    EndpointInfo,
-    HardwareOption,
-    LaunchSpec,
-    ProviderAuthError,
-    ProviderBadRequest,
-    ProviderConflict,
-    ProviderError,
-    ProviderForbidden,
-    ProviderNotFound,
-    ProviderPaymentRequired,
-    ProviderRateLimited,
-    ProviderUnavailable,
+from bot.domain.provider import EndpointInfo, HardwareOption, LaunchSpec
+from bot.together.http import (
+    RETRY_AFTER_CAP,
+    USER_AGENT,
+    TogetherHttp,
+    error_class_for,
+    parse_retry_after,
+    root_url_of,
 )
-from bot.together.models import DedicatedEndpoint, EndpointList, ErrorBody, HardwareList
+from bot.together.models import DedicatedEndpoint, EndpointList, HardwareList
+
+__all__ = [
+    "OMITTED",
+    "RETRY_AFTER_CAP",
+    "USER_AGENT",
+    "TogetherClient",
+    "error_class_for",
+    "parse_retry_after",
+]
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = "endpoint-bot/0.1"
-RETRY_AFTER_CAP = 60.0  # seconds; a longer Retry-After is waited for only this long
-
-_ERRORS_BY_STATUS: dict[int, type[ProviderError]] = {
-    400: ProviderBadRequest,
-    401: ProviderAuthError,
-    402: ProviderPaymentRequired,
-    403: ProviderForbidden,
-    404: ProviderNotFound,
-    409: ProviderConflict,
-    422: ProviderBadRequest,
-    429: ProviderRateLimited,
-}
-
-# Transport failures worth another attempt (not e.g. an unsupported URL scheme).
-_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-# Failures where the request certainly never reached the server, so even a create may be resent.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -67,39 +50,10 @@ class _Omitted(enum.Enum):
 OMITTED = _Omitted.OMITTED  # "leave unchanged", where None already means "send null"
 
 
-def error_class_for(status: int) -> type[ProviderError]:
-    """The ProviderError subclass for an HTTP error status."""
-    if status in _ERRORS_BY_STATUS:
-        return _ERRORS_BY_STATUS[status]
-    return ProviderUnavailable if status >= 500 else ProviderBadRequest
-
-
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait according to `retry-after-ms` or `Retry-After` (seconds or an HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 class TogetherClient:
     """Typed access to Together's v1 dedicated endpoints; raises `ProviderError` subclasses."""
+
+    api_version = "v1"
 
     def __init__(
         self,
@@ -113,25 +67,19 @@ class TogetherClient:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        root = base_url.strip().rstrip("/")
-        if root.endswith("/v1"):
-            root = root[: -len("/v1")]
-        self._root_url = root
-        self._api_key = api_key.strip()  # a key read from a file often ends in a newline
-        self._max_retries = max(0, max_retries)
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._sleep = sleep
-        self._random = random.Random()
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if self._api_key:  # without a key, let Together answer 401 rather than send "Bearer "
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        self._http = httpx.Client(
-            base_url=f"{root}/v1",
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        self._root_url = root_url_of(base_url)
+        self._api = TogetherHttp(
+            self._root_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            sleep=sleep,
             transport=transport,
+            logger=log,
         )
+        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
 
     @property
     def root_url(self) -> str:
@@ -142,7 +90,7 @@ class TogetherClient:
         return f"TogetherClient(root_url={self._root_url!r})"
 
     def close(self) -> None:
-        self._http.close()
+        self._api.close()
 
     def __enter__(self) -> TogetherClient:
         return self
@@ -240,117 +188,16 @@ class TogetherClient:
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """One logical call with the retry policy applied; returns a 2xx/3xx response or raises."""
-        idempotent = method != "POST"
-        shown = f"/v1{path}"
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(method, path, params=params, json=json)
-            except httpx.TransportError as exc:
-                never_sent = isinstance(exc, _NEVER_SENT)
-                retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (idempotent or never_sent)
-                if retryable and attempt < self._max_retries:
-                    delay = self._backoff(attempt)
-                    self._log_retry(method, shown, type(exc).__name__, delay, attempt)
-                    self._sleep(delay)
-                    attempt += 1
-                    continue
-                detail = str(exc) or type(exc).__name__
-                raise ProviderUnavailable(
-                    message=self._scrub(f"Could not reach Together for {method} {shown}: {detail}"),
-                    ambiguous=method != "GET" and not never_sent,
-                ) from exc
-
-            status = response.status_code
-            if status < 400:
-                return response
-            retryable = status == 429 or (status >= 500 and idempotent)
-            if retryable and attempt < self._max_retries:
-                retry_after = parse_retry_after(response.headers)
-                delay = self._backoff(attempt) if retry_after is None else min(retry_after, RETRY_AFTER_CAP)
-                self._log_retry(method, shown, str(status), delay, attempt)
-                response.close()
-                self._sleep(delay)
-                attempt += 1
-                continue
-            # A 5xx to a write means Together may have acted on it.
-            raise self._error(response, ambiguous=status >= 500 and method != "GET")
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter, capped."""
-        base = self._backoff_base * (2**attempt)
-        return min(self._backoff_cap, base + self._random.uniform(0, self._backoff_base))
-
-    def _log_retry(self, method: str, path: str, status: str, delay: float, attempt: int) -> None:
-        log.warning(
-            "Together %s %s answered %s; retry %d of %d in %.2fs",
-            method,
-            path,
-            status,
-            attempt + 1,
-            self._max_retries,
-            delay,
-        )
-
-    def _error(self, response: httpx.Response, *, ambiguous: bool) -> ProviderError:
-        """Turn an error answer into a ProviderError carrying Together's own message."""
-        status = response.status_code
-        message: str | None = None
-        error_type: str | None = None
-        code: str | None = None
-        extra: dict[str, object] = {}
-        text = response.text.strip()
-        try:
-            body = ErrorBody.model_validate(response.json())
-        except ValueError:  # not JSON, or JSON without the {"error": {...}} envelope
-            body = None
-        if body is not None:
-            message = body.error.message
-            error_type = body.error.type
-            code = body.error.code
-            if body.error.param is not None:
-                extra["param"] = body.error.param
-        if not message:
-            message = text[:500] if text else f"Together answered HTTP {status} with no details"
-        cls = error_class_for(status)
-        return cls(
-            message=self._scrub(message),
-            status=status,
-            code=code,
-            type=error_type,
-            retry_after=parse_retry_after(response.headers),
-            extra=extra,
-            ambiguous=ambiguous,
-        )
-
-    def _scrub(self, text: str) -> str:
-        # Belt and braces: the key is only ever sent in a header, but never echo it back.
-        return text.replace(self._api_key, "***") if self._api_key else text
+        return self._api.send(method, f"/v1{path}", params=params, json=json)
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise self._unreadable(response, "not JSON") from exc
+        return self._api.json(response)
 
     def _parse(self, model: type[_Model], body: Any, response: httpx.Response) -> _Model:
-        try:
-            return model.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise self._unreadable(response, f"{where}: {first['msg']}") from exc
+        return self._api.parse(model, body, response)
 
     def _endpoint(self, response: httpx.Response) -> EndpointInfo:
         return self._parse(DedicatedEndpoint, self._json(response), response).to_info()
-
-    def _unreadable(self, response: httpx.Response, why: str) -> ProviderError:
-        request = response.request
-        return ProviderError(
-            message=f"Together answered {request.method} {request.url.path} with an unexpected body ({why})",
-            status=response.status_code,
-        )
 
 
 def _endpoint_path(endpoint_id: str) -> str:

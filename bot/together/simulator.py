@@ -1,6 +1,8 @@
-"""An offline stand-in for Together's v1 dedicated-endpoint API (reference §3-§6, §9, §11).
+"""An offline stand-in for Together's dedicated-endpoint APIs: v1 (reference §3-§6, §9, §11) and v2.
 
-`TogetherSimulator` is the core: `handle(method, path, query, headers, body)` answers one request.
+`TogetherSimulator` is the core: `handle(method, path, query, headers, body)` answers one request. Paths
+under `/v2/`, `/v3/whoami`, `/v1/whoami` and `/v1/projects` go to its `V2Simulator` (`v2_simulator`), which
+shares the clock, the key, the faults and the request log.
 Endpoint states are derived lazily from a `Clock` on every request, so no background thread runs.
 `SimulatorServer` serves a simulator over real HTTP; `SimulatorTransport` plugs it into httpx directly.
 Test controls (`inject`, `chaos`, `set_availability`, `force_state`, ...) are plain thread-safe methods.
@@ -40,6 +42,8 @@ from bot.together.sim_catalog import (
     SimHardware,
     fitting_hardware,
 )
+from bot.together.v2_sim_catalog import sim_id
+from bot.together.v2_simulator import InferenceRefused, V2Error, V2Simulator, handles
 
 __all__ = [
     "AVAILABILITY_ZONES",
@@ -73,6 +77,7 @@ DEFAULT_DURATIONS: dict[str, float] = {PENDING: 60.0, STARTING: 180.0, STOPPING:
 DEFAULT_INACTIVE_TIMEOUT = 60  # minutes, when create omits it
 AVAILABILITY_STATUSES = ("available", "insufficient", "unavailable")
 REQUEST_LOG_SIZE = 10_000
+DEFAULT_PROJECT_ID = sim_id("proj_", "simulated-project")
 
 INVALID_KEY_MESSAGE = (
     "Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys."
@@ -94,6 +99,7 @@ _FAULT_BODIES: dict[int, tuple[str, str]] = {
 }
 
 Response = tuple[int, dict[str, str], bytes]
+_JSON = {"Content-Type": "application/json"}
 
 
 # --- clocks ------------------------------------------------------------------------------------
@@ -256,6 +262,8 @@ class TogetherSimulator:
         owner: str = "simuser",
         v1_create_enabled: bool = True,
         durations: dict[str, float] | None = None,
+        project_id: str = DEFAULT_PROJECT_ID,
+        v2_durations: dict[str, float] | None = None,
     ) -> None:
         self.clock: Clock = clock or ScaledClock(1.0)
         self.owner = owner
@@ -277,6 +285,8 @@ class TogetherSimulator:
         self._chaos_statuses: tuple[int, ...] = ()
         self._chaos_random = random.Random()
         self._next_outcome: tuple[str, str] | None = None
+        # The v2 API of the same account: its project's slug is the v1 owner name.
+        self.v2 = V2Simulator(self.clock, project_id=project_id, project_slug=owner, durations=v2_durations)
 
     # --- test controls -------------------------------------------------------------------------
 
@@ -343,6 +353,40 @@ class TogetherSimulator:
             now = self.clock.now()
             self._enter(ep, state, now)
 
+    @property
+    def project_id(self) -> str:
+        return self.v2.project_id
+
+    @property
+    def v2_endpoints(self) -> dict[str, dict[str, Any]]:
+        """The v2 store: endpoint id → the endpoint as GET shows it, with `_deployments` in full."""
+        with self._lock:
+            return self.v2.snapshot()
+
+    def set_headroom(self, instance_type: str, value: int | None) -> None:
+        """v2 capacity for an instance type such as `1xnvidia-h100-80gb`; 0 leaves deployments DEGRADED."""
+        with self._lock:
+            self.v2.set_headroom(instance_type, value)
+
+    def force_deployment_state(self, deployment_id: str, state: str, message: str | None = None) -> None:
+        """Change a v2 deployment's state from outside (without the prefix, e.g. FAILED)."""
+        with self._lock:
+            self.v2.force_deployment_state(deployment_id, state, message)
+
+    def configure_v2(self, **switches: Any) -> None:
+        """Set the v2 side's switches: key_type, error_shape, auto_route_first, delete_when_max_zero, auto_stop."""
+        with self._lock:
+            for name, value in switches.items():
+                if name not in (
+                    "key_type",
+                    "error_shape",
+                    "auto_route_first",
+                    "delete_when_max_zero",
+                    "auto_stop",
+                ):
+                    raise ValueError(f"unknown v2 switch {name!r}")
+                setattr(self.v2, name, value)
+
     def inject(
         self,
         method: str,
@@ -397,23 +441,29 @@ class TogetherSimulator:
         with self._lock:
             self._requests.append(RecordedRequest(method, path, dict(query), parsed if is_json else None))
             if not self._authorized(lower_headers.get("authorization", "")):
+                if handles(path):
+                    return 401, _JSON, self.v2.error_body(401, INVALID_KEY_MESSAGE, "UNAUTHENTICATED")
                 return self._error_response(_ApiError(401, INVALID_KEY_MESSAGE, code="invalid_api_key"))
             fault = self._take_fault(method, path)
         if fault is not None and fault.delay > 0:
             time.sleep(fault.delay)  # outside the lock: other requests carry on meanwhile
         if fault is not None and fault.status >= 400 and not fault.after_commit:
-            return self._fault_response(fault.status, fault.retry_after)
+            return self._fault_response(fault.status, fault.retry_after, path)
         try:
             with self._lock:
                 request = _Request(method, path, dict(query), parsed, is_json, self.clock.now(), {})
                 status, payload = self._route(request)
         except _ApiError as exc:
             return self._error_response(exc)
+        except V2Error as exc:
+            return exc.status, _JSON, self.v2.error_body(exc.status, exc.message, exc.code)
         except Exception:  # a simulator bug must still look like an HTTP answer
             log.exception("simulator failed on %s %s", method, path)
+            if handles(path):
+                return 500, _JSON, self.v2.error_body(500, "Internal server error", "INTERNAL")
             return self._error_response(_ApiError(500, "Internal server error", type="server_error"))
         if fault is not None and fault.status >= 400:  # after_commit: done, but answer an error
-            return self._fault_response(fault.status, fault.retry_after)
+            return self._fault_response(fault.status, fault.retry_after, path)
         if status == 204:
             return 204, {}, b""
         return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
@@ -450,8 +500,7 @@ class TogetherSimulator:
         payload = _error_payload(exc.message, exc.type, exc.code, exc.param)
         return exc.status, {"Content-Type": "application/json"}, payload
 
-    @staticmethod
-    def _fault_response(status: int, retry_after: float | None) -> Response:
+    def _fault_response(self, status: int, retry_after: float | None, path: str = "") -> Response:
         message, type_ = _FAULT_BODIES.get(status, (f"Simulated failure (HTTP {status})", "server_error"))
         headers = {"Content-Type": "application/json"}
         if status == 429:
@@ -459,9 +508,14 @@ class TogetherSimulator:
             headers["Retry-After"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
         elif retry_after is not None:
             headers["Retry-After"] = str(retry_after)
+        if handles(path):
+            return status, headers, self.v2.error_body(status, message)
         return status, headers, _error_payload(message, type_, type_, None)
 
     def _route(self, request: _Request) -> tuple[int, Any]:
+        if handles(request.path):
+            body = request.body if request.body_is_json else None
+            return self.v2.route(request.method, request.path, request.query, body)
         for method, pattern, handler in _ROUTES:
             match = pattern.fullmatch(request.path)
             if match and method == request.method:
@@ -705,6 +759,12 @@ class TogetherSimulator:
             self._enter(ep, STOPPED, request.now)
         return 200, self._public(ep)
 
+    def _v2_inference(self, target: str, now: float) -> bool:
+        try:
+            return self.v2.infer(target, now)
+        except InferenceRefused as exc:
+            raise _ApiError(exc.status, exc.message, type=exc.code, code=exc.code) from None
+
     def _check_can_start(self, ep: _Endpoint) -> None:
         if ep.state in (PENDING, STARTING):
             raise _ApiError(409, f"endpoint {ep.name} is already starting", code="conflict")
@@ -766,7 +826,9 @@ class TogetherSimulator:
         if not isinstance(target, str) or not target:
             raise _ApiError(400, "model is required", param="model")
         ep = next((e for e in self._endpoints.values() if target in (e.name, e.id)), None)
-        if ep is None:
+        if ep is None and self._v2_inference(target, request.now):
+            pass  # a v2 endpoint served it
+        elif ep is None:
             model = MODELS_BY_ID.get(target)
             if model is None:
                 raise _ApiError(

@@ -1,0 +1,610 @@
+"""`TogetherV2Client`: Together's v2 "dedicated model inference" API as an `EndpointProvider`.
+
+One bot endpoint is one v2 endpoint with one deployment and a traffic split to it (v2 reference §1, §7).
+`EndpointInfo.id` is the endpoint id (`ep_…`), `name` its qualified name (the inference `model`),
+`display_name` its bare name, `state` the deployment's state without `DEPLOYMENT_STATE_`, and `hardware`
+the bot's v1-style id for the deployment's GPUs (see `v2_hardware`).
+
+v2 has no start/stop verbs and forgets the replica bounds on a stop (0/0). This client remembers them in
+the deployment's own name: a stopped deployment is renamed `<base>-stopped-<min>-<max>` in the same PATCH
+that sets 0/0, and a start restores both. Explicit bounds passed to `update_endpoint` always win.
+
+Retries and error mapping are `TogetherHttp`'s, as for v1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from bot.domain.provider import (
+    EndpointInfo,
+    HardwareOption,
+    LaunchSpec,
+    ProviderBadRequest,
+    ProviderConflict,
+    ProviderError,
+    ProviderNotFound,
+)
+from bot.together.client import OMITTED, _Omitted
+from bot.together.http import TogetherHttp, root_url_of
+from bot.together.v2_hardware import (
+    family_of,
+    option_for,
+    parse_v1_id,
+    profile_matches,
+    v1_id_for_v2_hardware,
+)
+from bot.together.v2_mapping import (
+    AUTOSCALING_MASK,
+    ZERO,
+    bare_name,
+    check_same_launch,
+    deployment_name_for,
+    endpoint_name_for,
+    find_model,
+    own_deployment,
+    plan_update,
+    stopped_bounds,
+    stopped_name,
+    unrevisioned,
+    v2_inactive_timeout,
+)
+from bot.together.v2_models import (
+    Config,
+    Deployment,
+    DeploymentProfile,
+    Endpoint,
+    InstanceType,
+    Page,
+    SupportedModel,
+    Whoami,
+    bare_state,
+)
+
+log = logging.getLogger(__name__)
+
+CATALOGUE_TTL = 600.0  # seconds the supported-models catalogue is reused
+STOP_WAIT = 600.0  # how long delete_endpoint waits for a deployment to reach STOPPED
+STOP_POLL = 5.0
+PAGE_LIMIT = 100
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    models: list[SupportedModel]
+    names_by_path: dict[str, str]  # `projects/p/models/ml` -> `org/Model-Name`
+    fetched_at: float
+
+
+class TogetherV2Client:
+    """Typed access to Together's v2 dedicated inference in one project; raises `ProviderError` subclasses."""
+
+    api_version = "v2"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        project_id: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+        catalogue_ttl: float = CATALOGUE_TTL,
+        stop_wait: float = STOP_WAIT,
+        stop_poll: float = STOP_POLL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not project_id or not project_id.strip():
+            raise ValueError("project_id is empty: the v2 API is project-scoped")
+        self._root_url = root_url_of(base_url)
+        self._project_id = project_id.strip()
+        self._api = TogetherHttp(
+            self._root_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            sleep=sleep,
+            transport=transport,
+            logger=log,
+        )
+        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._catalogue_ttl = catalogue_ttl
+        self._stop_wait = stop_wait
+        self._stop_poll = stop_poll
+        self._catalogue_cache: _Catalogue | None = None
+        self._catalogue_lock = threading.Lock()
+
+    @property
+    def root_url(self) -> str:
+        """The API root without a version, e.g. `https://api.together.xyz`."""
+        return self._root_url
+
+    @property
+    def project_id(self) -> str:
+        return self._project_id
+
+    def __repr__(self) -> str:
+        return f"TogetherV2Client(root_url={self._root_url!r}, project_id={self._project_id!r})"
+
+    def close(self) -> None:
+        self._api.close()
+
+    def __enter__(self) -> TogetherV2Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- EndpointProvider ----------------------------------------------------------------------
+
+    def list_hardware(self, model: str | None = None) -> list[HardwareOption]:
+        """Instance types with prices; with a model, only the GPU type and count it has certified configs for.
+
+        A model outside the v2 catalogue raises ProviderNotFound.
+        """
+        if model is None:
+            instances = self._instance_types()
+            pairs = [(i.gpu_count, family_of(i.gpu_type or i.name.split("x", 1)[-1])) for i in instances]
+        else:
+            entry = self._supported_model(model)
+            instances = self._instance_types()
+            pairs = [(p.gpu_count, family_of(p.gpu_type)) for p in entry.deployment_profiles]
+        options: list[HardwareOption] = []
+        for count, family in dict.fromkeys(pairs):
+            option = option_for(family, count, instances)
+            if option is None:
+                log.warning("no v2 instance type prices %dx %s; leaving it out", count, family)
+                continue
+            options.append(option)
+        return options
+
+    def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
+        """Endpoint, deployment, traffic split (reference §6.1), idempotent by endpoint name.
+
+        A 409 on the name means an earlier attempt made the endpoint: it is adopted and the missing steps
+        are completed. After an unanswered step the endpoint is read again and the sequence resumes.
+        """
+        profile = self._choose_profile(spec)
+        bare = endpoint_name_for(spec)
+        created_here = False
+        try:
+            endpoint = self._parse(Endpoint, self._send("POST", self._path("endpoints"), json={"name": bare}))
+            created_here = True
+        except ProviderConflict:
+            endpoint = self._find_by_name_or_raise(bare)
+        except ProviderError as exc:
+            if not exc.ambiguous:
+                raise
+            found = self._quietly(lambda: self._find_by_name(bare))
+            if found is None:
+                raise
+            endpoint = found
+        try:
+            return self._finish_create(endpoint, spec, profile, created_here)
+        except ProviderError as exc:
+            if not exc.ambiguous:
+                raise
+            log.warning("v2 create of %s: %s; reading the endpoint and resuming", bare, exc)
+            again = self._quietly(lambda: self._get_endpoint(endpoint.id))
+            if again is None:
+                raise
+            return self._finish_create(again, spec, profile, created_here=False)
+
+    def get_endpoint(self, endpoint_id: str) -> EndpointInfo:
+        """The endpoint and its deployment (two reads: the deployment carries the state's explanation)."""
+        endpoint = self._get_endpoint(endpoint_id)
+        summary = own_deployment(endpoint)
+        deployment = self._get_deployment(endpoint.id, summary.id) if summary else None
+        return self._info(endpoint, deployment)
+
+    def list_endpoints(self) -> list[EndpointInfo]:
+        """The project's endpoints with their deployments' states: one paginated list, however many there are."""
+        return [self._info(endpoint) for endpoint in self._pages(self._path("endpoints"), Endpoint)]
+
+    def update_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        state: Literal["STARTED", "STOPPED"] | None = None,
+        min_replicas: int | None = None,
+        max_replicas: int | None = None,
+        display_name: str | None = None,
+        inactive_timeout: int | None | _Omitted = OMITTED,
+    ) -> EndpointInfo:
+        """Stop (0/0), start (the remembered or given bounds), scale, or change auto-stop, on the deployment.
+
+        PATCHes carry `updateMask` and the deployment's `etag`; a stale etag (409) is retried once after
+        reading the deployment again. `display_name` cannot change on v2 (the endpoint name is the
+        inference model string, documented as immutable) and is refused without a call.
+        """
+        if display_name is not None:
+            raise ProviderBadRequest(
+                message="Together's v2 API has no display name, and an endpoint's name (its inference model "
+                "string) cannot be changed.",
+                code="rename_unsupported",
+            )
+        if state not in (None, "STARTED", "STOPPED"):
+            raise ValueError(f"state must be STARTED or STOPPED, not {state!r}")
+        if state is None and min_replicas is None and max_replicas is None and inactive_timeout is OMITTED:
+            raise ValueError("update_endpoint needs at least one field to change")
+        endpoint = self._get_endpoint(endpoint_id)
+        summary = own_deployment(endpoint)
+        if summary is None:
+            raise ProviderConflict(
+                message=f"Endpoint {endpoint.name} has no deployment to start, stop or scale.",
+                code="no_deployment",
+            )
+        for attempt in (1, 2):
+            deployment = self._get_deployment(endpoint.id, summary.id)
+            body, mask = plan_update(deployment, state, min_replicas, max_replicas, inactive_timeout)
+            if not mask:
+                return self._info(endpoint, deployment)
+            try:
+                deployment = self._patch_deployment(deployment, body, mask)
+            except ProviderConflict as exc:
+                if attempt == 2:
+                    raise
+                log.info("deployment %s changed meanwhile (%s); reading it again", deployment.id, exc)
+                continue
+            return self._info(endpoint, deployment)
+        raise AssertionError("unreachable")
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        """Stop each deployment, wait for STOPPED (bounded), delete it, then delete the endpoint (§6.4)."""
+        endpoint = self._get_endpoint(endpoint_id)
+        for summary in endpoint.deployments:
+            self._stop_and_delete(endpoint.id, summary.id)
+        with contextlib.suppress(ProviderNotFound):  # deleted meanwhile: the result wanted
+            self._send("DELETE", self._path("endpoints", endpoint.id))
+
+    # --- create steps --------------------------------------------------------------------------
+
+    def _choose_profile(self, spec: LaunchSpec) -> DeploymentProfile:
+        """The certified profile for the spec's model and GPUs; tie-breaks per reference §7.1 step 3."""
+        entry = self._supported_model(spec.model)
+        parsed = parse_v1_id(spec.hardware)
+        candidates = [p for p in entry.deployment_profiles if parsed and profile_matches(p, *parsed)]
+        if not candidates:
+            fits = sorted(
+                {f"{p.gpu_count}x {family_of(p.gpu_type).upper()}" for p in entry.deployment_profiles}
+            )
+            raise ProviderBadRequest(
+                message=f"Hardware {spec.hardware} is not available for {spec.model} on Together's v2 API: "
+                f"it has certified configs only for {', '.join(fits) or 'no hardware'}.",
+                code="hardware_not_available",
+            )
+        if len(candidates) == 1:
+            return candidates[0]
+        configs = {p.config: self._config(p.config) for p in candidates if p.config}
+
+        def rank(profile: DeploymentProfile) -> tuple[int, int, int]:
+            config = configs.get(profile.config)
+            drafts = bool(config and config.draft_model)
+            balanced = bool(config and config.selector("optimization") == "balanced")
+            quantised = bool(profile.quantization) and profile.quantization.lower() in spec.model.lower()
+            return (int(drafts == spec.disable_speculative_decoding), int(not balanced), int(not quantised))
+
+        return min(candidates, key=rank)  # ties keep catalogue order
+
+    def _finish_create(
+        self, endpoint: Endpoint, spec: LaunchSpec, profile: DeploymentProfile, created_here: bool
+    ) -> EndpointInfo:
+        summary = own_deployment(endpoint)
+        if summary is not None:
+            check_same_launch(endpoint, summary, profile, spec)
+            deployment_id = summary.id
+        else:
+            try:
+                deployment_id = self._post_deployment(endpoint.id, spec, profile).id
+            except ProviderConflict:  # an earlier attempt's deployment: adopt it
+                endpoint = self._get_endpoint(endpoint.id)
+                summary = own_deployment(endpoint)
+                if summary is None:
+                    raise
+                deployment_id = summary.id
+            except ProviderError as exc:
+                if created_here and not exc.ambiguous:
+                    self._roll_back(endpoint)
+                raise
+        return self._info(self._route(endpoint, deployment_id))
+
+    def _post_deployment(self, endpoint_id: str, spec: LaunchSpec, profile: DeploymentProfile) -> Deployment:
+        base = deployment_name_for(spec.model)
+        low, high = spec.min_replicas, spec.max_replicas
+        body: dict[str, Any] = {
+            "name": base if spec.start else stopped_name(base, low, high),
+            "model": profile.model,
+            "config": profile.config,
+            "autoscaling": {"minReplicas": low, "maxReplicas": high} if spec.start else ZERO,
+            "inactiveTimeout": v2_inactive_timeout(spec.inactive_timeout),
+        }
+        return self._parse(
+            Deployment, self._send("POST", self._path("endpoints", endpoint_id, "deployments"), json=body)
+        )
+
+    def _route(self, endpoint: Endpoint, deployment_id: str) -> Endpoint:
+        """Give the deployment the endpoint's live traffic (PATCH trafficSplit with mask and etag)."""
+        for attempt in (1, 2):
+            if any(e.deployment_id == deployment_id and e.weight > 0 for e in endpoint.traffic_split):
+                return endpoint
+            split = [
+                {"deploymentId": e.deployment_id, "weight": e.weight}
+                for e in endpoint.traffic_split
+                if e.deployment_id != deployment_id
+            ] + [{"deploymentId": deployment_id, "weight": 1}]
+            try:
+                response = self._send(
+                    "PATCH",
+                    self._path("endpoints", endpoint.id),
+                    params={"updateMask": "trafficSplit"},
+                    json={"etag": endpoint.etag, "trafficSplit": split},
+                )
+            except ProviderConflict:
+                if attempt == 2:
+                    raise
+                endpoint = self._get_endpoint(endpoint.id)
+                continue
+            return self._parse(Endpoint, response)
+        raise AssertionError("unreachable")
+
+    def _roll_back(self, endpoint: Endpoint) -> None:
+        """Delete an endpoint this call created when its deployment was refused (as Together's CLI does)."""
+        try:
+            self._send("DELETE", self._path("endpoints", endpoint.id))
+        except ProviderError as exc:
+            log.warning("could not delete %s after its deployment was refused: %s", endpoint.id, exc)
+
+    def _find_by_name(self, bare: str) -> Endpoint | None:
+        params = {"filter": f'name="{bare}"', "limit": str(PAGE_LIMIT)}
+        for endpoint in self._pages(self._path("endpoints"), Endpoint, params):
+            if bare_name(endpoint.name) == bare:
+                return endpoint
+        return None
+
+    def _find_by_name_or_raise(self, bare: str) -> Endpoint:
+        found = self._find_by_name(bare)
+        if found is None:
+            raise ProviderConflict(
+                message=f"Together says an endpoint named {bare} exists, but the project has none by that name.",
+                code="ALREADY_EXISTS",
+            )
+        return found
+
+    # --- lifecycle steps -----------------------------------------------------------------------
+
+    def _patch_deployment(self, deployment: Deployment, body: dict[str, Any], mask: list[str]) -> Deployment:
+        path = self._path("endpoints", deployment.endpoint_id, "deployments", deployment.id)
+        payload = {**body, "etag": deployment.etag} if deployment.etag else body
+        response = self._send("PATCH", path, params={"updateMask": ",".join(mask)}, json=payload)
+        return self._parse(Deployment, response)
+
+    def _stop_and_delete(self, endpoint_id: str, deployment_id: str) -> None:
+        try:
+            deployment = self._get_deployment(endpoint_id, deployment_id)
+        except ProviderNotFound:
+            return
+        if deployment.autoscaling.max_replicas > 0 or deployment.autoscaling.min_replicas > 0:
+            for attempt in (1, 2):
+                try:
+                    deployment = self._patch_deployment(
+                        deployment, {"autoscaling": ZERO}, AUTOSCALING_MASK.split(",")
+                    )
+                    break
+                except ProviderConflict:
+                    if attempt == 2:
+                        raise
+                    deployment = self._get_deployment(endpoint_id, deployment_id)
+        waited = 0.0
+        while bare_state(deployment.status.state) not in ("STOPPED", "FAILED"):
+            if waited >= self._stop_wait:
+                raise ProviderConflict(
+                    message=f"Deployment {deployment.id} was still {bare_state(deployment.status.state)} "
+                    f"after {int(waited)} s; it can be deleted once STOPPED. Try again shortly.",
+                    code="still_stopping",
+                )
+            self._sleep(self._stop_poll)
+            waited += self._stop_poll
+            deployment = self._get_deployment(endpoint_id, deployment_id)
+        path = self._path("endpoints", endpoint_id, "deployments", deployment_id)
+        try:
+            self._send("DELETE", path, params={"etag": deployment.etag} if deployment.etag else None)
+        except ProviderNotFound:
+            pass
+        except ProviderConflict:  # changed between the read and the delete: once more, without the etag
+            self._send("DELETE", path)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def _get_endpoint(self, endpoint_id: str) -> Endpoint:
+        return self._parse(Endpoint, self._send("GET", self._path("endpoints", endpoint_id)))
+
+    def _get_deployment(self, endpoint_id: str, deployment_id: str) -> Deployment:
+        path = self._path("endpoints", endpoint_id, "deployments", deployment_id)
+        return self._parse(Deployment, self._send("GET", path))
+
+    def _config(self, resource: str) -> Config | None:
+        """A config by resource name `projects/{owner}/configs/{cr}`, read under its owner's project."""
+        if not resource.startswith("projects/"):
+            return None
+        return self._parse(Config, self._send("GET", "/v2/" + resource))
+
+    def _instance_types(self) -> list[InstanceType]:
+        return list(self._pages("/v2/public/inference-instance-types", InstanceType))
+
+    def _supported_model(self, model: str) -> SupportedModel:
+        for refresh in (False, True):
+            catalogue = self._catalogue(refresh=refresh)
+            found = find_model(catalogue.models, model)
+            if found is not None:
+                return found
+            if self._monotonic() - catalogue.fetched_at < 1.0:
+                break  # just fetched: asking again would not help
+        raise ProviderNotFound(
+            message=f"Model {model} is not in Together's v2 catalogue of models for dedicated deployments.",
+            code="model_not_found",
+        )
+
+    def _catalogue(self, *, refresh: bool = False) -> _Catalogue:
+        """`GET /v2/supported-models?product=PRODUCT_DEDICATED`, all pages, reused for `catalogue_ttl`."""
+        with self._catalogue_lock:
+            cached = self._catalogue_cache
+            now = self._monotonic()
+            if cached is not None and not refresh and now - cached.fetched_at < self._catalogue_ttl:
+                return cached
+            try:
+                params = {"product": "PRODUCT_DEDICATED", "limit": str(PAGE_LIMIT)}
+                models = list(self._pages("/v2/supported-models", SupportedModel, params))
+            except ProviderError:
+                if cached is not None:  # better a catalogue a little old than no tracking at all
+                    return cached
+                raise
+            names: dict[str, str] = {}
+            for entry in models:
+                for path in [entry.base_model] + [p.model for p in entry.deployment_profiles]:
+                    if path:
+                        names.setdefault(unrevisioned(path), entry.name)
+            self._catalogue_cache = _Catalogue(models, names, now)
+            return self._catalogue_cache
+
+    def _model_name(self, resource: str) -> str:
+        """`projects/p/models/ml/revisions/rv` -> the catalogue's `org/Model`; the resource name if unknown."""
+        if not resource:
+            return ""
+        return self._catalogue().names_by_path.get(unrevisioned(resource), resource)
+
+    def _info(self, endpoint: Endpoint, deployment: Deployment | None = None) -> EndpointInfo:
+        summary = own_deployment(endpoint)
+        slug = endpoint.name.split("/", 1)[0] if "/" in endpoint.name else None
+        common: dict[str, Any] = {
+            "id": endpoint.id,
+            "name": endpoint.name,
+            "display_name": bare_name(endpoint.name),
+            "owner": slug,
+            "type": "dedicated",
+            "created_at": endpoint.created_at,
+            "api": "v2",
+        }
+        if summary is None:
+            return EndpointInfo(
+                model="", state="STOPPED", status_message="The endpoint has no deployment.", **common
+            )
+        name = deployment.name if deployment else summary.name
+        autoscaling = deployment.autoscaling if deployment else summary.autoscaling
+        low, high = autoscaling.min_replicas, autoscaling.max_replicas
+        if high == 0:  # stopped: report the bounds a start restores, as v1 does
+            low, high = stopped_bounds(name) or (low, high)
+        return EndpointInfo(
+            model=self._model_name(deployment.model if deployment else summary.model),
+            state=bare_state(deployment.status.state if deployment else summary.state),
+            hardware=v1_id_for_v2_hardware(deployment.hardware if deployment else summary.hardware),
+            min_replicas=low,
+            max_replicas=high,
+            ready_replicas=deployment.status.ready_replicas if deployment else summary.ready_replicas,
+            desired_replicas=deployment.desired_replicas if deployment else summary.desired_replicas,
+            status_message=(deployment.status.message or None) if deployment else None,
+            **common,
+        )
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _path(self, *parts: str) -> str:
+        return "/".join([f"/v2/projects/{quote(self._project_id, safe='')}"] + [_segment(p) for p in parts])
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        return self._api.send(method, path, params=params, json=json)
+
+    def _parse(self, model: type[_Model], response: httpx.Response) -> _Model:
+        return self._api.parse(model, self._api.json(response), response)
+
+    def _pages(self, path: str, item: type[_Model], params: dict[str, str] | None = None) -> Iterator[_Model]:
+        """Every item of a cursor-paginated list, following `next_cursor`."""
+        query = dict(params or {"limit": str(PAGE_LIMIT)})
+        seen: set[str] = set()
+        while True:
+            response = self._send("GET", path, params=query)
+            page = self._api.parse(Page[item], self._api.json(response), response)  # type: ignore[valid-type]
+            yield from page.data
+            cursor = page.next_cursor
+            if not cursor or cursor in seen:  # a repeated cursor would loop for ever
+                return
+            seen.add(cursor)
+            query = {**query, "after": cursor}
+
+    @staticmethod
+    def _quietly(read: Callable[[], _T]) -> _T | None:
+        """A read whose failure only means "cannot tell": None then."""
+        try:
+            return read()
+        except ProviderError as exc:
+            log.warning("could not read back from Together: %s", exc)
+            return None
+
+
+_T = TypeVar("_T")
+
+
+def _segment(part: str) -> str:
+    if not part:
+        raise ValueError("an id in the path is empty")
+    return quote(part, safe="")
+
+
+def fetch_whoami(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> Whoami:
+    """`GET /v3/whoami`: which key this is and, for a project key, its project."""
+    http = TogetherHttp(
+        root_url_of(base_url),
+        api_key,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff_base=0.5,
+        backoff_cap=4.0,
+        sleep=sleep,
+        transport=transport,
+        logger=log,
+    )
+    try:
+        response = http.send("GET", "/v3/whoami")
+        return http.parse(Whoami, http.json(response), response)
+    finally:
+        http.close()
