@@ -52,7 +52,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
         settings.require("slack_bot_token", "slack_signing_secret")
         simulator = serve_simulator(speed=args.speed)
-        bot = build_bot(settings, provider=simulator_client(simulator), simulated=True)
+        bot = build_bot(
+            settings, provider=simulator_client(simulator, api=settings.together_api), simulated=True
+        )
         log.info(
             "simulating Together at %s/v1 (%gx speed): no real endpoint is created", simulator.url, args.speed
         )
@@ -116,11 +118,20 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
     from bot.together.local import serve_simulator
 
-    server = serve_simulator(speed=args.speed, host=args.host, port=args.port, api_key=args.api_key)
+    server = serve_simulator(
+        speed=args.speed,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        v1_create_enabled=not args.v1_create_disabled,
+    )
     key = "the key given with --api-key" if args.api_key else "any key"
+    v1_note = " (v1 creation disabled, as on current accounts)" if args.v1_create_disabled else ""
     print(
-        f"Together simulator serving the v1 API at {server.url}/v1 ({args.speed:g}x speed; "
-        f"send Authorization: Bearer <{key}>). Ctrl-C stops it.",
+        f"Together simulator at {server.url} ({args.speed:g}x speed; send Authorization: Bearer <{key}>):\n"
+        f"  v1 API: {server.url}/v1{v1_note}\n"
+        f"  v2 API: {server.url}/v2/projects/{server.sim.project_id}/... (whoami: {server.url}/v3/whoami)\n"
+        "Ctrl-C stops it.",
         flush=True,
     )
     try:
@@ -218,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
     )
     tracker.set_defaults(func=cmd_tracker)
 
-    simulator = sub.add_parser("simulator", help="serve the Together API simulator alone, under /v1")
+    simulator = sub.add_parser("simulator", help="serve the Together API simulator alone (v1 and v2)")
     simulator.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")
     simulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     simulator.add_argument(
@@ -226,6 +237,11 @@ def parser() -> argparse.ArgumentParser:
     )
     simulator.add_argument(
         "--speed", type=_positive, default=1.0, help="how much faster simulated time runs (default 1)"
+    )
+    simulator.add_argument(
+        "--v1-create-disabled",
+        action="store_true",
+        help="answer v1 creation (and v1 restarts) with 403 endpoints_v1_create_access_disabled, as Together does now",
     )
     simulator.set_defaults(func=cmd_simulator)
 

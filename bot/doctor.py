@@ -124,11 +124,15 @@ def check_together(settings: Settings) -> Check:
     if not key:
         return Check("together", False, "skipped: TOGETHER_API_KEY is not set.")
     from bot.domain.provider import ProviderAuthError, ProviderError
-    from bot.together.client import TogetherClient
+    from bot.together.backends import make_provider
 
     try:
-        with TogetherClient(settings.together_base_url, key, timeout=10, max_retries=0) as client:
-            hardware = client.list_hardware()
+        provider = make_provider(
+            settings.together_api, settings.together_base_url, key, settings.together_project_id
+        )
+        hardware = provider.list_hardware()
+    except ConfigError as exc:
+        return Check("together", False, str(exc))
     except ProviderAuthError:
         return Check(
             "together",
@@ -143,7 +147,13 @@ def check_together(settings: Settings) -> Check:
             f"{_first_line(exc)} (TOGETHER_BASE_URL is {settings.together_base_url}; check it and the "
             "network).",
         )
-    return Check("together", True, f"key works ({len(hardware)} hardware configurations listed).")
+    api = getattr(provider, "api_version", "v1")
+    project = f", project {getattr(provider, 'project_id', '')}" if api == "v2" else ""
+    return Check(
+        "together",
+        True,
+        f"key works on the {api} API{project} ({len(hardware)} hardware configurations listed).",
+    )
 
 
 def check_database(settings: Settings) -> Check:

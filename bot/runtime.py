@@ -80,6 +80,14 @@ def poll_interval(settings: Settings, launches: LaunchService) -> float:
     return max(settings.bot_poll_seconds, settings.bot_poll_idle_seconds)
 
 
+def inference_url(provider: EndpointProvider) -> str:
+    """Where the endpoint answers chat completions, for the usage example in the STARTED/READY reply."""
+    root = str(getattr(provider, "root_url", "https://api.together.xyz")).rstrip("/")
+    if getattr(provider, "api_version", "v1") == "v2" and root.endswith("api.together.ai"):
+        return "https://api-inference.together.ai/v1"  # v2 serves inference from its own host
+    return f"{root}/v1"
+
+
 def together_provider(settings: Settings) -> EndpointProvider:
     from bot.together.backends import make_provider
 
@@ -124,8 +132,9 @@ def build_bot(
     tracker.work = lambda: track(launches)
     tracker.interval = lambda: poll_interval(settings, launches)
     launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
-    root = getattr(provider, "root_url", "https://api.together.xyz")
-    renderer = Renderer(catalog, settings.approvers, inference_url=f"{root}/v1", simulated=simulated)
+    renderer = Renderer(
+        catalog, settings.approvers, inference_url=inference_url(provider), simulated=simulated
+    )
     publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due
     lifecycle = LifecycleService(

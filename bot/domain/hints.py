@@ -32,9 +32,10 @@ def hint_for(error: ProviderError) -> str:
     if isinstance(error, ProviderForbidden):
         if V1_CREATE_DISABLED in (error.code or "", error.type or "") or V1_CREATE_DISABLED in text:
             return (
-                "Together has switched off creating endpoints through its v1 API for this account. "
-                "Launching needs Together's v2 API (project-scoped), which this version of the bot does not "
-                "speak yet; existing endpoints keep running."
+                "Together has switched off creating endpoints through its v1 API for this account; existing "
+                "endpoints keep running. An admin should switch the bot to Together's v2 API: set "
+                "`TOGETHER_API=v2` and `TOGETHER_PROJECT_ID` (the project's `proj_…` id; with `TOGETHER_API=auto` "
+                "a project API key is enough), restart it, then ask for the launch again."
             )
         return "Together refused the bot permission for this. An admin should check the account and key."
     if isinstance(error, ProviderRateLimited):

@@ -24,7 +24,7 @@ from bot.domain.errors import (
     UserError,
 )
 from bot.domain.hints import hint_for
-from bot.domain.model import SETTLED_STATES, EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
+from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     EndpointInfo,
     EndpointProvider,
@@ -33,6 +33,7 @@ from bot.domain.provider import (
     ProviderError,
     ProviderNotFound,
 )
+from bot.domain.states import GONE, SETTLED
 from bot.store.store import Store
 from bot.store.tables import utcnow
 
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 DEFAULT_INACTIVE_TIMEOUT = 60  # minutes; Together's documented default
 HARDWARE_CACHE_SECONDS = 300.0
 MAX_NOTE_LENGTH = 1000
-GONE = "DELETED"  # our word for an endpoint Together no longer knows (its API has no such state)
 # How long a process owns a launch it claimed. Longer than the slowest create call with its retries;
 # when it runs out the process is taken to have died and recovery finishes the launch.
 LAUNCH_LEASE = timedelta(minutes=5)
@@ -489,7 +489,7 @@ class LaunchService:
 
     def busy(self) -> bool:
         """Whether any tracked endpoint is between states (the tracker then polls at its faster pace)."""
-        return any(e.state not in SETTLED_STATES for e in self.store.tracked_endpoints())
+        return any(e.state not in SETTLED for e in self.store.tracked_endpoints())
 
     def _note_unreachable(self, tracked: list[EndpointRecord], error: ProviderError) -> None:
         now = self._monotonic()
@@ -558,6 +558,10 @@ class LaunchService:
                     "endpoint_id": endpoint.id,
                     "name": seen.name or endpoint.name,
                     "requester": request.requested_by,
+                    # v2 reports replicas and a reason with its states; v1 does not (None: not shown)
+                    "ready_replicas": seen.ready_replicas,
+                    "desired_replicas": seen.desired_replicas,
+                    "status_message": seen.status_message,
                 },
                 endpoint_id=endpoint.id,
                 previous=endpoint.state,

@@ -16,7 +16,7 @@ from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import GONE, LaunchService, replace_state
+from bot.domain.launch import LaunchService, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     EndpointInfo,
@@ -43,6 +43,7 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
+from bot.domain.states import GONE, forbids_start, forbids_stop
 from bot.store.store import Store
 
 HISTORY_LIMIT = 30
@@ -57,19 +58,13 @@ RECORDED = {
     Act.DELETE: "deleted",
 }
 
-# States in which an act makes no sense, and what to tell the person instead.
-FORBIDDEN: dict[Act, dict[str, str]] = {
-    Act.START: {
-        "PENDING": "is already starting (PENDING: Together is finding hardware)",
-        "STARTING": "is already starting",
-        "STARTED": "is already running",
-        "STOPPING": "is still stopping; start it again once it is STOPPED",
-    },
-    Act.STOP: {
-        "STOPPED": "is already stopped",
-        "STOPPING": "is already stopping",
-    },
-}
+# Why an act makes no sense in a state (None: it does), for both Together APIs' state names.
+FORBIDDEN: dict[Act, Callable[[str], str | None]] = {Act.START: forbids_start, Act.STOP: forbids_stop}
+
+
+def _forbidden(act: Act, state: str) -> str | None:
+    rule = FORBIDDEN.get(act)
+    return rule(state) if rule else None
 
 
 class LifecycleService:
@@ -337,7 +332,7 @@ class LifecycleService:
     def _check(self, act: Act, managed: Managed, user_id: str, *, state: str | None = None) -> None:
         self.policy.ensure(user_id, act, managed.requested_by, managed.label)
         state = state or managed.state
-        why = FORBIDDEN.get(act, {}).get(state)
+        why = _forbidden(act, state)
         if why:
             raise StateForbids(f"{managed.label} {why}. Nothing was done.")
 
@@ -351,7 +346,7 @@ class LifecycleService:
         self._check(act, managed, user_id)
         info = self._read(managed)
         if info.state != managed.state:
-            why = FORBIDDEN.get(act, {}).get(info.state)
+            why = _forbidden(act, info.state)
             if why:
                 raise StateForbids(
                     f"Together reports that {managed.label} {why} (it changed since the bot last looked: "

@@ -19,10 +19,6 @@ class RequestStatus(enum.StrEnum):
     FAILED = "failed"  # Together refused, or the launch could not be completed
 
 
-# The provider's states after which nothing changes without someone acting.
-SETTLED_STATES = frozenset({"STARTED", "STOPPED", "ERROR", "FAILED"})
-
-
 @dataclass(frozen=True)
 class LaunchDraft:
     """What the user asked for, as typed or chosen in the modal (already resolved to real ids)."""

@@ -14,6 +14,7 @@ from bot.domain.cost import CostEstimate
 from bot.domain.errors import UserError
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest
 from bot.domain.provider import EndpointInfo, ProviderError
+from bot.domain.states import billed
 
 TOGETHER_DEFAULT_TIMEOUT = 60  # minutes of idleness before auto-stop, when the launch did not say
 
@@ -83,7 +84,7 @@ class Managed:
     @property
     def running(self) -> bool:
         """Billed now, or about to be (Together bills from STARTED; PENDING/STARTING lead there)."""
-        return self.state in ("PENDING", "STARTING", "STARTED")
+        return billed(self.state)
 
     def refs(self) -> list[str]:
         """What a person may type to mean this endpoint."""

@@ -120,7 +120,7 @@ def start_local(settings: Settings, *, speed: float) -> LocalBot:
         assert config.slack_bot_token is not None
         bot = build_bot(
             config,
-            provider=simulator_client(simulator),
+            provider=simulator_client(simulator, api=settings.together_api),
             client=make_web_client(config.slack_bot_token.get_secret_value(), fake.base_url),
             simulated=True,
         )

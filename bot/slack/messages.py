@@ -9,6 +9,7 @@ from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.cost import CostEstimate, format_dollars
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.running import current_draft
+from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import RequestRef
 from bot.slack.text import code, escape, mention, truncate
@@ -25,6 +26,11 @@ STATE_ICONS = {
     "ERROR": ":red_circle:",
     "FAILED": ":red_circle:",
     "DELETED": ":wastebasket:",
+    # Together's v2 deployment states
+    "PROVISIONING": ":hourglass_flowing_sand:",
+    "READY": ":large_green_circle:",
+    "SCALING": ":arrows_counterclockwise:",
+    "DEGRADED": ":large_yellow_circle:",
 }
 
 
@@ -200,7 +206,11 @@ class Renderer:
         state = str(payload["state"])
         icon = STATE_ICONS.get(state, ":grey_question:")
         line = f"{icon} State: *{escape(state)}*"
-        if state == "STARTED":
+        if payload.get("desired_replicas") is not None:
+            line += f" ({payload.get('ready_replicas') or 0}/{payload['desired_replicas']} replicas ready)"
+        if payload.get("status_message") and state not in READY_TO_SERVE:
+            line += f": {escape(truncate(str(payload['status_message']), 300))}"
+        if state in READY_TO_SERVE:
             name = payload.get("name") or ""
             return (
                 f"{line}. The endpoint is serving. Call it with `model` set to {code(name)}:\n"
@@ -209,7 +219,7 @@ class Renderer:
                 '  -d \'{"model": "' + escape(name).replace("'", "") + '", '
                 '"messages": [{"role": "user", "content": "Hello"}]}\'```'
             )
-        if state in ("ERROR", "FAILED"):
+        if state in FAILED:
             return (
                 f"{line}. {mention(payload.get('requester') or request.requested_by)} Together reports the "
                 "endpoint failed. It is not serving; stop or delete it in Together's console, or ask for a new "

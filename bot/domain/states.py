@@ -1,0 +1,44 @@
+"""Endpoint states across Together's two APIs, spelled as each API spells them.
+
+v1 reports an endpoint state (PENDING, STARTING, STARTED, STOPPING, STOPPED, ERROR, and FAILED seen in
+lists); v2 reports its deployment's state (PROVISIONING, READY, SCALING, DEGRADED, STOPPING, STOPPED,
+FAILED). The bot shows them as they are and reasons about them through these groups.
+"""
+
+from __future__ import annotations
+
+COMING_UP = frozenset({"PENDING", "STARTING", "PROVISIONING"})
+SERVING = frozenset({"STARTED", "READY", "DEGRADED", "SCALING"})
+GOING_DOWN = frozenset({"STOPPING"})
+STOPPED = frozenset({"STOPPED"})
+FAILED = frozenset({"ERROR", "FAILED"})
+GONE = "DELETED"  # our word for an endpoint Together no longer knows (neither API has such a state)
+
+# Nothing changes from these without someone acting (the tracker may poll slowly).
+SETTLED = frozenset({"STARTED", "READY", "DEGRADED"}) | STOPPED | FAILED | {GONE}
+# The states in which the endpoint first answers inference calls.
+READY_TO_SERVE = frozenset({"STARTED", "READY"})
+
+
+def billed(state: str) -> bool:
+    """Running or about to: replicas cost money (Together bills from the first running replica)."""
+    return state in COMING_UP or state in SERVING
+
+
+def forbids_start(state: str) -> str | None:
+    """Why a start makes no sense in `state`, or None when it does."""
+    if state in COMING_UP:
+        return f"is already starting ({state})"
+    if state in SERVING:
+        return f"is already running ({state})"
+    if state in GOING_DOWN:
+        return "is still stopping; start it again once it is STOPPED"
+    return None
+
+
+def forbids_stop(state: str) -> str | None:
+    if state in STOPPED:
+        return "is already stopped"
+    if state in GOING_DOWN:
+        return "is already stopping"
+    return None

@@ -1,0 +1,139 @@
+"""The same Slack experience on Together's v2 API: launch, follow, stop, start, scale, delete, refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from bot.audit import audit_rows
+from bot.together.v2_client import TogetherV2Client
+from tests.conftest import APPROVER, REQUESTER, TOGETHER_KEY, Stack, start_stack
+from tests.lifecycle_helpers import answer, ask_to_confirm, submit_and_read
+from tests.test_launch_flow import approve, request_launch
+
+LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+
+
+@pytest.fixture
+def v2(database_url, fake_slack, sim, sim_server, clock) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    # Waiting inside the client (a delete waits for STOPPED) moves the simulated clock instead of real time.
+    client = TogetherV2Client(
+        sim_server.url,
+        TOGETHER_KEY,
+        sim.project_id,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+        timeout=5,
+        sleep=clock.advance,
+        stop_poll=5,
+    )
+    stack = start_stack(
+        database_url,
+        fake_slack,
+        sim,
+        sim_server,
+        client,
+        clock,  # type: ignore[arg-type]
+        together_api="v2",
+        together_project_id=sim.project_id,
+    )
+    yield stack
+    stack.bot.stop()
+    stack.server.stop()
+    stack.slack.close()
+    stack.bot.store.engine.dispose()
+
+
+def states(stack: Stack) -> list[str]:
+    return [t.split("*")[1] for t in stack.thread() if "State: *" in t]
+
+
+def v2_calls(stack: Stack) -> list[tuple[str, str]]:
+    return [
+        (r.method, r.path.split("/")[-1] if r.path.count("/") > 5 else r.path)
+        for r in stack.sim.requests
+        if r.method != "GET"
+    ]
+
+
+def test_launch_on_v2_follows_deployment_states_with_replica_counts(v2: Stack) -> None:
+    request_launch(v2, "create llama-8b h100 2-3")
+    approve(v2)
+    assert len(v2.sim.v2_endpoints) == 1 and not v2.sim.endpoints  # nothing went to v1
+    posts = [r.path for r in v2.sim.requests if r.method == "POST"]
+    assert [p.rsplit("/", 1)[-1] for p in posts] == ["endpoints", "deployments"]
+    assert any(
+        r.method == "PATCH" and "trafficSplit" in (r.query.get("updateMask") or "") for r in v2.sim.requests
+    )
+
+    v2.advance(61)
+    v2.advance(181)
+    v2.settle()
+    assert states(v2) == ["PROVISIONING", "SCALING", "READY"]
+    ready = [t for t in v2.thread() if "State: *READY*" in t][0]
+    assert "(2/2 replicas ready)" in ready and "chat/completions" in ready
+    (row,) = audit_rows(v2.bot.store)
+    assert row["state"] == "READY" and row["endpoint_id"].startswith("ep_") and row["approved_by"] == APPROVER
+
+
+def test_a100_is_not_offered_on_v2_and_the_answer_lists_what_is(v2: Stack) -> None:
+    v2.slack.command(REQUESTER, "create llama-8b a100 1")
+    v2.fake.wait_for("response_url")
+    (text,) = v2.ephemeral_texts(REQUESTER)
+    assert "can't run" in text and "h100" in text.lower() and "a100_80gb_sxm`" not in text.split("fits")[1]
+
+
+def test_lifecycle_on_v2_stop_start_scale_delete(v2: Stack) -> None:
+    request_launch(v2, "create llama-8b h100 2-3")
+    approve(v2)
+    v2.advance(300)
+    ref = next(iter(v2.sim.v2_endpoints))
+
+    ask_to_confirm(v2, APPROVER, f"stop {ref}")
+    submit_and_read(v2, APPROVER, "Stopping")
+    v2.advance(40)
+    v2.settle()
+    assert states(v2)[-1] == "STOPPED"
+
+    answer(v2, APPROVER, f"start {ref}", "Starting")
+    v2.advance(300)
+    v2.settle()
+    assert states(v2)[-1] == "READY"
+    assert "(2/2 replicas ready)" in [t for t in v2.thread() if "State: *READY*" in t][-1]  # bounds restored
+
+    answer(v2, APPROVER, f"scale {ref} 1-4", "1–4")
+    v2.advance(300)
+    v2.settle()
+    deployment = next(iter(v2.sim.v2_endpoints.values()))
+    assert json.dumps(deployment).count('"minReplicas": 1') >= 1
+
+    ask_to_confirm(v2, APPROVER, f"delete {ref}")
+    submit_and_read(v2, APPROVER, "")
+    v2.settle()
+    assert v2.sim.v2_endpoints == {}
+    actions = [e["action"] for e in audit_rows(v2.bot.store)[0]["events"]]
+    for action in ("stopped", "started", "scaled", "deleted"):
+        assert action in actions
+
+
+def test_v1_creation_disabled_says_to_switch_to_v2(stack: Stack) -> None:
+    stack.sim.v1_create_enabled = False
+    stack.bot.launches.sleep = lambda _s: None
+    request_launch(stack)
+    approve(stack)
+    (reply,) = [t for t in stack.thread() if "the launch failed" in t]
+    assert "endpoints_v1_create_access_disabled" in reply
+    assert "`TOGETHER_API=v2`" in reply and "`TOGETHER_PROJECT_ID`" in reply
+
+
+def test_a_lost_create_answer_on_v2_is_adopted_not_repeated(v2: Stack) -> None:
+    v2.sim.inject("POST", r"/v2/projects/[^/]+/endpoints/[^/]+/deployments", 500, after_commit=True)
+    request_launch(v2, "create llama-8b h100 1")
+    approve(v2)
+    assert len(v2.sim.v2_endpoints) == 1
+    (row,) = audit_rows(v2.bot.store)
+    assert row["status"] == "launched" and row["endpoint_id"] == next(iter(v2.sim.v2_endpoints))
+    v2.advance(300)
+    assert states(v2)[-1] == "READY"
