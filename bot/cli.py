@@ -128,10 +128,9 @@ def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
     key = "the key given with --api-key" if args.api_key else "any key"
     v1_note = " (v1 creation disabled, as on current accounts)" if args.v1_create_disabled else ""
     print(
-        f"Together simulator at {server.url} ({args.speed:g}x speed; send Authorization: Bearer <{key}>):\n"
-        f"  v1 API: {server.url}/v1{v1_note}\n"
-        f"  v2 API: {server.url}/v2/projects/{server.sim.project_id}/... (whoami: {server.url}/v3/whoami)\n"
-        "Ctrl-C stops it.",
+        f"Together simulator: v1 API at {server.url}/v1{v1_note}, v2 API at "
+        f"{server.url}/v2/projects/{server.sim.project_id} (whoami: {server.url}/v3/whoami); "
+        f"{args.speed:g}x speed; send Authorization: Bearer <{key}>. Ctrl-C stops it.",
         flush=True,
     )
     try:

@@ -104,7 +104,7 @@ def test_start_while_starting_is_refused_before_any_call(stack: Stack) -> None:
     assert len(stack.sim.requests) == calls
     stack.advance(61)
     text = answer(stack, REQUESTER, "start llama-8b-r1")
-    assert "`llama-8b-r1` is already starting. Nothing was done." in text
+    assert "`llama-8b-r1` is already starting (STARTING). Nothing was done." in text
 
 
 def test_start_refused_by_together_shows_its_words_and_a_hint(stack: Stack) -> None:

@@ -115,6 +115,7 @@ def test_tracker_process_launches_an_approval_the_web_process_left_behind(stack:
         "SLACK_API_URL": stack.fake.base_url,
         "TOGETHER_API_KEY": TOGETHER_KEY,
         "TOGETHER_BASE_URL": stack.bot.settings.together_base_url,
+        "TOGETHER_API": "v1",  # the simulator also serves v2; this stack launched on v1
         "DATABASE_URL": stack.bot.settings.database_url,
         "BOT_APPROVERS": ",".join(stack.bot.settings.approvers),
         "BOT_POLL_SECONDS": "0.1",
