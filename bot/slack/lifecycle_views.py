@@ -24,8 +24,8 @@ from bot.domain.running import (
     Outcome,
     Status,
 )
-from bot.slack.ids import Action, Callback
-from bot.slack.messages import STATE_ICONS
+from bot.slack.ids import Callback
+from bot.slack.messages import STATE_ICONS, decision_buttons
 from bot.slack.metadata import EndpointActionMeta, RequestRef
 from bot.slack.text import code, escape, mention, truncate
 
@@ -413,28 +413,7 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
         blocks.append(
             _section(f"{_request_line(r)}\nasked by {mention(r.requested_by)} in <#{r.channel_id}>")
         )
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"home-decide-{r.id}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": Action.APPROVE,
-                        "style": "primary",
-                        "value": ref,
-                        "text": {"type": "plain_text", "text": "Approve"},
-                    },
-                    {
-                        "type": "button",
-                        "action_id": Action.REJECT,
-                        "style": "danger",
-                        "value": ref,
-                        "text": {"type": "plain_text", "text": "Reject"},
-                    },
-                ],
-            }
-        )
+        blocks.append(decision_buttons(f"home-decide-{r.id}", ref))
     blocks.append(
         _context("`/endpoint help` lists the commands. This tab is refreshed each time you open it.")
     )

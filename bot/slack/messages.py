@@ -83,29 +83,7 @@ class Renderer:
             },
         ]
         if request.status is RequestStatus.PENDING:
-            ref = RequestRef(request_id=request.id).dump()
-            blocks.append(
-                {
-                    "type": "actions",
-                    "block_id": f"decide-{request.id}",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": Action.APPROVE,
-                            "style": "primary",
-                            "value": ref,
-                            "text": {"type": "plain_text", "text": "Approve"},
-                        },
-                        {
-                            "type": "button",
-                            "action_id": Action.REJECT,
-                            "style": "danger",
-                            "value": ref,
-                            "text": {"type": "plain_text", "text": "Reject"},
-                        },
-                    ],
-                }
-            )
+            blocks.append(decision_buttons(f"decide-{request.id}", RequestRef(request_id=request.id).dump()))
         context = f"Request #{request.id} · asked {request.requested_at:%Y-%m-%d %H:%M} UTC"
         if self.simulated:
             context = f"{SIMULATED_CARD_NOTE} · {context}"
@@ -318,3 +296,27 @@ def _sentence(text: str) -> str:
     """End a person's note with a full stop when it has no closing punctuation, so what follows reads."""
     text = text.strip()
     return text if text[-1:] in ".!?…" else text + "."
+
+
+def decision_buttons(block_id: str, ref: str) -> dict[str, Any]:
+    """Approve and Reject for a pending request (on its card and in the approver's App Home)."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": Action.APPROVE,
+                "style": "primary",
+                "value": ref,
+                "text": {"type": "plain_text", "text": "Approve"},
+            },
+            {
+                "type": "button",
+                "action_id": Action.REJECT,
+                "style": "danger",
+                "value": ref,
+                "text": {"type": "plain_text", "text": "Reject"},
+            },
+        ],
+    }
