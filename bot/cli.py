@@ -95,8 +95,8 @@ def wait_for_shutdown() -> None:
 def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.runtime import build_bot
 
-    settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
-    bot = build_bot(settings)
+    settings.require("slack_bot_token", "together_api_key")
+    bot = build_bot(settings, serves_slack=False)
     bot.start(tracker=True)
     logging.getLogger("bot").info(
         "endpoint-bot worker: following endpoint states, launching approved requests and posting to Slack "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 
 from slack_bolt import App
@@ -104,8 +105,14 @@ def build_bot(
     client: WebClient | None = None,
     apply_migrations: bool = True,
     simulated: bool = False,
+    serves_slack: bool = True,
 ) -> Bot:
-    settings.require("slack_signing_secret", *(() if client is not None else ("slack_bot_token",)))
+    """Everything the bot runs. `serves_slack=False` (the worker role) receives no Slack requests, so it
+    needs no signing secret."""
+    settings.require(
+        *(("slack_signing_secret",) if serves_slack else ()),
+        *(() if client is not None else ("slack_bot_token",)),
+    )
     engine = make_engine(settings.database_url)
     lock = SingleProcessLock(engine)
     if apply_migrations:
@@ -145,10 +152,13 @@ def build_bot(
         on_outbox=publishing.kick,
         on_acted=tracker.kick,
     )
-    assert settings.slack_signing_secret is not None
+    if settings.slack_signing_secret is not None:
+        signing_secret = settings.slack_signing_secret.get_secret_value()
+    else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
+        signing_secret = secrets.token_hex(16)
     app = build_app(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=signing_secret,
         listeners=Listeners(launches, catalog, renderer, lifecycle=LifecycleListeners(lifecycle)),
     )
     return Bot(
