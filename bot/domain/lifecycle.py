@@ -286,22 +286,7 @@ class LifecycleService:
                 f"Another endpoint is already called {quoted(new)} ({clash[0].label}, {quoted(clash[0].id)}): pick a name "
                 "that tells them apart, so that commands know which one you mean."
             )
-        answer = self._call(
-            Act.RENAME,
-            managed,
-            user_id,
-            lambda: self.provider.update_endpoint(managed.id, display_name=new),
-            asked={"display_name": new},
-        )
-        return self._done(
-            Act.RENAME,
-            managed,
-            user_id,
-            None,
-            answer.state,
-            settings={"display_name": answer.display_name or new},
-            previous={"display_name": managed.display_name},
-        )
+        return self._change_setting(Act.RENAME, managed, user_id, "display_name", new, managed.display_name)
 
     def set_timeout(self, endpoint_id: str, user_id: str, minutes: int) -> Outcome:
         managed = self.get(endpoint_id)
@@ -310,21 +295,25 @@ class LifecycleService:
             raise UserError("Auto-stop minutes can't be negative; 0 means never stop.")
         if minutes == managed.inactive_timeout:
             raise UserError(f"{managed.label} already has that auto-stop. Nothing to change.")
-        answer = self._call(
-            Act.TIMEOUT,
-            managed,
-            user_id,
-            lambda: self.provider.update_endpoint(managed.id, inactive_timeout=minutes),
-            asked={"inactive_timeout": minutes},
+        return self._change_setting(
+            Act.TIMEOUT, managed, user_id, "inactive_timeout", minutes, managed.inactive_timeout
         )
-        return self._done(
-            Act.TIMEOUT,
+
+    def _change_setting(
+        self, act: Act, managed: Managed, user_id: str, field: str, value: Any, previous: Any
+    ) -> Outcome:
+        """Send one updatable field to Together, then record it with what it was before."""
+        answer = self._call(
+            act,
             managed,
             user_id,
-            None,
-            answer.state,
-            settings={"inactive_timeout": minutes},
-            previous={"inactive_timeout": managed.inactive_timeout},
+            lambda: self.provider.update_endpoint(managed.id, **{field: value}),
+            asked={field: value},
+        )
+        # Together may normalise a name; what it reports is what the endpoint is now called.
+        kept = (answer.display_name or value) if field == "display_name" else value
+        return self._done(
+            act, managed, user_id, None, answer.state, settings={field: kept}, previous={field: previous}
         )
 
     # --- the steps every act shares --------------------------------------------------------
