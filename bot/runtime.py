@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 LAUNCHER_INTERVAL = 5.0  # also picks up approved requests a previous process left behind
 PUBLISHER_INTERVAL = 1.0
 CATALOG_REFRESH_INTERVAL = 240.0  # below the hardware cache's lifetime, so lookups stay warm
+HOUSEKEEPING_INTERVAL = 3600.0
+OUTBOX_RETENTION = timedelta(days=7)  # delivered Slack updates; the audit trail is kept for good
 
 
 @dataclass
@@ -47,14 +50,14 @@ class Bot:
     tracker: Loop
     publishing: Loop
     catalog_refresh: Loop | None = None
+    housekeeping: Loop | None = None
     lock: SingleProcessLock | None = None
     loops: list[Loop] = field(default_factory=list)
     lifecycle: LifecycleService | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
-        if self.catalog_refresh is not None:
-            self.loops.append(self.catalog_refresh)
+        self.loops += [loop for loop in (self.catalog_refresh, self.housekeeping) if loop is not None]
         for loop in self.loops:
             loop.start()
 
@@ -175,6 +178,9 @@ def build_bot(
         tracker,
         publishing,
         catalog_refresh=Loop("hardware-cache", launches.warm_hardware_cache, CATALOG_REFRESH_INTERVAL),
+        housekeeping=Loop(
+            "housekeeping", lambda: store.purge_delivered(OUTBOX_RETENTION), HOUSEKEEPING_INTERVAL
+        ),
         lock=lock,
         lifecycle=lifecycle,
     )

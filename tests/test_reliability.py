@@ -265,3 +265,16 @@ def test_endpoint_deleted_outside_the_bot_is_reported_once(stack: Stack) -> None
     before = len(stack.sim.requests)
     stack.advance(10)
     assert len(stack.sim.requests) == before  # nothing left to follow: no calls
+
+
+def test_delivered_updates_are_purged_after_a_while_but_the_audit_stays(stack: Stack) -> None:
+    from datetime import timedelta
+
+    request_launch(stack)
+    approve(stack)
+    assert stack.bot.store.undelivered_count() == 0
+    assert stack.bot.store.purge_delivered(timedelta(days=7)) == 0  # recent: kept
+    purged = stack.bot.store.purge_delivered(timedelta(seconds=0))
+    assert purged >= 4
+    (row,) = audit_rows(stack.bot.store)
+    assert [e["action"] for e in row["events"]][:2] == ["requested", "approved"]

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.model import (
@@ -494,6 +494,16 @@ class Store:
                 .values(delivered_at=now, last_error=reason[:2000])
             )
         return len(endpoints) + len(stuck)
+
+    def purge_delivered(self, older_than: timedelta) -> int:
+        """Forget Slack updates delivered longer ago than `older_than` (the audit trail is kept apart)."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.delivered_at.is_not(None), OutboxRow.delivered_at < utcnow() - older_than
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def undelivered_count(self) -> int:
         with self._sessions() as session:
