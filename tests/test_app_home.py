@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import APPROVER, APPROVER_2, REQUESTER, Stack
 from tests.lifecycle_helpers import launch, thread_of
+
+pytestmark = pytest.mark.backend(
+    "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
+)
 
 
 def ask(stack: Stack, text: str, user: str = REQUESTER) -> None:

@@ -10,6 +10,8 @@ from bot.audit import audit_rows
 from tests.conftest import REQUESTER, Stack
 from tests.test_launch_flow import approve, request_launch
 
+pytestmark = pytest.mark.backend("v1", reason="not yet converted to the backend matrix (issue 6)")
+
 
 @pytest.fixture(autouse=True)
 def _no_waiting(stack: Stack) -> None:

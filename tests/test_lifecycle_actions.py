@@ -6,6 +6,8 @@ endpoint's thread and card, and the audit trail.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.audit import audit_rows
 from tests.conftest import ADMIN, APPROVER, REQUESTER, Stack
 from tests.lifecycle_helpers import (
@@ -19,6 +21,8 @@ from tests.lifecycle_helpers import (
     submit_and_read,
     thread_of,
 )
+
+pytestmark = pytest.mark.backend("v1", reason="not yet converted to the backend matrix (issue 6)")
 
 
 def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:

@@ -16,6 +16,9 @@ from bot.audit import audit_rows
 from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack, start_stack
 from tests.test_launch_flow import approve, request_launch
 
+pytestmark = pytest.mark.backend("v1", reason="not yet converted to the backend matrix (issue 6)")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
