@@ -49,6 +49,7 @@ class Backend:
     hardware: str  # a `/endpoint create` alias both APIs offer
     start_states: tuple[str, ...]  # the states a launch or a start goes through, in order
     stop_states: tuple[str, ...]
+    failed_state: str  # what Together reports for an endpoint that failed to come up
     start_steps: tuple[float, ...]  # seconds to advance to leave each start state but the last
     endpoints_path: str  # regex (fullmatch) for the collection creates go to
     endpoint_path: str  # regex for one endpoint and what lies under it
@@ -91,6 +92,7 @@ V1 = Backend(
     hardware="h100",
     start_states=("PENDING", "STARTING", "STARTED"),
     stop_states=("STOPPING", "STOPPED"),
+    failed_state="ERROR",
     start_steps=(DEFAULT_DURATIONS["PENDING"] + 1, DEFAULT_DURATIONS["STARTING"] + 1),
     endpoints_path=r"/v1/endpoints",
     endpoint_path=r"/v1/endpoints/[^/]+",
@@ -102,6 +104,7 @@ V2 = Backend(
     hardware="h100",
     start_states=("PROVISIONING", "SCALING", "READY"),
     stop_states=("STOPPING", "STOPPED"),
+    failed_state="FAILED",
     start_steps=(DEFAULT_V2_DURATIONS["PROVISIONING"] + 1, DEFAULT_V2_DURATIONS["SCALING"] + 1),
     endpoints_path=r"/v2/projects/[^/]+/endpoints",
     endpoint_path=r"/v2/projects/[^/]+/endpoints/[^/]+",
