@@ -26,7 +26,7 @@ def home_text(view: dict) -> str:  # type: ignore[type-arg]
 
 
 def test_home_shows_your_endpoints_and_your_requests_waiting(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, "create llama-8b a100 2-5")  # the prices asserted here are a100's
     ask(stack, "create llama-70b 2xh100 1")
     home = stack.slack.open_home(REQUESTER)
     assert home["type"] == "home"
