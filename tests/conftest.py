@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,7 +20,9 @@ from bot.slack.app import make_web_client
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
+from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
+from bot.together.v2_client import TogetherV2Client
+from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-42"
@@ -34,6 +38,118 @@ PG_ROOT = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres
 DATABASES = [
     d.strip() for d in os.environ.get("BOT_TEST_DATABASES", "sqlite,postgresql").split(",") if d.strip()
 ]
+BACKENDS = [b.strip() for b in os.environ.get("BOT_TEST_BACKENDS", "v1,v2").split(",") if b.strip()]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What a stack test needs to know about a Together API to stay neutral about which one it talks to."""
+
+    name: str
+    hardware: str  # a `/endpoint create` alias both APIs offer
+    start_states: tuple[str, ...]  # the states a launch or a start goes through, in order
+    stop_states: tuple[str, ...]
+    failed_state: str  # what Together reports for an endpoint that failed to come up
+    start_steps: tuple[float, ...]  # seconds to advance to leave each start state but the last
+    endpoints_path: str  # regex (fullmatch) for the collection creates go to
+    endpoint_path: str  # regex for one endpoint and what lies under it
+    read: Callable[[TogetherSimulator], dict[str, dict[str, Any]]] = field(repr=False)
+    force: Callable[[TogetherSimulator, str, str], None] = field(repr=False)
+
+    @property
+    def started(self) -> str:
+        return self.start_states[-1]
+
+    @property
+    def any_path(self) -> str:
+        """Every endpoint path: the collection and each endpoint (for faults on all reads)."""
+        return self.endpoints_path + "(/.*)?"
+
+    def endpoints(self, sim: TogetherSimulator) -> dict[str, dict[str, Any]]:
+        """The endpoints the simulator holds on this API, by id."""
+        return self.read(sim)
+
+    def creates(self, sim: TogetherSimulator) -> int:
+        """How many create calls reached Together (v2: endpoint creations, not deployments)."""
+        return sum(
+            1
+            for r in sim.requests
+            if r.method == "POST" and re.fullmatch(self.endpoints_path, r.path.rstrip("/"))
+        )
+
+    def force_state(self, sim: TogetherSimulator, endpoint_id: str, state: str) -> None:
+        """Change the endpoint's state from outside the bot, as the console would."""
+        self.force(sim, endpoint_id, state)
+
+
+def _force_v2(sim: TogetherSimulator, endpoint_id: str, state: str) -> None:
+    deployment = sim.v2_endpoints[endpoint_id]["_deployments"][0]
+    sim.force_deployment_state(deployment["id"], state)
+
+
+V1 = Backend(
+    name="v1",
+    hardware="h100",
+    start_states=("PENDING", "STARTING", "STARTED"),
+    stop_states=("STOPPING", "STOPPED"),
+    failed_state="ERROR",
+    start_steps=(DEFAULT_DURATIONS["PENDING"] + 1, DEFAULT_DURATIONS["STARTING"] + 1),
+    endpoints_path=r"/v1/endpoints",
+    endpoint_path=r"/v1/endpoints/[^/]+",
+    read=lambda sim: sim.endpoints,
+    force=lambda sim, endpoint_id, state: sim.force_state(endpoint_id, state),
+)
+V2 = Backend(
+    name="v2",
+    hardware="h100",
+    start_states=("PROVISIONING", "SCALING", "READY"),
+    stop_states=("STOPPING", "STOPPED"),
+    failed_state="FAILED",
+    start_steps=(DEFAULT_V2_DURATIONS["PROVISIONING"] + 1, DEFAULT_V2_DURATIONS["SCALING"] + 1),
+    endpoints_path=r"/v2/projects/[^/]+/endpoints",
+    endpoint_path=r"/v2/projects/[^/]+/endpoints/[^/]+",
+    read=lambda sim: sim.v2_endpoints,
+    force=_force_v2,
+)
+BACKEND_BY_NAME = {"v1": V1, "v2": V2}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backend(name, reason=...): run this stack test on one Together API only, and say why",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Database tests run on each database; stack tests on (sqlite, v1), (postgresql, v1), (sqlite, v2).
+
+    v2 on PostgreSQL is covered by tests/test_v2_flow.py; the full product would double the suite's time.
+    A `backend` marker narrows a test (or a module) to one API.
+    """
+    if "backend" not in metafunc.fixturenames:
+        if "database_url" in metafunc.fixturenames:  # every database test runs on each database
+            metafunc.parametrize("database_url", DATABASES, indirect=True)
+        return
+    marker = metafunc.definition.get_closest_marker("backend")
+    if marker is not None and "reason" not in marker.kwargs:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a backend marker must give a reason")
+    wanted = [b for b in BACKENDS if marker is None or b in marker.args]
+    combos = [("sqlite", "v1"), ("postgresql", "v1"), ("sqlite", "v2")]
+    chosen = [(d, b) for d, b in combos if d in DATABASES and b in wanted]
+    if not chosen and wanted and DATABASES:  # e.g. BOT_TEST_DATABASES=postgresql BOT_TEST_BACKENDS=v2
+        chosen = [(DATABASES[0], wanted[0])]
+    if "database_url" in metafunc.fixturenames:
+        metafunc.parametrize(
+            ("database_url", "backend"), chosen, indirect=True, ids=[f"{d}-{b}" for d, b in chosen]
+        )
+    else:
+        metafunc.parametrize("backend", [b for _, b in chosen], indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKEND_BY_NAME[request.param]
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +164,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
-@pytest.fixture(params=DATABASES)
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bot.db'}"
@@ -131,6 +247,7 @@ class Stack:
     fake: FakeSlack
     sim: TogetherSimulator
     clock: ManualClock
+    backend: Backend = V1
 
     def settle(self, rounds: int = 2) -> None:
         for _ in range(rounds):
@@ -140,10 +257,19 @@ class Stack:
         self.clock.advance(seconds)
         self.settle()
 
+    def start(self) -> None:
+        """Let Together bring a launch (or a start) through every start state to the last."""
+        for seconds in self.backend.start_steps:
+            self.advance(seconds)
+
     def creates(self) -> int:
-        return sum(
-            1 for r in self.sim.requests if r.method == "POST" and r.path.rstrip("/") == "/v1/endpoints"
-        )
+        return self.backend.creates(self.sim)
+
+    def endpoints(self) -> dict[str, dict[str, Any]]:
+        return self.backend.endpoints(self.sim)
+
+    def force_state(self, endpoint_id: str, state: str) -> None:
+        self.backend.force_state(self.sim, endpoint_id, state)
 
     def card(self):  # type: ignore[no-untyped-def]
         messages = self.fake.messages(CHANNEL)
@@ -164,8 +290,11 @@ def start_stack(
     sim_server: SimulatorServer,
     together: TogetherClient,
     clock: ManualClock,
+    backend: Backend = V1,
     **settings: object,
 ) -> Stack:
+    if backend.name == "v2":
+        settings = {"together_api": "v2", "together_project_id": sim.project_id, **settings}
     config = make_settings(database_url, fake_slack, sim_server, **settings)
     bot = build_bot(config, provider=together, client=make_web_client(BOT_TOKEN, fake_slack.base_url))
     # Retries keep their logic but not their real waiting: tests must stay fast.
@@ -173,14 +302,37 @@ def start_stack(
     bot.launches.sleep = lambda _seconds: None
     server = ServerThread(bot.app, bot.store).start()
     driver = SlackDriver(fake_slack, SIGNING_SECRET, server.url + "/slack/events")
-    return Stack(bot, server, driver, fake_slack, sim, clock)
+    return Stack(bot, server, driver, fake_slack, sim, clock, backend)
+
+
+def provider_for(
+    backend: Backend, sim: TogetherSimulator, sim_server: SimulatorServer, clock: ManualClock
+) -> Any:
+    """A Together client for `backend`; v2's waits (a delete waits for STOPPED) move the simulated clock."""
+    if backend.name == "v1":
+        return TogetherClient(
+            sim_server.url + "/v1", TOGETHER_KEY, backoff_base=0.01, backoff_cap=0.05, timeout=5
+        )
+    return TogetherV2Client(
+        sim_server.url,
+        TOGETHER_KEY,
+        sim.project_id,
+        backoff_base=0.01,
+        backoff_cap=0.05,
+        timeout=5,
+        sleep=clock.advance,
+        stop_poll=5,
+    )
 
 
 @pytest.fixture
-def stack(database_url, fake_slack, sim, sim_server, together, clock) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
-    s = start_stack(database_url, fake_slack, sim, sim_server, together, clock)
+def stack(database_url, fake_slack, sim, sim_server, clock, backend) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    """The whole bot on one database and one Together API (see `pytest_generate_tests` for which pairs)."""
+    provider = provider_for(backend, sim, sim_server, clock)
+    s = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend)
     yield s
     s.bot.stop()
     s.server.stop()
     s.slack.close()
     s.bot.store.engine.dispose()
+    provider.close()

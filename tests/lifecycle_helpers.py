@@ -13,14 +13,19 @@ LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 
 def launch(
     stack: Stack,
-    text: str = "create llama-8b a100 2-5",
+    text: str | None = None,
     *,
     user: str = REQUESTER,
     approver: str = APPROVER,
     started: bool = True,
 ) -> dict[str, Any]:
-    """Ask, approve and (by default) wait until STARTED; returns the endpoint as Together holds it."""
-    known = set(stack.sim.endpoints)
+    """Ask, approve and (by default) wait until it serves; returns the endpoint as Together holds it.
+
+    Without `text` it asks for llama-8b, 2-5 replicas, on hardware the stack's Together API offers.
+    """
+    if text is None:
+        text = f"create llama-8b {stack.backend.hardware} 2-5"
+    known = set(stack.endpoints())
     stack.slack.command(user, text)
     stack.slack.wait_for_view(user)
     assert stack.slack.submit(user) is None
@@ -33,9 +38,8 @@ def launch(
     request = stack.bot.store.get_request(request_id)
     assert request is not None and request.status is RequestStatus.LAUNCHED, request
     if started:
-        stack.advance(61)
-        stack.advance(181)
-    (new,) = [e for i, e in stack.sim.endpoints.items() if i not in known]
+        stack.start()
+    (new,) = [e for i, e in stack.endpoints().items() if i not in known]
     return new
 
 

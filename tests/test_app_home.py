@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import APPROVER, APPROVER_2, REQUESTER, Stack
 from tests.lifecycle_helpers import launch, thread_of
+
+pytestmark = pytest.mark.backend(
+    "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
+)
 
 
 def ask(stack: Stack, text: str, user: str = REQUESTER) -> None:
@@ -20,7 +26,7 @@ def home_text(view: dict) -> str:  # type: ignore[type-arg]
 
 
 def test_home_shows_your_endpoints_and_your_requests_waiting(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, "create llama-8b a100 2-5")  # the prices asserted here are a100's
     ask(stack, "create llama-70b 2xh100 1")
     home = stack.slack.open_home(REQUESTER)
     assert home["type"] == "home"

@@ -9,7 +9,12 @@ import pytest
 from bot.slack.ids import Block
 from tests.conftest import REQUESTER, Stack
 
-pytestmark = pytest.mark.usefixtures("stack")
+pytestmark = [
+    pytest.mark.backend(
+        "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
+    ),
+    pytest.mark.usefixtures("stack"),
+]
 
 
 def answer(stack: Stack, text: str) -> str:

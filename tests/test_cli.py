@@ -7,8 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
 from tests.test_launch_flow import approve, request_launch
+
+pytestmark = pytest.mark.backend(
+    "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
+)
 
 
 def run_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

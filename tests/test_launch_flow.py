@@ -10,7 +10,7 @@ import pytest
 from bot.audit import audit_rows
 from bot.domain.errors import AlreadyDecided
 from bot.slack.ids import Block
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, start_stack
+from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, provider_for, start_stack
 
 LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 A100 = "1x_nvidia_a100_80gb_sxm"
@@ -32,6 +32,15 @@ def request_launch(stack: Stack, text: str = "create llama-8b a100 2-5", user: s
     return view
 
 
+def launch_text(stack: Stack, replicas: str = "2-5") -> str:
+    """The create command on hardware the stack's Together API offers."""
+    return f"create llama-8b {stack.backend.hardware} {replicas}"
+
+
+def states(stack: Stack) -> list[str]:
+    return [t.split("*")[1] for t in stack.thread() if "State: *" in t]
+
+
 def approve(stack: Stack, user: str = APPROVER, note: str | None = None) -> None:
     stack.slack.click(user, "Approve")
     stack.slack.wait_for_view(user)
@@ -42,6 +51,49 @@ def approve(stack: Stack, user: str = APPROVER, note: str | None = None) -> None
 
 
 def test_whole_launch_from_command_to_started(stack: Stack) -> None:
+    backend = stack.backend
+    stack.slack.command(REQUESTER, launch_text(stack))
+    view = stack.slack.wait_for_view(REQUESTER)
+    assert view["title"]["text"] == "Launch an endpoint"
+    assert _selected(view, Block.MODEL) == LLAMA_8B
+    assert "h100" in _selected(view, Block.HARDWARE)
+    assert (_selected(view, Block.MIN_REPLICAS), _selected(view, Block.MAX_REPLICAS)) == ("2", "5")
+    estimate = next(b for b in view["blocks"] if b.get("block_id") == Block.ESTIMATE)["text"]["text"]
+    assert "/h at 2 replicas" in estimate and "/h at 5" in estimate
+
+    assert stack.slack.submit(REQUESTER) is None
+    stack.settle()
+    card_text = json.dumps(stack.card().blocks)
+    assert "Launch request #1" in stack.card().text and f"<@{REQUESTER}>" in card_text
+    assert stack.creates() == 0
+
+    approve(stack, note="go ahead")
+    assert stack.creates() == 1
+    (endpoint_id,) = stack.endpoints()
+    thread = stack.thread()
+    assert "Note: go ahead. Launching" in thread[0]
+    assert f"State: *{backend.start_states[0]}*" in thread[1]
+    card_text = json.dumps(stack.card().blocks)
+    assert "approve_request" not in card_text and endpoint_id in card_text
+    assert backend.start_states[0] in card_text
+
+    stack.start()
+    assert states(stack) == list(backend.start_states)
+    assert "chat/completions" in [t for t in stack.thread() if "State: *" in t][-1]
+    assert backend.started in json.dumps(stack.card().blocks)
+    replies = len(stack.thread())
+    stack.advance(30)  # nothing changes: no further replies
+    assert len(stack.thread()) == replies
+
+    (row,) = audit_rows(stack.bot.store)
+    assert row["requested_by"] == REQUESTER and row["approved_by"] == APPROVER and row["rejected_by"] is None
+    assert row["state"] == backend.started and row["endpoint_id"] == endpoint_id
+    assert (row["model"], row["min_replicas"], row["max_replicas"]) == (LLAMA_8B, 2, 5)
+    assert [e["action"] for e in row["events"]][:4] == ["requested", "approved", "launch_started", "launched"]
+
+
+@pytest.mark.backend("v1", reason="the form's a100 prices and the v1 create body; v2 has no A100")
+def test_a100_form_prices_and_create_body(stack: Stack) -> None:
     stack.slack.command(REQUESTER, "create llama-8b a100 2-5")
     view = stack.slack.wait_for_view(REQUESTER)
     assert view["title"]["text"] == "Launch an endpoint"
@@ -105,7 +157,9 @@ def test_whole_launch_from_command_to_started(stack: Stack) -> None:
 
 
 def test_requester_cannot_approve_own_launch(stack: Stack) -> None:
-    request_launch(stack, user=APPROVER)  # an approver asking for a launch still needs someone else
+    request_launch(
+        stack, launch_text(stack), user=APPROVER
+    )  # an approver asking for a launch still needs someone else
     stack.slack.click(APPROVER, "Approve")
     assert stack.slack.view(APPROVER) is None
     (text,) = stack.ephemeral_texts(APPROVER)
@@ -115,7 +169,7 @@ def test_requester_cannot_approve_own_launch(stack: Stack) -> None:
 
 
 def test_non_approver_is_told_who_can_approve(stack: Stack) -> None:
-    request_launch(stack)
+    request_launch(stack, launch_text(stack))
     for label in ("Approve", "Reject"):
         stack.slack.click(BYSTANDER, label)
     assert stack.slack.view(BYSTANDER) is None
@@ -127,7 +181,7 @@ def test_non_approver_is_told_who_can_approve(stack: Stack) -> None:
 
 
 def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -> None:
-    request_launch(stack)
+    request_launch(stack, launch_text(stack))
     stack.slack.click(APPROVER, "Approve")
     view_1 = stack.slack.wait_for_view(APPROVER)
     stack.slack.click(APPROVER_2, "Approve")
@@ -151,7 +205,10 @@ def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -
             t.start()
         for t in threads:
             t.join()
-        stack.fake.wait_for("chat.postMessage", lambda c: "State: *PENDING*" in (c.params.get("text") or ""))
+        stack.fake.wait_for(
+            "chat.postMessage",
+            lambda c: f"State: *{stack.backend.start_states[0]}*" in (c.params.get("text") or ""),
+        )
     finally:
         stack.bot.stop()
     stack.settle()
@@ -160,11 +217,11 @@ def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -
     assert len(accepted) == 1
     assert all("already approved" in r for r in results if "errors" in r)
     assert sum("Approved by" in t for t in stack.thread()) == 1
-    assert sum("State: *PENDING*" in t for t in stack.thread()) == 1
+    assert states(stack) == [stack.backend.start_states[0]]
 
 
 def test_parallel_launchers_claim_a_request_once(stack: Stack) -> None:
-    request_launch(stack)
+    request_launch(stack, launch_text(stack))
     stack.slack.click(APPROVER, "Approve")
     stack.slack.wait_for_view(APPROVER)
     stack.slack.submit(APPROVER)
@@ -183,7 +240,7 @@ def test_parallel_launchers_claim_a_request_once(stack: Stack) -> None:
 
 
 def test_reject_records_reason_and_launches_nothing(stack: Stack) -> None:
-    request_launch(stack)
+    request_launch(stack, launch_text(stack))
     stack.slack.click(APPROVER, "Reject")
     stack.slack.wait_for_view(APPROVER)
     errors = stack.slack.submit(APPROVER)  # a reason is required
@@ -205,14 +262,16 @@ def test_reject_records_reason_and_launches_nothing(stack: Stack) -> None:
 
 
 def test_error_state_mentions_requester(stack: Stack) -> None:
-    stack.sim.set_next_outcome("ERROR", at="STARTING")
-    request_launch(stack)
+    failed = stack.backend.failed_state
+    request_launch(stack, launch_text(stack))
     approve(stack)
-    stack.advance(61)
-    stack.advance(181)
-    error = [t for t in stack.thread() if "State: *ERROR*" in t]
+    stack.advance(stack.backend.start_steps[0])
+    (endpoint_id,) = stack.endpoints()
+    stack.force_state(endpoint_id, failed)
+    stack.advance(stack.backend.start_steps[1])
+    error = [t for t in stack.thread() if f"State: *{failed}*" in t]
     assert len(error) == 1 and f"<@{REQUESTER}>" in error[0]
-    assert "ERROR" in json.dumps(stack.card().blocks)
+    assert failed in json.dumps(stack.card().blocks)
 
 
 def test_restart_while_pending_resumes_and_posts_started_once(
@@ -221,27 +280,28 @@ def test_restart_while_pending_resumes_and_posts_started_once(
     fake_slack,
     sim,
     sim_server,
-    together,
     clock,  # type: ignore[no-untyped-def]
 ) -> None:
-    request_launch(stack)
+    backend = stack.backend
+    request_launch(stack, launch_text(stack))
     approve(stack)
-    assert any("PENDING" in t for t in stack.thread())
+    assert states(stack) == [backend.start_states[0]]
     stack.bot.stop()
     stack.server.stop()
     stack.bot.store.engine.dispose()
 
-    second = start_stack(database_url, fake_slack, sim, sim_server, together, clock)
+    provider = provider_for(backend, sim, sim_server, clock)
+    second = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend)
     try:
         clock.advance(300)
         second.settle()
         second.settle()
-        thread = second.thread()
-        assert sum("State: *STARTED*" in t for t in thread) == 1
-        assert sum("State: *PENDING*" in t for t in thread) == 1
+        shown = states(second)
+        assert shown.count(backend.started) == 1 and shown.count(backend.start_states[0]) == 1
         assert stack.creates() == 1
-        assert "STARTED" in json.dumps(second.card().blocks)
+        assert backend.started in json.dumps(second.card().blocks)
     finally:
         second.bot.stop()
         second.server.stop()
         second.bot.store.engine.dispose()
+        provider.close()

@@ -6,6 +6,8 @@ endpoint's thread and card, and the audit trail.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.audit import audit_rows
 from tests.conftest import ADMIN, APPROVER, REQUESTER, Stack
 from tests.lifecycle_helpers import (
@@ -20,9 +22,12 @@ from tests.lifecycle_helpers import (
     thread_of,
 )
 
+pytestmark = pytest.mark.backend("v1", reason="not yet converted to the backend matrix (issue 6)")
+A100_LAUNCH = "create llama-8b a100 2-5"  # the prices and ids asserted here are a100's
+
 
 def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     view = ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     text = modal_text(view)
     assert view["title"]["text"] == "Stop endpoint" and view["submit"]["text"] == "Stop it"
@@ -48,7 +53,7 @@ def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:
 
 
 def test_cancelled_stop_changes_nothing(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, A100_LAUNCH)
     replies = len(thread_of(stack))
     ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     stack.slack.cancel(REQUESTER)
@@ -69,7 +74,7 @@ def test_stop_of_a_stopped_endpoint_is_refused_before_any_call(stack: Stack) -> 
 
 def test_stop_racing_a_stop_made_in_the_console(stack: Stack) -> None:
     """The dialog is open when someone stops the endpoint in Together's console: no second stop."""
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     stack.sim.force_state(endpoint["id"], "STOPPED")
     told = submit_and_read(stack, REQUESTER, "Nothing was done")
@@ -97,7 +102,7 @@ def test_start_a_stopped_endpoint_and_follow_it_to_started(stack: Stack) -> None
 
 
 def test_start_while_starting_is_refused_before_any_call(stack: Stack) -> None:
-    launch(stack, started=False)  # PENDING
+    launch(stack, A100_LAUNCH, started=False)  # PENDING
     calls = len(stack.sim.requests)
     text = answer(stack, REQUESTER, "start llama-8b-r1")
     assert "is already starting (PENDING" in text and "Nothing was done" in text
@@ -108,7 +113,7 @@ def test_start_while_starting_is_refused_before_any_call(stack: Stack) -> None:
 
 
 def test_start_refused_by_together_shows_its_words_and_a_hint(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     stack.sim.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)
     stack.sim.v1_create_enabled = False  # production today: v1 endpoints cannot be restarted
@@ -130,7 +135,7 @@ def test_start_refused_by_together_shows_its_words_and_a_hint(stack: Stack) -> N
 
 
 def test_together_failing_a_stop_is_reported_and_recorded(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, A100_LAUNCH)
     stack.sim.inject("PATCH", r"/v1/endpoints/.*", 503, times=10)
     ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     told = submit_and_read(stack, REQUESTER, "Together")
@@ -142,7 +147,7 @@ def test_together_failing_a_stop_is_reported_and_recorded(stack: Stack) -> None:
 
 
 def test_scale_shows_the_new_cost_and_updates_the_card(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, A100_LAUNCH)
     told = answer(stack, REQUESTER, "scale llama-8b-r1 1-3", "now runs")
     assert told.startswith(
         "*llama-8b-r1* now runs 1–3 replicas: $4.00–$12.01/h while running (was $8.00–$20.01/h)."
@@ -163,7 +168,7 @@ def test_scale_shows_the_new_cost_and_updates_the_card(stack: Stack) -> None:
 
 
 def test_rename_then_refer_to_it_by_its_new_name(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     told = answer(stack, REQUESTER, 'rename llama-8b-r1 "support bot"', "now called")
     assert told.startswith("*llama-8b-r1* is now called *support bot*.")
     assert patches(stack) == [{"display_name": "support bot"}]
@@ -176,7 +181,7 @@ def test_rename_then_refer_to_it_by_its_new_name(stack: Stack) -> None:
 
 
 def test_rename_to_another_endpoints_name_is_refused(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, A100_LAUNCH)
     launch(stack, "create llama-70b 2xh100 1", started=False)
     text = answer(stack, REQUESTER, "rename llama-70b-r2 llama-8b-r1")
     assert "Another endpoint is already called `llama-8b-r1`" in text
@@ -184,7 +189,7 @@ def test_rename_to_another_endpoints_name_is_refused(stack: Stack) -> None:
 
 
 def test_timeout_sets_auto_stop_and_auto_stop_is_reported_when_it_fires(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     told = answer(stack, REQUESTER, "timeout llama-8b-r1 1", "on its own")
     assert told.startswith("*llama-8b-r1* now stops on its own after 1 idle minutes.")
     assert patches(stack) == [{"inactive_timeout": 1}]
@@ -199,7 +204,7 @@ def test_timeout_sets_auto_stop_and_auto_stop_is_reported_when_it_fires(stack: S
 
 
 def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     view = ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
     text = modal_text(view)
     assert view["title"]["text"] == "Delete endpoint" and view["submit"]["text"] == "Delete for good"
@@ -225,7 +230,7 @@ def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) ->
 
 
 def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     stack.sim.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)
     text = modal_text(ask_to_confirm(stack, ADMIN, "delete llama-8b-r1"))
@@ -235,7 +240,7 @@ def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now(stack: Stack) ->
 
 
 def test_delete_of_an_endpoint_already_gone_at_together(stack: Stack) -> None:
-    endpoint = launch(stack)
+    endpoint = launch(stack, A100_LAUNCH)
     ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
     stack.bot.provider.delete_endpoint(endpoint["id"])  # someone deletes it in the console meanwhile
     told = submit_and_read(stack, APPROVER, "Together no longer knows")
@@ -245,7 +250,7 @@ def test_delete_of_an_endpoint_already_gone_at_together(stack: Stack) -> None:
 
 
 def test_display_names_cannot_ping_anyone(stack: Stack) -> None:
-    launch(stack)
+    launch(stack, A100_LAUNCH)
     answer(stack, REQUESTER, "rename llama-8b-r1 <!channel> `x`", "now called")
     stack.settle()
     reply = thread_of(stack)[-1]

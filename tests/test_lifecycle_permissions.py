@@ -32,25 +32,30 @@ def test_bystander_is_refused_and_told_who_can(stack: Stack, command: str) -> No
     + [(APPROVER, "scale llama-8b-r1 1-3"), (ADMIN, "rename llama-8b-r1 renamed")],
 )
 def test_requester_approvers_and_admins_may_change_settings(stack: Stack, user: str, command: str) -> None:
+    if command.startswith("rename") and stack.backend.name == "v2":
+        pytest.skip("v2 endpoint names are immutable: rename is refused (test_rename_is_refused_on_v2)")
     launch(stack, started=False)
+    before = len(patches(stack))  # v2's launch itself patches the traffic split
     _, works = REQUESTER_COMMANDS[command]
     answer(stack, user, command, works)
-    assert len(patches(stack)) == 1
+    assert len(patches(stack)) == before + 1
 
 
 def test_bystander_cannot_stop_or_start(stack: Stack) -> None:
     launch(stack)
+    before = patches(stack)
     for verb in ("stop", "start"):
         text = answer(stack, BYSTANDER, f"{verb} llama-8b-r1")
         assert text.startswith(f"{WHO} can {verb} `llama-8b-r1`.")
-    assert stack.slack.view(BYSTANDER) is None and patches(stack) == []
+    assert stack.slack.view(BYSTANDER) is None and patches(stack) == before
 
 
 def test_approver_may_stop_someone_elses_endpoint(stack: Stack) -> None:
     launch(stack)
+    before = len(patches(stack))
     ask_to_confirm(stack, APPROVER, "stop llama-8b-r1")
     submit_and_read(stack, APPROVER, "Stopping")
-    assert patches(stack) == [{"state": "STOPPED"}]
+    assert len(patches(stack)) == before + 1  # v1: {"state": "STOPPED"}; v2: 0/0 replicas
 
 
 def test_requester_may_not_delete_but_an_admin_may(stack: Stack) -> None:
@@ -62,7 +67,7 @@ def test_requester_may_not_delete_but_an_admin_may(stack: Stack) -> None:
     assert stack.slack.view(REQUESTER) is None
     ask_to_confirm(stack, ADMIN, "delete llama-8b-r1")
     submit_and_read(stack, ADMIN, "Deleted")
-    assert deletes(stack) == 1
+    assert stack.endpoints() == {} and deletes(stack) >= 1  # v2 deletes the deployment, then the endpoint
 
 
 def test_permission_is_checked_again_when_the_dialog_is_submitted(stack: Stack) -> None:
@@ -73,3 +78,12 @@ def test_permission_is_checked_again_when_the_dialog_is_submitted(stack: Stack) 
     assert forged.post(stack.slack.events_url, stack.slack.http).status_code == 200
     stack.slack.wait_for_ephemeral(BYSTANDER, "can delete")
     assert deletes(stack) == 0
+
+
+@pytest.mark.backend("v2", reason="v2 endpoint names are immutable; v1 renames (test_lifecycle_actions.py)")
+def test_rename_is_refused_on_v2(stack: Stack) -> None:
+    launch(stack)
+    before = len(patches(stack))
+    text = answer(stack, REQUESTER, "rename llama-8b-r1 renamed")
+    assert "cannot be changed" in text, text
+    assert len(patches(stack)) == before

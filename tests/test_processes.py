@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 
 from bot.slack.publisher import Publisher
@@ -23,6 +24,10 @@ from tests.conftest import (
     REQUESTER,
     TOGETHER_KEY,
     Stack,
+)
+
+pytestmark = pytest.mark.backend(
+    "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
 )
 
 ROOT = Path(__file__).resolve().parent.parent

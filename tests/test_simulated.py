@@ -23,6 +23,10 @@ from bot.testing.fake_slack import FakeSlack
 from tests.conftest import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings
 from tests.test_launch_flow import approve, request_launch
 
+pytestmark = pytest.mark.backend(
+    "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bot.slack.messages import Renderer
 from tests.conftest import CHANNEL, REQUESTER, Stack
+
+pytestmark = pytest.mark.backend(
+    "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
+)
 
 
 def test_tampered_or_unsigned_requests_are_refused(stack: Stack) -> None:
