@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.audit import audit_rows
-from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack, start_stack
+from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack, provider_for, start_stack
 from tests.test_launch_flow import approve, launch_text
 from tests.test_launch_flow import request_launch as _request_launch
 
@@ -41,7 +41,6 @@ def state_replies(stack: Stack, card_ts: str | None = None) -> list[str]:
     return [m.text.split("*")[1] for m in stack.fake.replies(CHANNEL, ts) if "State: *" in m.text]
 
 
-@pytest.mark.backend("v1", reason="tests/crash_launch.py builds a v1 client in the killed process")
 @pytest.mark.parametrize("step", ["before_create", "after_create", "after_record"])
 def test_kill_during_launch_then_restart_gives_one_endpoint_and_each_reply_once(
     stack: Stack,
@@ -50,9 +49,9 @@ def test_kill_during_launch_then_restart_gives_one_endpoint_and_each_reply_once(
     fake_slack,
     sim,
     sim_server,
-    together,
     clock,  # type: ignore[no-untyped-def]
 ) -> None:
+    backend = stack.backend
     request_id = approve_without_launching(stack)
     stack.bot.stop()
     stack.server.stop()
@@ -63,10 +62,12 @@ def test_kill_during_launch_then_restart_gives_one_endpoint_and_each_reply_once(
             sys.executable,
             str(ROOT / "tests" / "crash_launch.py"),
             database_url,
-            sim_server.url + "/v1",
+            sim_server.url,
             fake_slack.base_url,
             str(request_id),
             step,
+            backend.name,
+            sim.project_id,
         ],
         capture_output=True,
         text=True,
@@ -74,22 +75,24 @@ def test_kill_during_launch_then_restart_gives_one_endpoint_and_each_reply_once(
         cwd=ROOT,
     )
     assert crashed.returncode == -9, crashed.stderr
-    assert len(sim.endpoints) == (0 if step == "before_create" else 1)
+    assert len(backend.endpoints(sim)) == (0 if step == "before_create" else 1)
 
     time.sleep(1.1)  # the dead process's claim on the launch runs out
-    second = start_stack(database_url, fake_slack, sim, sim_server, together, clock)
+    provider = provider_for(backend, sim, sim_server, clock)
+    second = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend=backend)
     try:
         second.settle()
-        second.advance(61)
-        second.advance(181)
+        for seconds in backend.start_steps:
+            second.advance(seconds)
         second.settle()
-        assert len(sim.endpoints) == 1
-        assert state_replies(second) == ["PENDING", "STARTING", "STARTED"]
+        assert len(backend.endpoints(sim)) == 1
+        assert state_replies(second) == list(backend.start_states)
         assert sum("Approved by" in t for t in second.thread()) == 1
         card = json.dumps(second.card().blocks)
-        assert "STARTED" in card and next(iter(sim.endpoints)) in card
+        endpoint_id = next(iter(backend.endpoints(sim)))
+        assert backend.started in card and endpoint_id in card
         (row,) = audit_rows(second.bot.store)
-        assert row["status"] == "launched" and row["endpoint_id"] == next(iter(sim.endpoints))
+        assert row["status"] == "launched" and row["endpoint_id"] == endpoint_id
     finally:
         second.bot.stop()
         second.server.stop()

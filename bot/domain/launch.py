@@ -302,6 +302,14 @@ class LaunchService:
                 continue  # another process took it over first
             taken += 1
             spec = self.spec_for(request)
+            if getattr(self.provider, "idempotent_create", False):
+                # The provider recognises its own earlier attempt (v2: the name is unique per project), so
+                # creating again adopts and completes whatever the dead process started.
+                log.info(
+                    "recovering request %s: creating again, which resumes an earlier attempt", request_id
+                )
+                self._launch_claimed(request)
+                continue
             try:
                 found = self._find_created(spec)
             except ProviderError as exc:
@@ -367,6 +375,9 @@ class LaunchService:
             except ProviderError as exc:
                 if not exc.ambiguous or attempt == AMBIGUOUS_CREATE_ATTEMPTS:
                     raise
+                if getattr(self.provider, "idempotent_create", False):
+                    self.sleep(min(2.0 * attempt, 10.0))
+                    continue  # asking again resumes the earlier attempt instead of duplicating it
                 log.warning(
                     "create for request %s may or may not have happened (%s); looking", request.id, exc
                 )

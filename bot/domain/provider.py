@@ -78,6 +78,10 @@ class EndpointProvider(Protocol):
 
     def get_endpoint(self, endpoint_id: str) -> EndpointInfo: ...
 
+    # Implementations whose create_endpoint, asked again with the same spec, resumes an earlier attempt
+    # (rather than making a second endpoint) set `idempotent_create = True`; the domain then retries a
+    # lost or interrupted create by asking again instead of looking for what it may have made.
+
     def list_endpoints(self) -> list[EndpointInfo]:
         """The account's own dedicated endpoints (one call, whatever their number)."""
         ...

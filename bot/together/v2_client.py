@@ -184,6 +184,9 @@ class TogetherV2Client:
             options.append(option)
         return options
 
+    # Creating again with the same spec adopts and completes an earlier attempt (names are unique).
+    idempotent_create = True
+
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
         """Endpoint, deployment, traffic split (reference §6.1), idempotent by endpoint name.
 
