@@ -388,15 +388,14 @@ class LifecycleService:
             return
         with self.store.transaction() as tx:
             tx.set_endpoint_settings(managed.id, **seen)
-            tx.record(
-                team_id=managed.request.team_id,
+            tx.announce(
+                managed.request,
                 actor="together",
                 action="settings_seen",
-                request_id=managed.request.id,
+                reply=None,
                 endpoint_id=managed.id,
                 **seen,
             )
-            tx.notify(team_id=managed.request.team_id, request_id=managed.request.id, kind="card")
         self._on_outbox()
 
     def _call(
@@ -472,20 +471,11 @@ class LifecycleService:
             if settings:
                 tx.set_endpoint_settings(managed.id, **settings)
             facts = {**(settings or {}), **detail, **({"previous": previous} if previous else {})}
-            tx.record(
-                team_id=request.team_id,
+            tx.announce(
+                request,
                 actor=user_id,
                 action=RECORDED[act],
-                request_id=request.id,
-                endpoint_id=managed.id,
-                state=state,
-                **facts,
-            )
-            tx.notify(
-                team_id=request.team_id,
-                request_id=request.id,
-                kind="thread",
-                payload={
+                reply={
                     "event": "action",
                     "action": act.value,
                     "user": user_id,
@@ -493,8 +483,10 @@ class LifecycleService:
                     "display_name": (settings or {}).get("display_name", managed.display_name),
                     **facts,
                 },
+                endpoint_id=managed.id,
+                state=state,
+                **facts,
             )
-            tx.notify(team_id=request.team_id, request_id=request.id, kind="card")
         self._on_outbox()
         self._on_acted()
         endpoint = self.store.endpoint(managed.id)

@@ -11,7 +11,6 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -22,6 +21,7 @@ from bot.domain.provider import EndpointInfo, HardwareOption, LaunchSpec
 from bot.together.http import (
     RETRY_AFTER_CAP,
     USER_AGENT,
+    ClosingClient,
     TogetherHttp,
     error_class_for,
     parse_retry_after,
@@ -50,7 +50,7 @@ class _Omitted(enum.Enum):
 OMITTED = _Omitted.OMITTED  # "leave unchanged", where None already means "send null"
 
 
-class TogetherClient:
+class TogetherClient(ClosingClient):
     """Typed access to Together's v1 dedicated endpoints; raises `ProviderError` subclasses."""
 
     api_version = "v1"
@@ -88,20 +88,6 @@ class TogetherClient:
 
     def __repr__(self) -> str:
         return f"TogetherClient(root_url={self._root_url!r})"
-
-    def close(self) -> None:
-        self._api.close()
-
-    def __enter__(self) -> TogetherClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- EndpointProvider ----------------------------------------------------------------------
 

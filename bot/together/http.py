@@ -14,7 +14,8 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -111,6 +112,23 @@ def root_url_of(base_url: str) -> str:
     if root.endswith("/v1"):
         root = root[: -len("/v1")]
     return root
+
+
+class ClosingClient:
+    """close() and `with` for a client holding a TogetherHttp as `_api`."""
+
+    _api: TogetherHttp
+
+    def close(self) -> None:
+        self._api.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 class TogetherHttp:

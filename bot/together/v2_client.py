@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -37,7 +36,7 @@ from bot.domain.provider import (
     ProviderNotFound,
 )
 from bot.together.client import OMITTED, _Omitted
-from bot.together.http import TogetherHttp, root_url_of
+from bot.together.http import ClosingClient, TogetherHttp, root_url_of
 from bot.together.v2_hardware import (
     family_of,
     option_for,
@@ -89,7 +88,7 @@ class _Catalogue:
     fetched_at: float
 
 
-class TogetherV2Client:
+class TogetherV2Client(ClosingClient):
     """Typed access to Together's v2 dedicated inference in one project; raises `ProviderError` subclasses."""
 
     api_version = "v2"
@@ -146,20 +145,6 @@ class TogetherV2Client:
 
     def __repr__(self) -> str:
         return f"TogetherV2Client(root_url={self._root_url!r}, project_id={self._project_id!r})"
-
-    def close(self) -> None:
-        self._api.close()
-
-    def __enter__(self) -> TogetherV2Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- EndpointProvider ----------------------------------------------------------------------
 
