@@ -139,7 +139,6 @@ def build_bot(
         on_approved=launcher.kick,
         on_launched=tracker.kick,
     )
-    tracker.work = lambda: track(launches)
     tracker.interval = lambda: poll_interval(settings, launches)
     launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
     renderer = Renderer(
@@ -155,6 +154,7 @@ def build_bot(
         on_outbox=publishing.kick,
         on_acted=tracker.kick,
     )
+    tracker.work = lambda: track(launches, lifecycle)
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request

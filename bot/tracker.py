@@ -1,5 +1,6 @@
 """The tracker: asks Together for the state of every endpoint the bot launched and records changes.
 
+Deletions that wait for Together to stop an endpoint first (v2) are finished here too, once it has.
 Each recorded change queues a thread reply and a card re-render (see LaunchService.record_state), which
 the publisher delivers. Running it in several processes is safe: a change is recorded once.
 """
@@ -9,15 +10,23 @@ from __future__ import annotations
 import logging
 
 from bot.domain.launch import LaunchService
+from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import ProviderError
 
 log = logging.getLogger(__name__)
 
 
-def track(launches: LaunchService) -> int:
-    """One tick: one list call to Together, a record per change. Returns the number of changes."""
+def track(launches: LaunchService, lifecycle: LifecycleService | None = None) -> int:
+    """One tick: one list call to Together, a record per change; then the deletions that were waiting
+    for a stop and whose endpoints are now stopped. Returns the number of changes."""
     try:
-        return launches.track_once()
+        changes = launches.track_once()
     except ProviderError as exc:
         log.warning("tracker could not reach Together this tick: %s", exc)
         return 0
+    if lifecycle is not None:
+        try:
+            changes += lifecycle.finish_deletes()
+        except ProviderError as exc:
+            log.warning("tracker could not finish a deletion this tick: %s", exc)
+    return changes

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from bot.audit import audit_rows
+from bot.runtime import build_bot
+from bot.slack.app import make_web_client
 from bot.together.v2_client import TogetherV2Client
-from tests.conftest import APPROVER, REQUESTER, TOGETHER_KEY, Stack, start_stack
+from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, TOGETHER_KEY, V2, Stack, provider_for, start_stack
 from tests.lifecycle_helpers import answer, ask_to_confirm, submit_and_read
 from tests.test_launch_flow import approve, request_launch
 
@@ -110,8 +112,8 @@ def test_lifecycle_on_v2_stop_start_scale_delete(v2: Stack) -> None:
     assert json.dumps(deployment).count('"minReplicas": 1') >= 1
 
     ask_to_confirm(v2, APPROVER, f"delete {ref}")
-    submit_and_read(v2, APPROVER, "")
-    v2.settle()
+    submit_and_read(v2, APPROVER, "Deleting")
+    v2.advance(40)  # Together stops it; the tracker sees STOPPED and deletes it
     assert v2.sim.v2_endpoints == {}
     actions = [e["action"] for e in audit_rows(v2.bot.store)[0]["events"]]
     for action in ("stopped", "started", "scaled", "deleted"):
@@ -140,3 +142,91 @@ def test_a_lost_create_answer_on_v2_is_adopted_not_repeated(v2: Stack) -> None:
     assert row["status"] == "launched" and row["endpoint_id"] == next(iter(v2.sim.v2_endpoints))
     v2.advance(300)
     assert states(v2)[-1] == "READY"
+
+
+def test_v2_delete_of_a_running_endpoint_stops_it_first_and_nobody_waits(v2: Stack) -> None:
+    request_launch(v2, "create llama-8b h100 2-3")
+    approve(v2)
+    v2.advance(300)
+    ref = next(iter(v2.sim.v2_endpoints))
+    refused = answer(v2, REQUESTER, f"delete {ref}")  # a requester may not delete: approvers and admins may
+    assert refused.startswith("Only approvers (") and len(v2.sim.v2_endpoints) == 1
+
+    ask_to_confirm(v2, APPROVER, f"delete {ref}")
+    told = submit_and_read(v2, APPROVER, "Deleting")
+    assert "Together has to stop it first and reports *STOPPING*" in told and "|thread>" in told
+    assert not any(r.method == "DELETE" for r in v2.sim.requests)  # the answer came without waiting
+    assert v2.thread()[-1].startswith(f":wastebasket: <@{APPROVER}> asked to delete the endpoint.")
+    assert "Being deleted, as <@UAPPROVER1> asked" in json.dumps(v2.card().blocks)
+    assert "being deleted (<@UAPPROVER1> asked)" in answer(v2, REQUESTER, "list", "Endpoints")
+    refused = answer(v2, APPROVER, f"start {ref}")
+    assert "is being deleted (<@UAPPROVER1> asked)" in refused and "Nothing was done" in refused
+    again = answer(v2, APPROVER, f"delete {ref}")
+    assert "is being deleted" in again and v2.slack.view(APPROVER) is None
+
+    v2.advance(10)  # still stopping: the tracker asks Together nothing about deleting
+    assert len(v2.sim.v2_endpoints) == 1 and not any(r.method == "DELETE" for r in v2.sim.requests)
+    v2.advance(30)
+    assert v2.sim.v2_endpoints == {}
+    thread = v2.thread()
+    assert sum("State: *STOPPED*" in t for t in thread) == 1
+    assert thread[-1].startswith(
+        f":wastebasket: The endpoint is stopped, so the bot deleted it as <@{APPROVER}> asked."
+    )
+    card = json.dumps(v2.card().blocks)
+    assert "*DELETED*" in card and "Being deleted" not in card
+    (row,) = audit_rows(v2.bot.store)
+    acts = [(e["action"], e["actor"]) for e in row["events"] if e["actor"] != "together"]
+    assert acts[-2:] == [("delete_requested", APPROVER), ("deleted", APPROVER)]
+    assert row["events"][-1]["detail"]["after_stop"] is True
+    v2.advance(60)
+    assert v2.thread() == thread  # said once; no longer followed
+
+
+def test_v2_delete_is_finished_by_another_process(v2: Stack, sim_server, clock) -> None:  # type: ignore[no-untyped-def]
+    """The process that was asked dies before Together has stopped the endpoint: the next one deletes it."""
+    request_launch(v2, "create llama-8b h100 1")
+    approve(v2)
+    v2.advance(300)
+    ref = next(iter(v2.sim.v2_endpoints))
+    ask_to_confirm(v2, APPROVER, f"delete {ref}")
+    submit_and_read(v2, APPROVER, "Deleting")
+    v2.bot.stop()  # this process is gone; another (a `bot tracker` worker) carries on
+    other = provider_for(V2, v2.sim, sim_server, clock)
+    worker = build_bot(
+        v2.bot.settings,
+        provider=other,
+        client=make_web_client(BOT_TOKEN, v2.fake.base_url),
+        serves_slack=False,
+    )
+    try:
+        clock.advance(40)
+        worker.settle()
+        worker.settle()
+        assert v2.sim.v2_endpoints == {}
+        assert v2.thread()[-1].startswith(":wastebasket: The endpoint is stopped, so the bot deleted it")
+        assert sum("bot deleted it" in t for t in v2.thread()) == 1
+    finally:
+        worker.stop()
+        worker.store.engine.dispose()
+        other.close()
+
+
+def test_v2_delete_refused_once_stopped_is_reported_and_can_be_asked_again(v2: Stack) -> None:
+    request_launch(v2, "create llama-8b h100 1")
+    approve(v2)
+    v2.advance(300)
+    ref = next(iter(v2.sim.v2_endpoints))
+    ask_to_confirm(v2, APPROVER, f"delete {ref}")
+    submit_and_read(v2, APPROVER, "Deleting")
+    # Together refuses the deletion once the endpoint is stopped (e.g. the key lost the permission)
+    v2.sim.inject("DELETE", r"/v2/projects/.*", 403, times=1)
+    v2.advance(40)
+    assert len(v2.sim.v2_endpoints) == 1
+    reply = v2.thread()[-1]
+    assert reply.startswith(f":x: <@{APPROVER}> tried to delete the endpoint, but Together said (HTTP 403")
+    assert "Being deleted" not in json.dumps(v2.card().blocks)
+    # asked again, it is stopped now: deleted at once
+    ask_to_confirm(v2, APPROVER, f"delete {ref}")
+    assert "Deleted" in submit_and_read(v2, APPROVER, "Deleted")
+    assert v2.sim.v2_endpoints == {}

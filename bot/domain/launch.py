@@ -499,8 +499,12 @@ class LaunchService:
         return changes
 
     def busy(self) -> bool:
-        """Whether any tracked endpoint is between states (the tracker then polls at its faster pace)."""
-        return any(e.state not in SETTLED for e in self.store.tracked_endpoints())
+        """Whether any tracked endpoint is between states, or waits to be deleted (the tracker then polls
+        at its faster pace)."""
+        return any(
+            e.state not in SETTLED or e.delete_requested_at is not None
+            for e in self.store.tracked_endpoints()
+        )
 
     def _note_unreachable(self, tracked: list[EndpointRecord], error: ProviderError) -> None:
         now = self._monotonic()

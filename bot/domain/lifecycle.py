@@ -8,6 +8,7 @@ in the same transaction (see LaunchService for the launch half).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import LaunchService, replace_state
+from bot.domain.launch import LaunchService, mention, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     EndpointInfo,
@@ -43,8 +44,10 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
-from bot.domain.states import GONE, forbids_start, forbids_stop
+from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
 from bot.store.store import Store
+
+log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 30
 
@@ -229,14 +232,114 @@ class LifecycleService:
         return self._done(Act.START, managed, user_id, known, answer.state)
 
     def delete(self, endpoint_id: str, user_id: str) -> Outcome:
+        """Delete now where Together can; otherwise start the stop it needs first and finish later.
+
+        Together's v2 API deletes only stopped deployments. Then the deletion is recorded as asked for
+        (who, when), Together is told to stop the endpoint, and `finish_deletes` (run by the tracker)
+        deletes it once it is STOPPED, in the name of the person who asked. Nobody waits meanwhile.
+        """
         managed, known = self._fresh_for(Act.DELETE, endpoint_id, user_id)
+        with self.store.transaction() as tx:
+            if not tx.request_delete(managed.id, user_id):
+                raise StateForbids(f"{managed.label} is already being deleted. Nothing more was done.")
 
         def call() -> EndpointInfo:
-            self.provider.delete_endpoint(managed.id)
-            return replace_state(managed.endpoint, GONE)
+            return self.provider.advance_delete(managed.id) or replace_state(managed.endpoint, GONE)
 
-        self._call(Act.DELETE, managed, user_id, call)
+        try:
+            left = self._call(Act.DELETE, managed, user_id, call)
+        except BaseException:
+            with self.store.transaction() as tx:
+                tx.drop_delete_request(managed.id)
+            raise
+        if left.state != GONE:
+            return self._deleting(managed, user_id, left)
         return self._done(Act.DELETE, managed, user_id, known, GONE, dollars_per_hour=_range(managed.cost))
+
+    def finish_deletes(self) -> int:
+        """Delete the endpoints whose deletion waits for a stop, once Together no longer reports them stopping.
+
+        Run after each tracker tick (whose list call brought the states up to date). Safe in several
+        processes: the deletion is announced by whichever marks it first. Returns how many were deleted.
+        """
+        deleted = 0
+        for endpoint in self.store.pending_deletes():
+            if endpoint.state in GOING_DOWN:
+                continue  # the tracker follows it; nothing to ask Together yet
+            request = self.store.get_request(endpoint.request_id)
+            if request is None:
+                continue
+            managed = self._managed(request, endpoint)
+            user_id = endpoint.delete_requested_by or "bot"
+            try:
+                left = self.provider.advance_delete(endpoint.id)
+            except ProviderNotFound:
+                left = None
+            except ProviderError as exc:
+                if exc.ambiguous or isinstance(exc, ProviderConflict):
+                    log.info("deleting %s: %s; asking again on the next tick", endpoint.id, exc)
+                    continue
+                with self.store.transaction() as tx:
+                    tx.drop_delete_request(endpoint.id)
+                self._refused(Act.DELETE, managed, user_id, exc)
+                continue
+            if left is not None:
+                if left.state != endpoint.state:
+                    self.launches.record_state(endpoint, left)
+                continue
+            with self.store.transaction() as tx:
+                if not tx.mark_endpoint_deleted(endpoint.id):
+                    continue  # another process finished it
+                if endpoint.state != GONE:
+                    tx.move_endpoint_state(endpoint.id, endpoint.state, GONE)
+                tx.announce(
+                    request,
+                    actor=user_id,
+                    action=RECORDED[Act.DELETE],
+                    reply={
+                        "event": "action",
+                        "action": Act.DELETE.value,
+                        "user": user_id,
+                        "state": GONE,
+                        "display_name": managed.display_name,
+                        "after_stop": True,
+                    },
+                    endpoint_id=endpoint.id,
+                    state=GONE,
+                    after_stop=True,
+                    dollars_per_hour=_range(managed.cost),
+                )
+            deleted += 1
+            self._on_outbox()
+        return deleted
+
+    def _deleting(self, managed: Managed, user_id: str, left: EndpointInfo) -> Outcome:
+        """The deletion waits for the stop Together needs first: record and say so."""
+        request = managed.request
+        current = self.store.endpoint(managed.id)
+        with self.store.transaction() as tx:
+            if current is not None and current.state != left.state:
+                tx.move_endpoint_state(managed.id, current.state, left.state)
+            tx.announce(
+                request,
+                actor=user_id,
+                action="delete_requested",
+                reply={
+                    "event": "action",
+                    "action": Act.DELETE.value,
+                    "user": user_id,
+                    "state": left.state,
+                    "display_name": managed.display_name,
+                    "pending": True,
+                },
+                endpoint_id=managed.id,
+                state=left.state,
+            )
+        self._on_outbox()
+        self._on_acted()
+        endpoint = self.store.endpoint(managed.id)
+        after = self._managed(request, endpoint) if endpoint is not None else managed
+        return Outcome(Act.DELETE, managed, after, left.state)
 
     def scale(self, endpoint_id: str, user_id: str, min_replicas: int, max_replicas: int) -> Outcome:
         managed = self.get(endpoint_id)
@@ -320,6 +423,12 @@ class LifecycleService:
 
     def _check(self, act: Act, managed: Managed, user_id: str, *, state: str | None = None) -> None:
         self.policy.ensure(user_id, act, managed.requested_by, managed.label)
+        asked = managed.endpoint.delete_requested_by
+        if asked is not None:
+            raise StateForbids(
+                f"{managed.label} is being deleted ({mention(asked)} asked): Together is stopping it first, "
+                "and the bot deletes it once it is STOPPED. Nothing was done."
+            )
         state = state or managed.state
         why = _forbidden(act, state)
         if why:
@@ -416,36 +525,48 @@ class LifecycleService:
                 "The bot has stopped following it."
             ) from None
         except ProviderError as exc:
-            hint = action_hint(act, exc, managed)
-            request = managed.request
-            with self.store.transaction() as tx:
-                tx.record(
-                    team_id=request.team_id,
-                    actor=user_id,
-                    action=f"{act.value}_failed",
-                    request_id=request.id,
-                    endpoint_id=managed.id,
-                    status=exc.status,
-                    code=exc.code or exc.type,
-                    message=exc.message,
-                    **(asked or {}),
-                )
-                tx.notify(
-                    team_id=request.team_id,
-                    request_id=request.id,
-                    kind="thread",
-                    payload={
-                        "event": "action_failed",
-                        "action": act.value,
-                        "user": user_id,
-                        "status": exc.status,
-                        "code": exc.code or exc.type,
-                        "message": exc.message,
-                        "hint": hint,
-                    },
-                )
-            self._on_outbox()
+            hint = self._refused(act, managed, user_id, exc, asked)
             raise ActionRefused(act, managed.label, exc, hint) from exc
+
+    def _refused(
+        self,
+        act: Act,
+        managed: Managed,
+        user_id: str,
+        exc: ProviderError,
+        asked: dict[str, Any] | None = None,
+    ) -> str:
+        """Record Together's refusal of an act and reply it in the thread; returns the hint given."""
+        hint = action_hint(act, exc, managed)
+        request = managed.request
+        with self.store.transaction() as tx:
+            tx.record(
+                team_id=request.team_id,
+                actor=user_id,
+                action=f"{act.value}_failed",
+                request_id=request.id,
+                endpoint_id=managed.id,
+                status=exc.status,
+                code=exc.code or exc.type,
+                message=exc.message,
+                **(asked or {}),
+            )
+            tx.notify(
+                team_id=request.team_id,
+                request_id=request.id,
+                kind="thread",
+                payload={
+                    "event": "action_failed",
+                    "action": act.value,
+                    "user": user_id,
+                    "status": exc.status,
+                    "code": exc.code or exc.type,
+                    "message": exc.message,
+                    "hint": hint,
+                },
+            )
+        self._on_outbox()
+        return hint
 
     def _done(
         self,

@@ -80,6 +80,9 @@ class EndpointRecord:
     max_replicas: int | None = None
     inactive_timeout: int | None = None
     deleted_at: datetime | None = None
+    # A delete asked for and waiting for Together to stop the endpoint first (v2).
+    delete_requested_by: str | None = None
+    delete_requested_at: datetime | None = None
 
 
 @dataclass(frozen=True)

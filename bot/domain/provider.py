@@ -100,7 +100,16 @@ class EndpointProvider(Protocol):
         ...
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        """Delete an endpoint for good."""
+        """Delete an endpoint for good, waiting as long as that takes (scripts and tests; the bot does not)."""
+        ...
+
+    def advance_delete(self, endpoint_id: str) -> EndpointInfo | None:
+        """Take the next step towards deleting the endpoint without waiting; None once it no longer exists.
+
+        Some APIs (Together v2) must stop an endpoint before deleting it: then this starts the stop and
+        returns the endpoint as it is now (e.g. STOPPING). Ask again once it is stopped; asking again is
+        always safe. An endpoint unknown to the provider raises ProviderNotFound.
+        """
         ...
 
 

@@ -119,8 +119,15 @@ def endpoint_summary(m: Managed, links: Links) -> str:
         f"{_icon(m.state)} {name_of(m)} · *{escape(m.state)}*\n"
         f"{code(m.id)} · {code(m.endpoint.model)} on {escape(hardware)} · "
         f"{replicas(m.min_replicas, m.max_replicas)} · {cost}\n"
-        f"launched by {mention(m.requested_by)} · {thread_link(m.request, links)}"
+        f"launched by {mention(m.requested_by)} · {thread_link(m.request, links)}" + _deleting_note(m)
     )
+
+
+def _deleting_note(m: Managed) -> str:
+    asked = m.endpoint.delete_requested_by
+    if asked is None:
+        return ""
+    return f"\n:wastebasket: being deleted ({mention(asked)} asked): the bot deletes it once Together has stopped it"
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -148,6 +155,11 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
         lines.append(f"• Auto-stop: {auto_stop(m.inactive_timeout)}")
         approved = f", approved by {mention(m.request.approved_by)}" if m.request.approved_by else ""
         lines.append(f"• Launched by {mention(m.requested_by)}{approved} · {thread_link(m.request, links)}")
+        if m.endpoint.delete_requested_by:
+            lines.append(
+                f"• Being deleted ({mention(m.endpoint.delete_requested_by)} asked): the bot deletes it once "
+                "Together has stopped it"
+            )
     else:
         lines.append("• _Not launched through the bot_: the bot does not follow it or act on it.")
     if info.created_at:
@@ -248,7 +260,9 @@ def _done_phrase(action: str, d: dict[str, Any]) -> str:
     if action == "timeout_changed":
         return f"set auto-stop to {auto_stop(d.get('inactive_timeout'))}"
     if action == "deleted":
-        return "deleted it"
+        return "deleted it, once Together had stopped it" if d.get("after_stop") else "deleted it"
+    if action == "delete_requested":
+        return f"asked to delete it; Together stops it first (Together: {escape(d.get('state'))})"
     return escape(action)
 
 
@@ -319,6 +333,11 @@ def outcome_text(outcome: Outcome, links: Links) -> str:
         return f"{name_of(before)} is now called {name_of(after)}."
     if act is Act.TIMEOUT:
         return f"{name_of(after)} now stops on its own {auto_stop(after.inactive_timeout)}."
+    if outcome.state != "DELETED":  # Together must stop it first (v2); the tracker finishes the deletion
+        return (
+            f"Deleting {name_of(before)}: Together has to stop it first and reports {state}. The bot deletes it "
+            f"once it is STOPPED and says so in its {thread}; nothing more to do."
+        )
     return f"Deleted {name_of(before)}: it no longer exists at Together and the bot no longer follows it."
 
 
@@ -380,6 +399,16 @@ def action_reply(request: LaunchRequest, payload: dict[str, Any]) -> str:
         return f":pencil2: {mention(who)} renamed the endpoint to *{escape(payload.get('display_name'))}* (was *{escape(old)}*)."
     if act is Act.TIMEOUT:
         return f":alarm_clock: {mention(who)} set the endpoint to stop on its own {auto_stop(payload.get('inactive_timeout'))}."
+    if payload.get("pending"):
+        return (
+            f"{_icon('DELETED')} {mention(who)} asked to delete the endpoint. Together has to stop it first and "
+            f"reports {state}; the bot deletes it once it is STOPPED and says so here."
+        )
+    if payload.get("after_stop"):
+        return (
+            f"{_icon('DELETED')} The endpoint is stopped, so the bot deleted it as {mention(who)} asked. It no "
+            "longer exists at Together, costs nothing, and the bot no longer follows it."
+        )
     return (
         f"{_icon('DELETED')} {mention(who)} deleted the endpoint. It no longer exists at Together, costs nothing, "
         "and the bot no longer follows it."

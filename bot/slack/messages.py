@@ -125,9 +125,15 @@ class Renderer:
         if endpoint is None:
             return approved + "."
         icon = STATE_ICONS.get(endpoint.state, ":grey_question:")
+        deleting = (
+            f"\n:wastebasket: Being deleted, as {mention(endpoint.delete_requested_by)} asked: the bot deletes it "
+            "once Together has stopped it."
+            if endpoint.delete_requested_by and endpoint.deleted_at is None
+            else ""
+        )
         return (
             f"{approved}.\nEndpoint {code(endpoint.id)} · name {code(endpoint.name)} · "
-            f"{icon} *{escape(endpoint.state)}*"
+            f"{icon} *{escape(endpoint.state)}*{deleting}"
         )
 
     # --- thread replies --------------------------------------------------------------------

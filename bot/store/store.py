@@ -195,13 +195,39 @@ class Tx:
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
-    def mark_endpoint_deleted(self, endpoint_id: str) -> None:
-        self.session.execute(
+    def mark_endpoint_deleted(self, endpoint_id: str) -> bool:
+        """True only for the caller that marked it, so a deletion is announced once."""
+        result = self.session.execute(
             update(EndpointRow)
             .where(EndpointRow.id == endpoint_id, EndpointRow.deleted_at.is_(None))
-            .values(deleted_at=utcnow())
+            .values(deleted_at=utcnow(), delete_requested_by=None, delete_requested_at=None)
             .execution_options(synchronize_session=False)
         )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def request_delete(self, endpoint_id: str, user_id: str) -> bool:
+        """Claim the endpoint's deletion for `user_id`; False when it is deleted or being deleted already."""
+        result = self.session.execute(
+            update(EndpointRow)
+            .where(
+                EndpointRow.id == endpoint_id,
+                EndpointRow.deleted_at.is_(None),
+                EndpointRow.delete_requested_at.is_(None),
+            )
+            .values(delete_requested_by=user_id, delete_requested_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def drop_delete_request(self, endpoint_id: str) -> bool:
+        """The deletion did not happen (Together refused it): the endpoint may be deleted again."""
+        result = self.session.execute(
+            update(EndpointRow)
+            .where(EndpointRow.id == endpoint_id, EndpointRow.delete_requested_at.is_not(None))
+            .values(delete_requested_by=None, delete_requested_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     # --- audit and notifications ----------------------------------------------------------
 
@@ -327,6 +353,16 @@ class Store:
         with self._sessions() as session:
             rows = session.scalars(
                 select(EndpointRow).where(EndpointRow.deleted_at.is_(None)).order_by(EndpointRow.created_at)
+            )
+            return [_endpoint(row) for row in rows]
+
+    def pending_deletes(self) -> list[EndpointRecord]:
+        """Endpoints whose deletion was asked for and waits for Together to stop them first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EndpointRow)
+                .where(EndpointRow.deleted_at.is_(None), EndpointRow.delete_requested_at.is_not(None))
+                .order_by(EndpointRow.delete_requested_at)
             )
             return [_endpoint(row) for row in rows]
 
@@ -597,4 +633,6 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         max_replicas=row.max_replicas,
         inactive_timeout=row.inactive_timeout,
         deleted_at=row.deleted_at,
+        delete_requested_by=row.delete_requested_by,
+        delete_requested_at=row.delete_requested_at,
     )

@@ -103,6 +103,9 @@ class EndpointRow(Base):
     min_replicas: Mapped[int | None] = mapped_column(Integer)
     max_replicas: Mapped[int | None] = mapped_column(Integer)
     inactive_timeout: Mapped[int | None] = mapped_column(Integer)
+    # A delete asked for and not finished yet (v2 stops an endpoint before it can be deleted): who, when.
+    delete_requested_by: Mapped[str | None] = mapped_column(String(32))
+    delete_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EndpointStateRow(Base):

@@ -161,8 +161,13 @@ class TogetherClient(ClosingClient):
         return self._endpoint(self._send("PATCH", _endpoint_path(endpoint_id), json=payload))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        """`DELETE /v1/endpoints/{id}`: permanent."""
+        """`DELETE /v1/endpoints/{id}`: permanent, and immediate (v1 stops a running endpoint itself)."""
         self._send("DELETE", _endpoint_path(endpoint_id))
+
+    def advance_delete(self, endpoint_id: str) -> EndpointInfo | None:
+        """v1 deletes in one call, whatever the state: the endpoint is gone when this returns."""
+        self.delete_endpoint(endpoint_id)
+        return None
 
     # --- plumbing ------------------------------------------------------------------------------
 

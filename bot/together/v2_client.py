@@ -74,7 +74,7 @@ from bot.together.v2_models import (
 log = logging.getLogger(__name__)
 
 CATALOGUE_TTL = 600.0  # seconds the supported-models catalogue is reused
-STOP_WAIT = 600.0  # how long delete_endpoint waits for a deployment to reach STOPPED
+STOP_WAIT = 600.0  # how long delete_endpoint (the waiting form) waits for a deployment to reach STOPPED
 STOP_POLL = 5.0
 PAGE_LIMIT = 100
 
@@ -263,13 +263,36 @@ class TogetherV2Client(ClosingClient):
             return self._info(endpoint, deployment)
         raise AssertionError("unreachable")
 
-    def delete_endpoint(self, endpoint_id: str) -> None:
-        """Stop each deployment, wait for STOPPED (bounded), delete it, then delete the endpoint (§6.4)."""
+    def advance_delete(self, endpoint_id: str) -> EndpointInfo | None:
+        """One step towards deleting the endpoint, without waiting (§6.4): None once it is gone.
+
+        A deployment that still has replicas is scaled to 0/0 first and the endpoint, as it is then, is
+        returned: ask again once it is STOPPED. Stopped (or failed) deployments are deleted, then the
+        endpoint. Asking again is always safe: each step looks before it acts.
+        """
         endpoint = self._get_endpoint(endpoint_id)
+        waiting: Deployment | None = None
         for summary in endpoint.deployments:
-            self._stop_and_delete(endpoint.id, summary.id)
+            left = self._stop_or_delete(endpoint.id, summary.id)
+            waiting = waiting or left
+        if waiting is not None:
+            return self._info(endpoint, waiting)
         with contextlib.suppress(ProviderNotFound):  # deleted meanwhile: the result wanted
             self._send("DELETE", self._path("endpoints", endpoint.id))
+        return None
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        """Delete and wait: the steps of `advance_delete` until the endpoint is gone (bounded by stop_wait)."""
+        waited = 0.0
+        while (left := self.advance_delete(endpoint_id)) is not None:
+            if waited >= self._stop_wait:
+                raise ProviderConflict(
+                    message=f"Endpoint {left.name} was still {left.state} after {int(waited)} s; it can be "
+                    "deleted once STOPPED. Try again shortly.",
+                    code="still_stopping",
+                )
+            self._sleep(self._stop_poll)
+            waited += self._stop_poll
 
     # --- create steps --------------------------------------------------------------------------
 
@@ -392,33 +415,28 @@ class TogetherV2Client(ClosingClient):
         response = self._send("PATCH", path, params={"updateMask": ",".join(mask)}, json=payload)
         return self._parse(Deployment, response)
 
-    def _stop_and_delete(self, endpoint_id: str, deployment_id: str) -> None:
+    def _stop_or_delete(self, endpoint_id: str, deployment_id: str) -> Deployment | None:
+        """Delete a stopped (or failed) deployment; scale a running one to 0/0 and return it as it is then."""
         try:
             deployment = self._get_deployment(endpoint_id, deployment_id)
         except ProviderNotFound:
-            return
-        if deployment.autoscaling.max_replicas > 0 or deployment.autoscaling.min_replicas > 0:
-            for attempt in (1, 2):
-                try:
-                    deployment = self._patch_deployment(
-                        deployment, {"autoscaling": ZERO}, AUTOSCALING_MASK.split(",")
-                    )
-                    break
-                except ProviderConflict:
-                    if attempt == 2:
-                        raise
-                    deployment = self._get_deployment(endpoint_id, deployment_id)
-        waited = 0.0
-        while bare_state(deployment.status.state) not in ("STOPPED", "FAILED"):
-            if waited >= self._stop_wait:
-                raise ProviderConflict(
-                    message=f"Deployment {deployment.id} was still {bare_state(deployment.status.state)} "
-                    f"after {int(waited)} s; it can be deleted once STOPPED. Try again shortly.",
-                    code="still_stopping",
+            return None
+        for attempt in (1, 2):
+            if bare_state(deployment.status.state) in ("STOPPED", "FAILED"):
+                break
+            if deployment.autoscaling.max_replicas == 0 and deployment.autoscaling.min_replicas == 0:
+                return deployment  # stopping already: nothing to do but wait
+            try:
+                deployment = self._patch_deployment(
+                    deployment, {"autoscaling": ZERO}, AUTOSCALING_MASK.split(",")
                 )
-            self._sleep(self._stop_poll)
-            waited += self._stop_poll
-            deployment = self._get_deployment(endpoint_id, deployment_id)
+            except ProviderConflict:
+                if attempt == 2:
+                    raise
+                deployment = self._get_deployment(endpoint_id, deployment_id)
+                continue
+            if bare_state(deployment.status.state) not in ("STOPPED", "FAILED"):
+                return deployment
         path = self._path("endpoints", endpoint_id, "deployments", deployment_id)
         try:
             self._send("DELETE", path, params={"etag": deployment.etag} if deployment.etag else None)
@@ -426,6 +444,7 @@ class TogetherV2Client(ClosingClient):
             pass
         except ProviderConflict:  # changed between the read and the delete: once more, without the etag
             self._send("DELETE", path)
+        return None
 
     # --- reads ---------------------------------------------------------------------------------
 

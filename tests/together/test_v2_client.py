@@ -506,10 +506,39 @@ def test_delete_stops_waits_then_deletes_deployment_and_endpoint(
         ("PATCH", dep_path),
     ]
     assert made[-2:] == [("DELETE", dep_path), ("DELETE", f"/v2/projects/P/endpoints/{endpoint_id}")]
-    assert set(made[3:-2]) == {("GET", dep_path)}  # polling until STOPPED
+    # each step until STOPPED reads the endpoint and its deployment, and changes nothing
+    assert set(made[3:-2]) == {("GET", dep_path), ("GET", f"/v2/projects/P/endpoints/{endpoint_id}")}
     assert sum(sleeps) >= 30 and sim.v2_endpoints == {}
     with pytest.raises(ProviderNotFound):
         client.delete_endpoint(endpoint_id)
+
+
+def test_advance_delete_stops_first_then_deletes_without_waiting(
+    sim: TogetherSimulator, client: TogetherV2Client, clock: ManualClock, sleeps: list[float]
+) -> None:
+    endpoint_id = ready_endpoint(client, clock)
+    left = client.advance_delete(endpoint_id)
+    assert left is not None and left.state == "STOPPING" and left.id == endpoint_id
+    assert [r.method for r in sim.requests if r.method not in ("GET",)][-1] == "PATCH"
+    patches = sum(1 for r in sim.requests if r.method == "PATCH")
+    again = client.advance_delete(endpoint_id)  # still stopping: nothing is sent again
+    assert again is not None and again.state == "STOPPING"
+    assert sum(1 for r in sim.requests if r.method == "PATCH") == patches
+    assert not any(r.method == "DELETE" for r in sim.requests) and sleeps == []
+    clock.advance(60)
+    assert client.advance_delete(endpoint_id) is None
+    assert sim.v2_endpoints == {}
+    with pytest.raises(ProviderNotFound):
+        client.advance_delete(endpoint_id)
+
+
+def test_advance_delete_of_a_stopped_endpoint_deletes_at_once(
+    sim: TogetherSimulator, client: TogetherV2Client, clock: ManualClock
+) -> None:
+    endpoint_id = ready_endpoint(client, clock)
+    client.update_endpoint(endpoint_id, state="STOPPED")
+    clock.advance(60)
+    assert client.advance_delete(endpoint_id) is None and sim.v2_endpoints == {}
 
 
 def test_delete_gives_up_when_the_deployment_never_stops(
