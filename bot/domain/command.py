@@ -28,7 +28,7 @@ COMMANDS: tuple[CommandHelp, ...] = (
     CommandHelp(
         "create",
         "create <model> <hardware> <replicas> [name=<display name>] [timeout=<minutes>]",
-        "create llama-8b a100 2-5",
+        "create llama-8b h100 2-5",
         "ask for a new endpoint (opens a form; an approver launches it). `<replicas>` is `min-max` or one "
         "number; leave parts out to fill them in the form",
     ),

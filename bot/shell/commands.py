@@ -20,7 +20,7 @@ USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 HELP = """\
 Commands (one per line):
-  /endpoint <text>        type a slash command, e.g. /endpoint create llama-8b a100 2-5
+  /endpoint <text>        type a slash command, e.g. /endpoint create llama-8b h100 2-5
   as <user>               act as someone else, e.g. as approver
   click <label>           click the most recent button with that label, e.g. click Approve
   set <field> <value>     change a field of your open form (the start of its label is enough),

@@ -42,7 +42,7 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
             "its pretend Slack and Together ended with it."
         )
     return lines + [
-        "Try:  /endpoint create llama-8b a100 2-5   then submit, as approver, click Approve, submit.",
+        "Try:  /endpoint create llama-8b h100 2-5   then submit, as approver, click Approve, submit.",
         "Type `help` for every command, `quit` to leave.",
     ]
 
