@@ -48,6 +48,15 @@ def v2(database_url, fake_slack, sim, sim_server, clock) -> Iterator[Stack]:  # 
     stack.bot.store.engine.dispose()
 
 
+def serving(stack: Stack, text: str) -> str:
+    """Ask, approve and let Together bring the endpoint to READY; returns its id."""
+    request_launch(stack, text)
+    approve(stack)
+    stack.advance(300)
+    (endpoint_id,) = stack.sim.v2_endpoints
+    return endpoint_id
+
+
 def states(stack: Stack) -> list[str]:
     return [t.split("*")[1] for t in stack.thread() if "State: *" in t]
 
@@ -88,10 +97,7 @@ def test_a100_is_not_offered_on_v2_and_the_answer_lists_what_is(v2: Stack) -> No
 
 
 def test_lifecycle_on_v2_stop_start_scale_delete(v2: Stack) -> None:
-    request_launch(v2, "create llama-8b h100 2-3")
-    approve(v2)
-    v2.advance(300)
-    ref = next(iter(v2.sim.v2_endpoints))
+    ref = serving(v2, "create llama-8b h100 2-3")
 
     ask_to_confirm(v2, APPROVER, f"stop {ref}")
     submit_and_read(v2, APPROVER, "Stopping")
@@ -145,10 +151,7 @@ def test_a_lost_create_answer_on_v2_is_adopted_not_repeated(v2: Stack) -> None:
 
 
 def test_v2_delete_of_a_running_endpoint_stops_it_first_and_nobody_waits(v2: Stack) -> None:
-    request_launch(v2, "create llama-8b h100 2-3")
-    approve(v2)
-    v2.advance(300)
-    ref = next(iter(v2.sim.v2_endpoints))
+    ref = serving(v2, "create llama-8b h100 2-3")
     refused = answer(v2, REQUESTER, f"delete {ref}")  # a requester may not delete: approvers and admins may
     assert refused.startswith("Only approvers (") and len(v2.sim.v2_endpoints) == 1
 
@@ -185,10 +188,7 @@ def test_v2_delete_of_a_running_endpoint_stops_it_first_and_nobody_waits(v2: Sta
 
 def test_v2_delete_is_finished_by_another_process(v2: Stack, sim_server, clock) -> None:  # type: ignore[no-untyped-def]
     """The process that was asked dies before Together has stopped the endpoint: the next one deletes it."""
-    request_launch(v2, "create llama-8b h100 1")
-    approve(v2)
-    v2.advance(300)
-    ref = next(iter(v2.sim.v2_endpoints))
+    ref = serving(v2, "create llama-8b h100 1")
     ask_to_confirm(v2, APPROVER, f"delete {ref}")
     submit_and_read(v2, APPROVER, "Deleting")
     v2.bot.stop()  # this process is gone; another (a `bot tracker` worker) carries on
@@ -213,10 +213,7 @@ def test_v2_delete_is_finished_by_another_process(v2: Stack, sim_server, clock) 
 
 
 def test_v2_delete_refused_once_stopped_is_reported_and_can_be_asked_again(v2: Stack) -> None:
-    request_launch(v2, "create llama-8b h100 1")
-    approve(v2)
-    v2.advance(300)
-    ref = next(iter(v2.sim.v2_endpoints))
+    ref = serving(v2, "create llama-8b h100 1")
     ask_to_confirm(v2, APPROVER, f"delete {ref}")
     submit_and_read(v2, APPROVER, "Deleting")
     # Together refuses the deletion once the endpoint is stopped (e.g. the key lost the permission)
