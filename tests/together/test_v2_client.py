@@ -411,6 +411,27 @@ def test_stop_is_0_0_and_start_restores_the_bounds(
     assert (started.state, started.min_replicas, started.max_replicas) == ("PROVISIONING", 2, 5)
 
 
+def test_a_deployment_its_inactive_timeout_stopped_is_started_by_sending_its_bounds_again(
+    sim: TogetherSimulator, client: TogetherV2Client, clock: ManualClock
+) -> None:
+    """Auto-stop leaves the bounds as they were (2/5): a start must still send them, or nothing starts."""
+    endpoint_id = ready_endpoint(client, clock)
+    client.update_endpoint(endpoint_id, inactive_timeout=30)
+    clock.advance(30 * 60 + 31)  # idle for 30 minutes, then 30 s of STOPPING
+    stopped = client.get_endpoint(endpoint_id)
+    assert (stopped.state, stopped.min_replicas, stopped.max_replicas) == ("STOPPED", 2, 5)
+    patches = sum(1 for r in sim.requests if r.method == "PATCH")
+
+    started = client.update_endpoint(endpoint_id, state="STARTED")
+    assert sum(1 for r in sim.requests if r.method == "PATCH") == patches + 1
+    patch = last(sim, "PATCH")
+    assert patch.query == {"updateMask": "autoscaling.minReplicas,autoscaling.maxReplicas"}
+    assert patch.json["autoscaling"] == {"minReplicas": 2, "maxReplicas": 5} and patch.json["etag"]
+    assert (started.state, started.min_replicas, started.max_replicas) == ("PROVISIONING", 2, 5)
+    clock.advance(240)
+    assert client.get_endpoint(endpoint_id).state == "READY"
+
+
 def test_start_with_unknown_bounds_asks_for_them(
     sim: TogetherSimulator, client: TogetherV2Client, clock: ManualClock
 ) -> None:
