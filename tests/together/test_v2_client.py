@@ -503,8 +503,10 @@ def test_inactive_timeout_and_rename(
         last(sim, "PATCH").query == {"updateMask": "inactiveTimeout"}
         and last(sim, "PATCH").json["inactiveTimeout"] == 0
     )
-    client.update_endpoint(endpoint_id, inactive_timeout=10)
+    assert client.get_endpoint(endpoint_id).inactive_timeout == 0
+    raised = client.update_endpoint(endpoint_id, inactive_timeout=10)
     assert last(sim, "PATCH").json["inactiveTimeout"] == 30
+    assert raised.inactive_timeout == 30  # what is in force, for the bot to show
     before = len(sim.requests)
     with pytest.raises(ProviderBadRequest, match="cannot be changed"):
         client.update_endpoint(endpoint_id, display_name="new")
