@@ -19,6 +19,7 @@ from bot.domain.provider import (
     ProviderError,
     ProviderForbidden,
     ProviderNotFound,
+    ProviderPaymentRequired,
     ProviderRateLimited,
     ProviderUnavailable,
 )
@@ -253,6 +254,19 @@ def test_a_refused_deployment_rolls_the_new_endpoint_back(
     with pytest.raises(ProviderBadRequest):
         client.create_endpoint(SPEC)
     assert sim.v2_endpoints == {}
+
+
+def test_exhausted_credit_is_402_and_rolls_the_new_endpoint_back(
+    sim: TogetherSimulator, client: TogetherV2Client
+) -> None:
+    sim.credit_exhausted = True
+    with pytest.raises(ProviderPaymentRequired) as caught:
+        client.create_endpoint(SPEC)
+    assert (caught.value.status, caught.value.message) == (402, "Credit limit exceeded")
+    assert caught.value.code == "FAILED_PRECONDITION" and not caught.value.ambiguous
+    writes = [(m, p.rsplit("/", 1)[-1]) for m, p in calls(sim) if m != "GET"]
+    assert writes == [("POST", "endpoints"), ("POST", "deployments"), ("DELETE", writes[2][1])]
+    assert writes[2][1].startswith("ep_") and sim.v2_endpoints == {}
 
 
 def test_a100_does_not_fit_on_v2(client: TogetherV2Client) -> None:
