@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bot.domain.model import RequestStatus
-from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack
+from tests.conftest import APPROVER, CHANNEL, REQUESTER, Patch, Stack
 
 LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 
@@ -55,6 +56,24 @@ def card_of(stack: Stack, request_id: int = 1) -> str:
 
 def patches(stack: Stack) -> list[dict[str, Any]]:
     return [r.json for r in stack.sim.requests if r.method == "PATCH"]
+
+
+def changes(stack: Stack) -> list[Patch]:
+    """The PATCHes that stopped, started, scaled or changed the auto-stop of an endpoint, oldest first.
+
+    Each is (updateMask, body without etag). Where the backend needs an etag, each must carry one (a stale
+    one would have been refused with 409 and retried, which shows as a second PATCH). v2's launch PATCHes
+    the endpoint's traffic split, not its deployment, so it is not among them.
+    """
+    found: list[Patch] = []
+    for r in stack.sim.requests:
+        if r.method != "PATCH" or not re.fullmatch(stack.backend.patch_path, r.path):
+            continue
+        body = dict(r.json)
+        etag = body.pop("etag", None)
+        assert bool(etag) == stack.backend.etags, r
+        found.append((r.query.get("updateMask"), body))
+    return found
 
 
 def deletes(stack: Stack) -> int:

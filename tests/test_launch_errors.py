@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -43,16 +44,38 @@ def test_v1_creation_disabled_is_explained(stack: Stack) -> None:
     assert stack.creates() == 1  # refused calls are not repeated
 
 
-@pytest.mark.backend(
-    "v1", reason="the simulator's credit_exhausted switch (HTTP 402) is implemented for v1 paths only"
-)
+# The writes a launch refused for want of credit makes. v1 refuses the create itself; v2 creates the
+# endpoint (which costs nothing), is refused the deployment, and deletes the endpoint again.
+CREDIT_REFUSAL_WRITES = {
+    "v1": [("POST", "/v1/endpoints")],
+    "v2": [
+        ("POST", "/v2/projects/P/endpoints"),
+        ("POST", "/v2/projects/P/endpoints/EP/deployments"),
+        ("DELETE", "/v2/projects/P/endpoints/EP"),
+    ],
+}
+
+
+def writes(stack: Stack) -> list[tuple[str, str]]:
+    """Every call but reads, with the v2 project and endpoint ids shortened to P and EP."""
+    return [
+        (r.method, re.sub(r"/ep_\w+", "/EP", r.path.replace(stack.sim.project_id, "P")))
+        for r in stack.sim.requests
+        if r.method != "GET"
+    ]
+
+
 def test_credit_limit_is_explained(stack: Stack) -> None:
     stack.sim.credit_exhausted = True
     request_launch(stack)
     approve(stack)
     reply = failed_reply(stack)
-    assert "HTTP 402" in reply and "Credit limit exceeded" in reply and "billing" in reply
-    assert stack.creates() == 1
+    assert "HTTP 402" in reply and "> Credit limit exceeded" in reply and "billing" in reply
+    assert stack.creates() == 1  # refused for want of credit: not asked again
+    assert writes(stack) == CREDIT_REFUSAL_WRITES[stack.backend.name]
+    assert stack.endpoints() == {}  # nothing left at Together
+    (row,) = audit_rows(stack.bot.store)
+    assert row["status"] == "failed" and row["endpoint_id"] is None
 
 
 @pytest.mark.backend(

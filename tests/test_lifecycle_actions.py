@@ -14,6 +14,7 @@ from tests.lifecycle_helpers import (
     answer,
     ask_to_confirm,
     card_of,
+    changes,
     deletes,
     launch,
     modal_text,
@@ -22,22 +23,25 @@ from tests.lifecycle_helpers import (
     thread_of,
 )
 
-pytestmark = pytest.mark.backend("v1", reason="not yet converted to the backend matrix (issue 6)")
-A100_LAUNCH = "create llama-8b a100 2-5"  # the prices and ids asserted here are a100's
+# Each test launches llama-8b on h100 (2-5 replicas unless it says otherwise): $5.40/h per replica on both
+# APIs (v1 prices it 9 cents a minute, v2 540 cents an hour), "1x H100 80GB SXM" to people.
+V2_RENAMES = "v2 endpoint names are immutable (the v2 refusal is in test_lifecycle_permissions.py)"
+V2_DELETE = "v2 delete becomes a queued job (converted with it)"
+A100_LAUNCH = "create llama-8b a100 2-5"  # the delete tests (v1 only) assert a100's prices
 
 
 def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
+    endpoint = launch(stack)
     view = ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     text = modal_text(view)
     assert view["title"]["text"] == "Stop endpoint" and view["submit"]["text"] == "Stop it"
     assert "*llama-8b-r1*" in text and endpoint["name"] in text
-    assert "saves $8.00–$20.01/h (2–5 replicas at $4.00/h each)" in text
-    assert patches(stack) == []  # nothing happens before the confirmation
+    assert "saves $10.80–$27.00/h (2–5 replicas at $5.40/h each)" in text
+    assert changes(stack) == []  # nothing happens before the confirmation
 
     told = submit_and_read(stack, REQUESTER, "Stopping")
     assert "Together reports *STOPPING*" in told and "|thread>" in told
-    assert patches(stack) == [{"state": "STOPPED"}]
+    assert changes(stack) == [stack.backend.patch("stop", 2, 5)]
     assert thread_of(stack)[-1] == (
         ":double_vertical_bar: <@UREQUESTER> stopped the endpoint. Together reports *STOPPING*; "
         "billing stops once it is STOPPED."
@@ -53,17 +57,18 @@ def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:
 
 
 def test_cancelled_stop_changes_nothing(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
+    launch(stack)
+    before = patches(stack)  # v2's launch PATCHes the traffic split
     replies = len(thread_of(stack))
     ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     stack.slack.cancel(REQUESTER)
     stack.settle()
-    assert patches(stack) == [] and len(thread_of(stack)) == replies
+    assert patches(stack) == before and len(thread_of(stack)) == replies
 
 
 def test_stop_of_a_stopped_endpoint_is_refused_before_any_call(stack: Stack) -> None:
-    launch(stack, "create llama-8b a100 1")
-    stack.sim.force_state(next(iter(stack.sim.endpoints)), "STOPPED")
+    endpoint = launch(stack, f"create llama-8b {stack.backend.hardware} 1")
+    stack.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)  # the tracker sees it
     calls = len(stack.sim.requests)
     text = answer(stack, REQUESTER, "stop llama-8b-r1")
@@ -74,13 +79,13 @@ def test_stop_of_a_stopped_endpoint_is_refused_before_any_call(stack: Stack) -> 
 
 def test_stop_racing_a_stop_made_in_the_console(stack: Stack) -> None:
     """The dialog is open when someone stops the endpoint in Together's console: no second stop."""
-    endpoint = launch(stack, A100_LAUNCH)
+    endpoint = launch(stack)
     ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
-    stack.sim.force_state(endpoint["id"], "STOPPED")
+    stack.force_state(endpoint["id"], "STOPPED")
     told = submit_and_read(stack, REQUESTER, "Nothing was done")
     assert "Together reports that `llama-8b-r1` is already stopped" in told
-    assert "STARTED → STOPPED" in told
-    assert patches(stack) == []
+    assert f"{stack.backend.started} → STOPPED" in told
+    assert changes(stack) == []
     thread = thread_of(stack)
     assert sum("State: *STOPPED*" in t for t in thread) == 1  # recorded once, as the tracker would
     stack.advance(30)
@@ -88,33 +93,35 @@ def test_stop_racing_a_stop_made_in_the_console(stack: Stack) -> None:
 
 
 def test_start_a_stopped_endpoint_and_follow_it_to_started(stack: Stack) -> None:
-    endpoint = launch(stack, "create llama-8b a100 1 timeout=0")
-    stack.sim.force_state(endpoint["id"], "STOPPED")
+    endpoint = launch(stack, f"create llama-8b {stack.backend.hardware} 1 timeout=0")
+    stack.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)
     told = answer(stack, REQUESTER, "start llama-8b-r1", "Starting")
-    assert "Together reports *PENDING*" in told
-    assert patches(stack) == [{"state": "STARTED"}]
+    assert f"Together reports *{stack.backend.start_states[0]}*" in told
+    assert changes(stack) == [stack.backend.patch("start", 1, 1)]
     stack.settle()
     assert thread_of(stack)[-1].startswith(":arrow_forward: <@UREQUESTER> started the endpoint.")
-    stack.advance(61)
-    stack.advance(181)
-    assert "State: *STARTED*" in thread_of(stack)[-1] and "*STARTED*" in card_of(stack)
+    stack.start()
+    started = stack.backend.started
+    assert f"State: *{started}*" in thread_of(stack)[-1] and f"*{started}*" in card_of(stack)
 
 
 def test_start_while_starting_is_refused_before_any_call(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH, started=False)  # PENDING
+    launch(stack, started=False)  # in the first start state
+    first, second = stack.backend.start_refusals
     calls = len(stack.sim.requests)
     text = answer(stack, REQUESTER, "start llama-8b-r1")
-    assert "is already starting (PENDING" in text and "Nothing was done" in text
+    assert text.startswith(f"`llama-8b-r1` {first}. Nothing was done.")
     assert len(stack.sim.requests) == calls
-    stack.advance(61)
+    stack.advance(stack.backend.start_steps[0])
     text = answer(stack, REQUESTER, "start llama-8b-r1")
-    assert "`llama-8b-r1` is already starting (STARTING). Nothing was done." in text
+    assert text.startswith(f"`llama-8b-r1` {second}. Nothing was done.")
 
 
+@pytest.mark.backend("v1", reason="the 403 endpoints_v1_create_access_disabled refusal exists only on v1")
 def test_start_refused_by_together_shows_its_words_and_a_hint(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
-    stack.sim.force_state(endpoint["id"], "STOPPED")
+    endpoint = launch(stack)
+    stack.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)
     stack.sim.v1_create_enabled = False  # production today: v1 endpoints cannot be restarted
     told = answer(stack, REQUESTER, "start llama-8b-r1", "Together")
@@ -135,8 +142,8 @@ def test_start_refused_by_together_shows_its_words_and_a_hint(stack: Stack) -> N
 
 
 def test_together_failing_a_stop_is_reported_and_recorded(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
-    stack.sim.inject("PATCH", r"/v1/endpoints/.*", 503, times=10)
+    launch(stack)
+    stack.sim.inject("PATCH", stack.backend.patch_path, 503, times=10)
     ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
     told = submit_and_read(stack, REQUESTER, "Together")
     assert "Together did not stop *llama-8b-r1*" not in told  # the label is shown as typed text
@@ -147,28 +154,31 @@ def test_together_failing_a_stop_is_reported_and_recorded(stack: Stack) -> None:
 
 
 def test_scale_shows_the_new_cost_and_updates_the_card(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
+    launch(stack)
     told = answer(stack, REQUESTER, "scale llama-8b-r1 1-3", "now runs")
     assert told.startswith(
-        "*llama-8b-r1* now runs 1–3 replicas: $4.00–$12.01/h while running (was $8.00–$20.01/h)."
+        "*llama-8b-r1* now runs 1–3 replicas: $5.40–$16.20/h while running (was $10.80–$27.00/h)."
     )
-    assert patches(stack) == [{"autoscaling": {"min_replicas": 1, "max_replicas": 3}}]
+    assert changes(stack) == [stack.backend.patch("scale", 1, 3)]
     stack.settle()
-    assert thread_of(stack)[-1] == (
-        ":left_right_arrow: <@UREQUESTER> scaled the endpoint to 1–3 replicas: $4.00–$12.01/h while running "
-        "(was $8.00–$20.01/h)."
-    )
+    # v2 then reports the deployment SCALING (one replica to let go), which the thread records after this.
+    scaled_replies = [t for t in thread_of(stack) if t.startswith(":left_right_arrow:")]
+    assert scaled_replies == [
+        ":left_right_arrow: <@UREQUESTER> scaled the endpoint to 1–3 replicas: $5.40–$16.20/h while running "
+        "(was $10.80–$27.00/h)."
+    ]
     card = card_of(stack)
-    assert "*Replicas*\\n1\\u20133" in card and "$4.00\\u2013$12.01/h" in card
+    assert "*Replicas*\\n1\\u20133" in card and "$5.40\\u2013$16.20/h" in card
     assert "1–3 replicas" in answer(stack, REQUESTER, "list", "Endpoints")
-    scaled = audit_rows(stack.bot.store)[0]["events"][-1]
-    assert scaled["action"] == "scaled" and scaled["detail"]["dollars_per_hour"] == [4.0, 12.01]
+    (scaled,) = [e for e in audit_rows(stack.bot.store)[0]["events"] if e["action"] == "scaled"]
+    assert scaled["actor"] == REQUESTER and scaled["detail"]["dollars_per_hour"] == [5.4, 16.2]
     assert scaled["detail"]["previous"] == {"min_replicas": 2, "max_replicas": 5}
     assert "already runs 1–3 replicas" in answer(stack, REQUESTER, "scale llama-8b-r1 1-3")
 
 
+@pytest.mark.backend("v1", reason=V2_RENAMES)
 def test_rename_then_refer_to_it_by_its_new_name(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
+    endpoint = launch(stack)
     told = answer(stack, REQUESTER, 'rename llama-8b-r1 "support bot"', "now called")
     assert told.startswith("*llama-8b-r1* is now called *support bot*.")
     assert patches(stack) == [{"display_name": "support bot"}]
@@ -181,28 +191,35 @@ def test_rename_then_refer_to_it_by_its_new_name(stack: Stack) -> None:
 
 
 def test_rename_to_another_endpoints_name_is_refused(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
+    """A name clash is refused by the bot before any call, whichever API would then be asked."""
+    launch(stack)
     launch(stack, "create llama-70b 2xh100 1", started=False)
+    calls = len(stack.sim.requests)
     text = answer(stack, REQUESTER, "rename llama-70b-r2 llama-8b-r1")
     assert "Another endpoint is already called `llama-8b-r1`" in text
-    assert patches(stack) == []
+    assert len(stack.sim.requests) == calls
 
 
 def test_timeout_sets_auto_stop_and_auto_stop_is_reported_when_it_fires(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
+    """Asked for 1 minute, Together applies the least it accepts (v1: 1, v2: 30), and the bot says that."""
+    endpoint = launch(stack)
+    minutes = stack.backend.min_auto_stop
     told = answer(stack, REQUESTER, "timeout llama-8b-r1 1", "on its own")
-    assert told.startswith("*llama-8b-r1* now stops on its own after 1 idle minutes.")
-    assert patches(stack) == [{"inactive_timeout": 1}]
-    assert stack.sim.endpoints[endpoint["id"]]["inactive_timeout"] == 1
+    assert told.startswith(f"*llama-8b-r1* now stops on its own after {minutes} idle minutes.")
+    assert changes(stack) == [stack.backend.patch("timeout", minutes)]
+    assert stack.backend.auto_stop_of(stack.endpoints()[endpoint["id"]]) == minutes
     stack.settle()
-    assert "*Auto-stop*\\nafter 1 idle minutes" in card_of(stack)
-    stack.advance(61)  # nobody called it for a minute: Together stops it
+    assert f"*Auto-stop*\\nafter {minutes} idle minutes" in card_of(stack)
+    timeout = next(e for e in audit_rows(stack.bot.store)[0]["events"] if e["action"] == "timeout_changed")
+    assert timeout["detail"]["inactive_timeout"] == minutes
+    stack.advance(minutes * 60 + 1)  # nobody called it for that long: Together stops it
     stack.advance(31)
     thread = thread_of(stack)
     assert "State: *STOPPING*" in thread[-2] and "State: *STOPPED*" in thread[-1]
     assert "never" in answer(stack, REQUESTER, "timeout llama-8b-r1 0", "on its own")
 
 
+@pytest.mark.backend("v1", reason=V2_DELETE)
 def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) -> None:
     endpoint = launch(stack, A100_LAUNCH)
     view = ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
@@ -229,6 +246,7 @@ def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) ->
     )
 
 
+@pytest.mark.backend("v1", reason=V2_DELETE)
 def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now(stack: Stack) -> None:
     endpoint = launch(stack, A100_LAUNCH)
     stack.sim.force_state(endpoint["id"], "STOPPED")
@@ -239,6 +257,7 @@ def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now(stack: Stack) ->
     assert deletes(stack) == 1
 
 
+@pytest.mark.backend("v1", reason=V2_DELETE)
 def test_delete_of_an_endpoint_already_gone_at_together(stack: Stack) -> None:
     endpoint = launch(stack, A100_LAUNCH)
     ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
@@ -249,8 +268,11 @@ def test_delete_of_an_endpoint_already_gone_at_together(stack: Stack) -> None:
     assert deletes(stack) == 1  # only the console's
 
 
+@pytest.mark.backend(
+    "v1", reason="a display name comes from a rename; v2 has none, and its endpoint names are [a-z0-9-]"
+)
 def test_display_names_cannot_ping_anyone(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
+    launch(stack)
     answer(stack, REQUESTER, "rename llama-8b-r1 <!channel> `x`", "now called")
     stack.settle()
     reply = thread_of(stack)[-1]

@@ -4,33 +4,32 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bot.domain.provider import LaunchSpec
 from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
 from tests.lifecycle_helpers import LLAMA_8B, answer, launch, thread_of
 from tests.test_cli import run_bot
 
-pytestmark = pytest.mark.backend("v1", reason="not yet converted to the backend matrix (issue 6)")
-A100_LAUNCH = "create llama-8b a100 2-5"  # the prices and ids asserted here are a100's
+# Each test launches llama-8b on h100 (2-5 replicas unless it says otherwise): $5.40/h per replica on both
+# APIs (v1 prices it 9 cents a minute, v2 540 cents an hour), "1x H100 80GB SXM" to people.
 
 
 def test_list_shows_each_endpoint_with_its_state_cost_launcher_and_thread(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
+    endpoint = launch(stack)
     launch(stack, "create llama-70b 2xh100 1", user=APPROVER_2, started=False)
     text = answer(stack, BYSTANDER, "list", "Endpoints")
     assert "*Endpoints launched through the bot* (2)" in text
     first = text.split("\n:")[1]  # one section per endpoint
-    assert "*llama-8b-r1* · *STARTED*" in first and endpoint["id"] in first and LLAMA_8B in first
-    assert "1x A100 80GB SXM · 2–5 replicas · $8.00–$20.01/h" in first
+    assert f"*llama-8b-r1* · *{stack.backend.started}*" in first
+    assert endpoint["id"] in first and LLAMA_8B in first
+    assert "1x H100 80GB SXM · 2–5 replicas · $10.80–$27.00/h" in first
     assert "launched by <@UREQUESTER>" in first
     card_ts = stack.fake.messages("C0LAUNCH")[0].ts.replace(".", "")
     assert f"<https://sim.slack.com/archives/C0LAUNCH/p{card_ts}|thread>" in first
-    assert "*llama-70b-r2* · *PENDING*" in text and "1 replica · $10.80/h" in text
+    assert f"*llama-70b-r2* · *{stack.backend.start_states[0]}*" in text and "1 replica · $10.80/h" in text
 
 
 def test_list_mine_and_list_all(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH, started=False)
+    launch(stack, started=False)
     launch(stack, "create llama-70b 2xh100 1", user=APPROVER_2, started=False)
     outside = stack.bot.provider.create_endpoint(
         LaunchSpec(model=LLAMA_8B, hardware="1x_nvidia_h100_80gb_sxm", min_replicas=1, max_replicas=1)
@@ -47,12 +46,12 @@ def test_list_mine_and_list_all(stack: Stack) -> None:
 
 
 def test_status_is_fresh_from_together(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
-    stack.sim.force_state(endpoint["id"], "STOPPING")  # the tracker has not looked yet
+    endpoint = launch(stack)
+    stack.force_state(endpoint["id"], "STOPPING")  # the tracker has not looked yet
     text = answer(stack, BYSTANDER, "status llama-8b-r1", "from Together")
     assert "*llama-8b-r1* · *STOPPING* (just now, from Together)" in text
     assert f"name `{endpoint['name']}` (the `model` to call it with)" in text
-    assert "2–5 replicas at $4.00/h each: $8.00–$20.01/h while running" in text
+    assert "2–5 replicas at $5.40/h each: $10.80–$27.00/h while running" in text
     assert "Auto-stop: after 60 idle minutes" in text
     assert "Launched by <@UREQUESTER>, approved by <@UAPPROVER1>" in text
     stack.settle()
@@ -70,7 +69,7 @@ def test_status_of_an_endpoint_not_launched_through_the_bot(stack: Stack) -> Non
 
 
 def test_refs_by_id_name_display_name_or_prefix(stack: Stack) -> None:
-    first = launch(stack, A100_LAUNCH, started=False)
+    first = launch(stack, started=False)
     launch(stack, "create llama-70b 2xh100 1", started=False)
     for ref in (
         first["id"],
@@ -85,35 +84,51 @@ def test_refs_by_id_name_display_name_or_prefix(stack: Stack) -> None:
 
 
 def test_ambiguous_ref_lists_the_candidates(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH, started=False)
+    launch(stack, started=False)
     launch(stack, "create llama-70b 2xh100 1", started=False)
     calls = len(stack.sim.requests)
     text = answer(stack, REQUESTER, "stop llama")
     assert text.startswith("`llama` matches 2 endpoints:")
-    assert "• `llama-8b-r1` (`endpoint-" in text and "• `llama-70b-r2` (`endpoint-" in text
+    prefix = stack.backend.id_prefix
+    assert f"• `llama-8b-r1` (`{prefix}" in text and f"• `llama-70b-r2` (`{prefix}" in text
     assert "Type more of the name, or the id." in text
     assert len(stack.sim.requests) == calls and stack.slack.view(REQUESTER) is None
 
 
 def test_unknown_ref_says_so_and_suggests_list(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH, started=False)
+    launch(stack, started=False)
     for command in ("status mistral", "stop mistral", "scale mistral 2", "history mistral"):
         text = answer(stack, REQUESTER, command)
         assert text.startswith("I don't know an endpoint `mistral`. `/endpoint list` shows"), command
 
 
+# The cheapest hardware for llama-70b on each API (v2 has no A100 or L40S), and how short capacity of
+# 2x H200 is arranged and shown: v1 says "insufficient"; v2's headroom 0 in every region is "unavailable".
+CHEAPEST_FOR_70B = {
+    "v1": "• `2x_nvidia_a100_80gb_sxm`: 2× a100-80gb, 80 GB each · $8.00/h · :white_check_mark: available",
+    "v2": "• `2x_nvidia_h100_80gb_sxm`: 2× h100-80gb, 80 GB each · $10.80/h · :white_check_mark: available",
+}
+SHORT_OF_2X_H200 = {
+    "v1": (
+        lambda sim: sim.set_availability("2x_nvidia_h200_140gb_sxm", "insufficient"),
+        ":warning: insufficient",
+    ),
+    "v2": (lambda sim: sim.set_headroom("2xnvidia-h200-141gb", 0), ":x: unavailable"),
+}
+
+
 def test_hardware_lists_what_fits_cheapest_first(stack: Stack) -> None:
-    stack.sim.set_availability("2x_nvidia_h100_80gb_sxm", "insufficient")
+    make_short, shown = SHORT_OF_2X_H200[stack.backend.name]
+    make_short(stack.sim)
     text = answer(stack, BYSTANDER, "hardware llama-70b", "Hardware")
     lines = [line for line in text.splitlines() if line.startswith("• ")]
-    assert (
-        lines[0]
-        == "• `2x_nvidia_a100_80gb_sxm`: 2× a100-80gb, 80 GB each · $8.00/h · :white_check_mark: available"
-    )
+    assert lines[0] == CHEAPEST_FOR_70B[stack.backend.name]
     prices = [float(line.split(" · $")[1].split("/h")[0].replace(",", "")) for line in lines]
     assert prices == sorted(prices)
-    assert any("2x_nvidia_h100_80gb_sxm" in line and ":warning: insufficient" in line for line in lines)
-    assert not any("1x_nvidia_a100" in line for line in lines)  # too small for a 70B model
+    (short,) = [line for line in lines if "2x_nvidia_h200_140gb_sxm" in line]
+    assert short.endswith(f"· $15.78/h · {shown}")
+    assert sum(":white_check_mark: available" in line for line in lines) == len(lines) - 1
+    assert not any("1x_nvidia_h100" in line for line in lines)  # too small for a 70B model
 
 
 def test_help_shows_only_the_commands_the_caller_may_use(stack: Stack) -> None:
@@ -141,28 +156,30 @@ def test_help_shows_only_the_commands_the_caller_may_use(stack: Stack) -> None:
 
 
 def test_history_of_one_endpoint_and_of_everything(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
-    answer(stack, REQUESTER, "scale llama-8b-r1 1-3", "now runs")
+    launch(stack)
+    # Min unchanged, so that it keeps running as is (v2 reports a scale-down as SCALING, a later entry).
+    answer(stack, REQUESTER, "scale llama-8b-r1 2-6", "now runs")
     launch(stack, "create llama-70b 2xh100 1", started=False)
     one = answer(stack, BYSTANDER, "history llama-8b", "History")
     lines = one.split("\n")
     assert lines[0] == "*History of llama-8b-r1*"
     assert (
-        "<@UREQUESTER> asked for `meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo` on 1x A100 80GB SXM, 2–5 replicas"
+        "<@UREQUESTER> asked for `meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo` on 1x H100 80GB SXM, 2–5 replicas"
         in lines[1]
     )
     assert "<@UAPPROVER1> approved the launch" in lines[2]
-    assert "Together moved it STARTING → *STARTED*" in one
-    assert "<@UREQUESTER> scaled it to 1–3 replicas" in lines[-1]
+    _, starting, started = stack.backend.start_states
+    assert f"Together moved it {starting} → *{started}*" in one
+    assert "<@UREQUESTER> scaled it to 2–6 replicas" in lines[-1]
     assert "llama-70b" not in one
     everything = answer(stack, BYSTANDER, "history", "Latest activity")
     assert "· llama-8b-r1 · <@UREQUESTER> scaled it" in everything and "· llama-70b-r2 · " in everything
 
 
 def test_audit_json_lists_every_action_with_who_and_when(stack: Stack) -> None:
-    launch(stack, A100_LAUNCH)
-    answer(stack, REQUESTER, "timeout llama-8b-r1 15", "on its own")
-    answer(stack, APPROVER, "rename llama-8b-r1 prod", "now called")
+    launch(stack)
+    answer(stack, REQUESTER, "timeout llama-8b-r1 45", "on its own")
+    answer(stack, APPROVER, "scale llama-8b-r1 2-6", "now runs")  # min unchanged: it keeps running as is
     result = run_bot("audit", "--json", env={"DATABASE_URL": stack.bot.settings.database_url})
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
@@ -171,11 +188,13 @@ def test_audit_json_lists_every_action_with_who_and_when(stack: Stack) -> None:
         ("requested", REQUESTER),
         ("approved", APPROVER),
         ("timeout_changed", REQUESTER),
-        ("renamed", APPROVER),
+        ("scaled", APPROVER),
     ]
-    renamed = row["events"][-1]
-    assert renamed["at"].endswith("Z") and renamed["endpoint_id"] == row["endpoint_id"]
-    assert renamed["detail"]["display_name"] == "prod" and renamed["detail"]["previous"] == {
-        "display_name": "llama-8b-r1"
-    }
-    assert renamed["detail"]["state"] == "STARTED"  # what Together answered
+    (timeout,) = [e for e in row["events"] if e["action"] == "timeout_changed"]
+    assert timeout["detail"]["inactive_timeout"] == 45
+    assert timeout["detail"]["previous"] == {"inactive_timeout": 60}  # the default both APIs apply
+    scaled = row["events"][-1]
+    assert scaled["at"].endswith("Z") and scaled["endpoint_id"] == row["endpoint_id"]
+    assert (scaled["detail"]["min_replicas"], scaled["detail"]["max_replicas"]) == (2, 6)
+    assert scaled["detail"]["previous"] == {"min_replicas": 2, "max_replicas": 5}
+    assert scaled["detail"]["state"] == stack.backend.started  # what Together answered

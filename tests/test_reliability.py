@@ -175,21 +175,29 @@ def test_tracker_polls_faster_while_an_endpoint_is_changing(stack: Stack) -> Non
     assert poll_interval(settings, stack.bot.launches) == settings.bot_poll_idle_seconds  # STARTED
 
 
-@pytest.mark.backend(
-    "v1", reason="the costliest test (50 launches under chaos); v2 launches under faults are covered above"
-)
+# Launches in the chaos run, per API. v2 makes three writes per launch where v1 makes one, but its client's
+# retry waits move the simulated clock (see provider_for) where v1's are real: measured alone, 50 take about
+# 8 s on v2 and 15 s on v1. Those waits (about 15 simulated seconds in all) stay well inside PROVISIONING's
+# 60 s, so every launch is still seen in each start state. Lower a count here if the suite needs the time.
+CHAOS_LAUNCHES = {"v1": 50, "v2": 50}
+
+
 def test_fifty_launches_through_slack_and_together_faults(stack: Stack) -> None:
+    """Many launches (CHAOS_LAUNCHES) while Slack and Together fail at random: each launches exactly once
+    and is followed through every start state."""
+    count = CHAOS_LAUNCHES[stack.backend.name]
+    first, middle, started = stack.backend.start_states
     stack.fake.fail_rate(0.2, (429, 503), seed=7, methods=["chat.postMessage", "chat.update"])
     stack.sim.chaos(0.15, (429, 500, 503), seed=11)
     stack.bot.provider._http.timeout = httpx.Timeout(2.0)  # type: ignore[attr-defined]
-    stack.sim.inject("GET", r"/v1/endpoints", 200, times=3, delay=2.5)  # three reads time out
+    stack.sim.inject("GET", stack.backend.endpoints_path, 200, times=3, delay=2.5)  # three reads time out
     stack.bot.start()
     try:
-        for _ in range(50):
-            stack.slack.command(REQUESTER, "create llama-8b h100 1-2")
+        for _ in range(count):
+            stack.slack.command(REQUESTER, f"create llama-8b {stack.backend.hardware} 1-2")
             stack.slack.wait_for_view(REQUESTER)
             assert stack.slack.submit(REQUESTER) is None
-        wait_until(lambda: len(cards(stack)) == 50 and all(_button(c) for c in cards(stack)), 60)
+        wait_until(lambda: len(cards(stack)) == count and all(_button(c) for c in cards(stack)), 60)
         for card in cards(stack):
             stack.slack.requests  # noqa: B018 - keep the driver warm
             message = stack.fake.message(CHANNEL, card.ts)
@@ -200,24 +208,24 @@ def test_fifty_launches_through_slack_and_together_faults(stack: Stack) -> None:
             assert request.post(stack.server.url + "/slack/events").status_code == 200
             stack.slack.wait_for_view(APPROVER)
             assert stack.slack.submit(APPROVER) is None
-        wait_until(lambda: len(stack.sim.endpoints) == 50, 60)
-        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["PENDING"] for c in cards(stack)), 60)
-        stack.clock.advance(61)
-        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["STARTING"] for c in cards(stack)), 60)
-        stack.clock.advance(181)
-        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == ["STARTED"] for c in cards(stack)), 60)
-        wait_until(lambda: all("STARTED" in json.dumps(c.blocks) for c in cards(stack)), 60)
+        wait_until(lambda: len(stack.endpoints()) == count, 60)
+        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == [first] for c in cards(stack)), 60)
+        stack.clock.advance(stack.backend.start_steps[0])
+        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == [middle] for c in cards(stack)), 60)
+        stack.clock.advance(stack.backend.start_steps[1])
+        wait_until(lambda: all(state_replies(stack, c.ts)[-1:] == [started] for c in cards(stack)), 60)
+        wait_until(lambda: all(started in json.dumps(c.blocks) for c in cards(stack)), 60)
         wait_until(lambda: stack.bot.store.undelivered_count() == 0, 60)
     finally:
         stack.bot.stop()
-    assert len(stack.sim.endpoints) == 50
+    assert len(stack.endpoints()) == count
     for card in cards(stack):
-        assert state_replies(stack, card.ts) == ["PENDING", "STARTING", "STARTED"]
+        assert state_replies(stack, card.ts) == [first, middle, started]
         texts = [m.text for m in stack.fake.replies(CHANNEL, card.ts)]
         assert sum("Approved by" in t for t in texts) == 1
-        assert "STARTED" in json.dumps(stack.fake.message(CHANNEL, card.ts).blocks)  # type: ignore[union-attr]
+        assert started in json.dumps(stack.fake.message(CHANNEL, card.ts).blocks)  # type: ignore[union-attr]
     rows = audit_rows(stack.bot.store)
-    assert len({r["endpoint_id"] for r in rows}) == 50
+    assert len({r["endpoint_id"] for r in rows}) == count
 
 
 def cards(stack: Stack):  # type: ignore[no-untyped-def]

@@ -413,8 +413,13 @@ class LifecycleService:
             lambda: self.provider.update_endpoint(managed.id, **{field: value}),
             asked={field: value},
         )
-        # Together may normalise a name; what it reports is what the endpoint is now called.
-        kept = (answer.display_name or value) if field == "display_name" else value
+        # Together may normalise a value: a name, or auto-stop minutes outside what its API accepts (v2
+        # raises 1-29 to 30). What it reports is what the endpoint now has.
+        kept = value
+        if field == "display_name":
+            kept = answer.display_name or value
+        elif field == "inactive_timeout" and answer.inactive_timeout is not None:
+            kept = answer.inactive_timeout
         return self._done(
             act, managed, user_id, None, answer.state, settings={field: kept}, previous={field: previous}
         )

@@ -63,6 +63,7 @@ class EndpointInfo:
     ready_replicas: int | None = None  # replicas serving now
     desired_replicas: int | None = None  # replicas the autoscaler wants now
     status_message: str | None = None  # the provider's explanation of the state (e.g. DEGRADED's cause)
+    inactive_timeout: int | None = None  # auto-stop minutes in force (0: never), when the provider says
 
 
 class EndpointProvider(Protocol):

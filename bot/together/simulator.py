@@ -268,7 +268,6 @@ class TogetherSimulator:
         self.clock: Clock = clock or ScaledClock(1.0)
         self.owner = owner
         self.v1_create_enabled = v1_create_enabled
-        self.credit_exhausted = False
         self._api_key = api_key
         self._durations = dict(DEFAULT_DURATIONS)
         for key, seconds in (durations or {}).items():
@@ -352,6 +351,17 @@ class TogetherSimulator:
             ep = self._endpoints[endpoint_id]
             now = self.clock.now()
             self._enter(ep, state, now)
+
+    @property
+    def credit_exhausted(self) -> bool:
+        """The account is out of credit (402): v1 refuses creates and starts; v2 whatever would start
+        replicas (a deployment created with replicas, or started from rest), not the endpoint itself."""
+        return self.v2.credit_exhausted
+
+    @credit_exhausted.setter
+    def credit_exhausted(self, value: bool) -> None:
+        with self._lock:
+            self.v2.credit_exhausted = value
 
     @property
     def project_id(self) -> str:

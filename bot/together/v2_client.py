@@ -535,6 +535,7 @@ class TogetherV2Client(ClosingClient):
             ready_replicas=deployment.status.ready_replicas if deployment else summary.ready_replicas,
             desired_replicas=deployment.desired_replicas if deployment else summary.desired_replicas,
             status_message=(deployment.status.message or None) if deployment else None,
+            inactive_timeout=deployment.inactive_timeout if deployment else None,
             **common,
         )
 

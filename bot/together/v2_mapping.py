@@ -140,9 +140,10 @@ def plan_update(
             mask.append("name")
     else:
         bounds = wanted(current)
-        failed = bare_state(deployment.status.state) == "FAILED"
-        if bounds is not None and (bounds != current or (state == "STARTED" and failed)):
-            # Re-sending FAILED's bounds gives it a fresh readiness budget (reference §5).
+        at_rest = bare_state(deployment.status.state) in ("FAILED", "STOPPED")
+        if bounds is not None and (bounds != current or (state == "STARTED" and at_rest)):
+            # Re-sending FAILED's bounds gives it a fresh readiness budget (reference §5); a deployment
+            # its inactiveTimeout stopped keeps its bounds, and only sending them again starts it.
             body["autoscaling"] = {"minReplicas": bounds[0], "maxReplicas": bounds[1]}
             mask += AUTOSCALING_MASK.split(",")
     if inactive_timeout is not OMITTED:

@@ -44,13 +44,22 @@ _CLAUSE = re.compile(r'^\s*(\w+)\s*(=|!=|<=|>=|<|>|:)\s*"([^"]*)"\s*$')
 PAGE_DEFAULT, PAGE_MAX = 50, 1000
 
 
-class V2Error(Exception):
-    """Raised inside a v2 route; becomes an RPC error body with the gRPC→HTTP status mapping."""
+# Out of credit. Together answers 402 across its platform (v1 reference §6); no gRPC code maps to 402, so
+# the v2 body carries FAILED_PRECONDITION: refused until the account is changed (credit added), not retried.
+CREDIT_MESSAGE = "Credit limit exceeded"
 
-    def __init__(self, code: str, message: str) -> None:
+
+class V2Error(Exception):
+    """Raised inside a v2 route; becomes an RPC error body with the gRPC→HTTP status mapping (or `status`)."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.code, self.message = code, message
-        self.status = GRPC[code][1]
+        self.status = status or GRPC[code][1]
+
+
+def credit_exhausted() -> V2Error:
+    return V2Error("FAILED_PRECONDITION", CREDIT_MESSAGE, status=402)
 
 
 class Call:

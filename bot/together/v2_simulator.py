@@ -5,7 +5,8 @@ sends those paths here, so one process (and one clock, key, fault list and reque
 Bodies are camelCase with prefixed enums and int64 fields as strings; errors use the RPC shape
 `{"code", "message", "details"}` (switchable to Together's envelope with `error_shape="together"`).
 Test controls: `set_headroom`, `force_deployment_state`, `key_type`, `auto_route_first`,
-`delete_when_max_zero`, `auto_stop`.
+`delete_when_max_zero`, `auto_stop`, `credit_exhausted` (402 to whatever would start replicas: a deployment
+created with replicas, or one started from rest; the endpoint itself costs nothing and is still created).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.together.v2_sim_state import (
     FAILED,
     PROVISIONING,
     STOPPED,
+    STOPPING,
     V2_STATES,
     SimDeployment,
     SimEndpoint,
@@ -45,6 +47,7 @@ from bot.together.v2_sim_wire import (
     Call,
     V2Error,
     code_for_status,
+    credit_exhausted,
     filter_items,
     int64,
     order_items,
@@ -92,6 +95,7 @@ class V2Simulator:
         self.auto_route_first = False  # whether the server routes an endpoint's first deployment itself
         self.delete_when_max_zero = False  # allow deleting a STOPPING deployment whose bounds are 0/0
         self.auto_stop = True  # inactiveTimeout stops an idle READY deployment
+        self.credit_exhausted = False  # refuse (402) whatever would start billed replicas
         self.durations = dict(DEFAULT_V2_DURATIONS)
         for key, seconds in (durations or {}).items():
             if key.upper() not in DEFAULT_V2_DURATIONS:
@@ -473,6 +477,8 @@ class V2Simulator:
             raise V2Error("INVALID_ARGUMENT", f"Config {config.id} is not compatible with model {model.id}")
         if any(self._deployments[d].name == name for d in ep.deployment_ids):
             raise V2Error("ALREADY_EXISTS", f"deployment {name} already exists in endpoint {ep.id}")
+        if high > 0 and self.credit_exhausted:
+            raise credit_exhausted()
         dep = SimDeployment(
             id=self._new_id("dep_"),
             endpoint_id=ep.id,
@@ -520,6 +526,9 @@ class V2Simulator:
             bounds = validate_autoscaling(body.get("autoscaling") or {}, dep, only=sub or None)
         timeout = validate_timeout(body.get("inactiveTimeout", 0)) if "inactiveTimeout" in fields else None
         name = self._bare_name(body.get("name"), "deployment name") if "name" in fields else None
+        starts = bounds is not None and bounds[1] > 0 and dep.state in (STOPPED, STOPPING, FAILED)
+        if starts and self.credit_exhausted:  # a start from rest; a running deployment may still be scaled
+            raise credit_exhausted()
         if name is not None and name != dep.name:
             siblings = self._endpoints[dep.endpoint_id].deployment_ids
             if any(self._deployments[d].name == name for d in siblings):

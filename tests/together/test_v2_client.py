@@ -19,6 +19,7 @@ from bot.domain.provider import (
     ProviderError,
     ProviderForbidden,
     ProviderNotFound,
+    ProviderPaymentRequired,
     ProviderRateLimited,
     ProviderUnavailable,
 )
@@ -255,6 +256,19 @@ def test_a_refused_deployment_rolls_the_new_endpoint_back(
     assert sim.v2_endpoints == {}
 
 
+def test_exhausted_credit_is_402_and_rolls_the_new_endpoint_back(
+    sim: TogetherSimulator, client: TogetherV2Client
+) -> None:
+    sim.credit_exhausted = True
+    with pytest.raises(ProviderPaymentRequired) as caught:
+        client.create_endpoint(SPEC)
+    assert (caught.value.status, caught.value.message) == (402, "Credit limit exceeded")
+    assert caught.value.code == "FAILED_PRECONDITION" and not caught.value.ambiguous
+    writes = [(m, p.rsplit("/", 1)[-1]) for m, p in calls(sim) if m != "GET"]
+    assert writes == [("POST", "endpoints"), ("POST", "deployments"), ("DELETE", writes[2][1])]
+    assert writes[2][1].startswith("ep_") and sim.v2_endpoints == {}
+
+
 def test_a100_does_not_fit_on_v2(client: TogetherV2Client) -> None:
     spec = LaunchSpec(model=LLAMA, hardware="1x_nvidia_a100_80gb_sxm", min_replicas=1, max_replicas=1)
     with pytest.raises(ProviderBadRequest, match="not available") as caught:
@@ -411,6 +425,27 @@ def test_stop_is_0_0_and_start_restores_the_bounds(
     assert (started.state, started.min_replicas, started.max_replicas) == ("PROVISIONING", 2, 5)
 
 
+def test_a_deployment_its_inactive_timeout_stopped_is_started_by_sending_its_bounds_again(
+    sim: TogetherSimulator, client: TogetherV2Client, clock: ManualClock
+) -> None:
+    """Auto-stop leaves the bounds as they were (2/5): a start must still send them, or nothing starts."""
+    endpoint_id = ready_endpoint(client, clock)
+    client.update_endpoint(endpoint_id, inactive_timeout=30)
+    clock.advance(30 * 60 + 31)  # idle for 30 minutes, then 30 s of STOPPING
+    stopped = client.get_endpoint(endpoint_id)
+    assert (stopped.state, stopped.min_replicas, stopped.max_replicas) == ("STOPPED", 2, 5)
+    patches = sum(1 for r in sim.requests if r.method == "PATCH")
+
+    started = client.update_endpoint(endpoint_id, state="STARTED")
+    assert sum(1 for r in sim.requests if r.method == "PATCH") == patches + 1
+    patch = last(sim, "PATCH")
+    assert patch.query == {"updateMask": "autoscaling.minReplicas,autoscaling.maxReplicas"}
+    assert patch.json["autoscaling"] == {"minReplicas": 2, "maxReplicas": 5} and patch.json["etag"]
+    assert (started.state, started.min_replicas, started.max_replicas) == ("PROVISIONING", 2, 5)
+    clock.advance(240)
+    assert client.get_endpoint(endpoint_id).state == "READY"
+
+
 def test_start_with_unknown_bounds_asks_for_them(
     sim: TogetherSimulator, client: TogetherV2Client, clock: ManualClock
 ) -> None:
@@ -482,8 +517,10 @@ def test_inactive_timeout_and_rename(
         last(sim, "PATCH").query == {"updateMask": "inactiveTimeout"}
         and last(sim, "PATCH").json["inactiveTimeout"] == 0
     )
-    client.update_endpoint(endpoint_id, inactive_timeout=10)
+    assert client.get_endpoint(endpoint_id).inactive_timeout == 0
+    raised = client.update_endpoint(endpoint_id, inactive_timeout=10)
     assert last(sim, "PATCH").json["inactiveTimeout"] == 30
+    assert raised.inactive_timeout == 30  # what is in force, for the bot to show
     before = len(sim.requests)
     with pytest.raises(ProviderBadRequest, match="cannot be changed"):
         client.update_endpoint(endpoint_id, display_name="new")

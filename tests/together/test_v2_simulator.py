@@ -204,6 +204,46 @@ def test_patches_need_fields_and_a_current_etag(http: httpx.Client, base: str) -
     )
 
 
+def test_exhausted_credit_refuses_what_would_start_replicas_with_402(
+    http: httpx.Client, base: str, sim: TogetherSimulator, clock: ManualClock
+) -> None:
+    running_id, running = make_deployment(http, base, "running")
+    stopped_id, stopped = make_deployment(http, base, "stopped")
+    stopped_path = f"{base}/endpoints/{stopped_id}/deployments/{stopped['id']}"
+    stopped = http.patch(stopped_path, json={"autoscaling": {"minReplicas": 0, "maxReplicas": 0}}).json()
+    clock.advance(31)
+    sim.credit_exhausted = True
+
+    endpoint = http.post(f"{base}/endpoints", json={"name": "new"})
+    assert endpoint.status_code == 200  # an endpoint runs nothing and costs nothing
+    profile = llama_profile(http)
+    body = {"name": "d", "model": profile["model"], "config": profile["config"]}
+    refused = http.post(
+        f"{base}/endpoints/{endpoint.json()['id']}/deployments",
+        json={**body, "autoscaling": {"minReplicas": 1, "maxReplicas": 2}},
+    )
+    assert rpc_error(refused, 402, 9) == "Credit limit exceeded"  # FAILED_PRECONDITION: add credit first
+    at_rest = http.post(
+        f"{base}/endpoints/{endpoint.json()['id']}/deployments",
+        json={**body, "name": "d0", "autoscaling": {"minReplicas": 0, "maxReplicas": 0}},
+    )
+    assert at_rest.status_code == 200 and at_rest.json()["status"]["state"] == "DEPLOYMENT_STATE_STOPPED"
+
+    start = {"etag": stopped["etag"], "autoscaling": {"minReplicas": 1, "maxReplicas": 1}}
+    assert rpc_error(http.patch(stopped_path, json=start), 402, 9) == "Credit limit exceeded"
+    assert sim.v2_endpoints[stopped_id]["_deployments"][0]["etag"] == stopped["etag"]  # nothing changed
+    running_path = f"{base}/endpoints/{running_id}/deployments/{running['id']}"
+    scaled = http.patch(running_path, json={"autoscaling": {"minReplicas": 1, "maxReplicas": 3}})
+    assert scaled.status_code == 200  # a running deployment may still be scaled, as on v1
+
+    sim.configure_v2(error_shape="together")
+    again = http.patch(stopped_path, json=start)
+    assert again.status_code == 402
+    assert again.json()["error"]["message"] == "Credit limit exceeded"
+    sim.credit_exhausted = False
+    assert http.patch(stopped_path, json=start).json()["status"]["state"] == "DEPLOYMENT_STATE_PROVISIONING"
+
+
 def test_bad_filters_and_pages(http: httpx.Client, base: str) -> None:
     for n in range(3):
         http.post(f"{base}/endpoints", json={"name": f"e{n}"})
