@@ -26,8 +26,6 @@ from tests.lifecycle_helpers import (
 # Each test launches llama-8b on h100 (2-5 replicas unless it says otherwise): $5.40/h per replica on both
 # APIs (v1 prices it 9 cents a minute, v2 540 cents an hour), "1x H100 80GB SXM" to people.
 V2_RENAMES = "v2 endpoint names are immutable (the v2 refusal is in test_lifecycle_permissions.py)"
-V2_DELETE = "v2 delete becomes a queued job (converted with it)"
-A100_LAUNCH = "create llama-8b a100 2-5"  # the delete tests (v1 only) assert a100's prices
 
 
 def test_stop_asks_first_then_stops_and_reports_in_thread(stack: Stack) -> None:
@@ -190,6 +188,7 @@ def test_rename_then_refer_to_it_by_its_new_name(stack: Stack) -> None:
     assert "I don't know an endpoint `llama-8b-r1`" in answer(stack, REQUESTER, "status llama-8b-r1")
 
 
+@pytest.mark.backend("v1", reason=V2_RENAMES)
 def test_rename_to_another_endpoints_name_is_refused(stack: Stack) -> None:
     """A name clash is refused by the bot before any call, whichever API would then be asked."""
     launch(stack)
@@ -219,19 +218,26 @@ def test_timeout_sets_auto_stop_and_auto_stop_is_reported_when_it_fires(stack: S
     assert "never" in answer(stack, REQUESTER, "timeout llama-8b-r1 0", "on its own")
 
 
-@pytest.mark.backend("v1", reason=V2_DELETE)
 def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
+    endpoint = launch(stack)
     view = ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
     text = modal_text(view)
     assert view["title"]["text"] == "Delete endpoint" and view["submit"]["text"] == "Delete for good"
-    assert "*This cannot be undone.*" in text and "saves $8.00–$20.01/h" in text
+    assert "*This cannot be undone.*" in text and "saves $10.80–$27.00/h" in text
     assert deletes(stack) == 0
 
-    told = submit_and_read(stack, APPROVER, "Deleted")
-    assert "no longer exists at Together" in told
-    assert deletes(stack) == 1 and endpoint["id"] not in stack.sim.endpoints
-    assert thread_of(stack)[-1].startswith(":wastebasket: <@UAPPROVER1> deleted the endpoint.")
+    if stack.backend.name == "v1":  # v1 deletes a running endpoint in one call
+        told = submit_and_read(stack, APPROVER, "Deleted")
+        assert "no longer exists at Together" in told
+        last = ":wastebasket: <@UAPPROVER1> deleted the endpoint."
+    else:  # v2 deletes only stopped deployments: the bot stops it, and deletes it once STOPPED
+        told = submit_and_read(stack, APPROVER, "Deleting")
+        assert "Together has to stop it first and reports *STOPPING*" in told and deletes(stack) == 0
+        assert "asked to delete the endpoint" in thread_of(stack)[-1]
+        stack.advance(40)
+        last = ":wastebasket: The endpoint is stopped, so the bot deleted it as <@UAPPROVER1> asked."
+    assert deletes(stack) >= 1 and endpoint["id"] not in stack.endpoints()
+    assert thread_of(stack)[-1].startswith(last)
     assert "*DELETED*" in card_of(stack)
     assert "(0)" in answer(stack, REQUESTER, "list", "Endpoints")
     assert "was deleted on" in answer(stack, REQUESTER, "stop llama-8b-r1")
@@ -246,26 +252,26 @@ def test_delete_asks_first_says_it_cannot_be_undone_and_deletes(stack: Stack) ->
     )
 
 
-@pytest.mark.backend("v1", reason=V2_DELETE)
-def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
-    stack.sim.force_state(endpoint["id"], "STOPPED")
+def test_delete_of_a_stopped_endpoint_says_it_costs_nothing_now_and_is_immediate(stack: Stack) -> None:
+    endpoint = launch(stack)
+    stack.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)
     text = modal_text(ask_to_confirm(stack, ADMIN, "delete llama-8b-r1"))
     assert "It is STOPPED, so it costs nothing now" in text
-    submit_and_read(stack, ADMIN, "Deleted")
-    assert deletes(stack) == 1
+    submit_and_read(stack, ADMIN, "Deleted")  # stopped already: no waiting on either API
+    assert deletes(stack) >= 1 and stack.endpoints() == {}
+    assert thread_of(stack)[-1].startswith(":wastebasket: <@UADMIN> deleted the endpoint.")
 
 
-@pytest.mark.backend("v1", reason=V2_DELETE)
 def test_delete_of_an_endpoint_already_gone_at_together(stack: Stack) -> None:
-    endpoint = launch(stack, A100_LAUNCH)
+    endpoint = launch(stack)
     ask_to_confirm(stack, APPROVER, "delete llama-8b-r1")
     stack.bot.provider.delete_endpoint(endpoint["id"])  # someone deletes it in the console meanwhile
+    by_console = deletes(stack)
     told = submit_and_read(stack, APPROVER, "Together no longer knows")
     assert "deleted outside the bot" in told
     assert "no longer exists at Together" in thread_of(stack)[-1]
-    assert deletes(stack) == 1  # only the console's
+    assert deletes(stack) == by_console  # the bot sent none
 
 
 @pytest.mark.backend(

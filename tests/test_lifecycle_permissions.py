@@ -86,6 +86,9 @@ def test_permission_is_checked_again_when_the_dialog_is_submitted(stack: Stack) 
 def test_rename_is_refused_on_v2(stack: Stack) -> None:
     launch(stack)
     before = len(patches(stack))
+    replies = len(stack.thread())
     text = answer(stack, REQUESTER, "rename llama-8b-r1 renamed")
-    assert "cannot be changed" in text, text
-    assert len(patches(stack)) == before
+    assert text.startswith("`llama-8b-r1` can't be renamed: on Together's v2 API an endpoint's name is")
+    assert len(patches(stack)) == before and len(stack.thread()) == replies  # refused before any call
+    help_text = answer(stack, REQUESTER, "help", "Usage")
+    assert "/endpoint rename" not in help_text and "`scale` and `timeout` work on" in help_text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from bot.audit import audit_rows
@@ -227,3 +228,45 @@ def test_v2_delete_refused_once_stopped_is_reported_and_can_be_asked_again(v2: S
     ask_to_confirm(v2, APPROVER, f"delete {ref}")
     assert "Deleted" in submit_and_read(v2, APPROVER, "Deleted")
     assert v2.sim.v2_endpoints == {}
+
+
+def test_start_after_a_stop_made_in_the_console_uses_the_recorded_replica_range(
+    v2: Stack, sim_server
+) -> None:  # type: ignore[no-untyped-def]
+    """Stopped outside the bot (0/0), the deployment forgets its range; the bot starts it with 2-3 again."""
+    ref = serving(v2, "create llama-8b h100 2-3")
+    (deployment,) = v2.sim.v2_endpoints[ref]["_deployments"]
+    path = f"/v2/projects/{v2.sim.project_id}/endpoints/{ref}/deployments/{deployment['id']}"
+    console = httpx.patch(
+        sim_server.url + path,
+        params={"updateMask": "autoscaling.minReplicas,autoscaling.maxReplicas"},
+        json={"autoscaling": {"minReplicas": 0, "maxReplicas": 0}},
+        headers={"Authorization": f"Bearer {TOGETHER_KEY}"},
+    )
+    assert console.status_code == 200, console.text
+    v2.advance(40)
+    assert states(v2)[-1] == "STOPPED"
+    told = answer(v2, REQUESTER, f"start {ref}", "Starting")
+    assert "Together reports" in told
+    autoscaling = [
+        r.json["autoscaling"] for r in v2.sim.requests if r.method == "PATCH" and r.json.get("autoscaling")
+    ]
+    assert autoscaling[-1] == {"minReplicas": 2, "maxReplicas": 3}
+    v2.advance(300)
+    assert states(v2)[-1] == "READY"
+
+
+def test_scaling_down_says_how_many_run_and_how_many_are_wanted(v2: Stack) -> None:
+    ref = serving(v2, "create llama-8b h100 2-3")
+    answer(v2, REQUESTER, f"scale {ref} 1", "now runs")
+    v2.advance(1)
+    going_down = [t for t in v2.thread() if "State: *SCALING*" in t][-1]
+    assert "(2 replicas running, going down to 1)" in going_down, going_down
+    v2.advance(300)
+    assert "(1/1 replicas ready)" in [t for t in v2.thread() if "State: *READY*" in t][-1]
+
+
+def test_an_auto_stop_below_v2s_minimum_is_shown_as_together_applied_it(v2: Stack) -> None:
+    serving(v2, "create llama-8b h100 1 timeout=5")
+    assert "*Auto-stop*\\nafter 30 idle minutes" in json.dumps(v2.card().blocks)
+    assert audit_rows(v2.bot.store)[0]["state"] == "READY"

@@ -425,6 +425,9 @@ class LaunchService:
                 hardware=info.hardware or request.draft.hardware,
                 state=info.state,
             )
+            if info.inactive_timeout is not None and info.inactive_timeout != request.draft.inactive_timeout:
+                # Together applied another auto-stop than asked (v2 raises 1-29 minutes to 30): show its own
+                tx.set_endpoint_settings(info.id, inactive_timeout=info.inactive_timeout)
             tx.announce(
                 request,
                 actor="bot",

@@ -20,6 +20,7 @@ from bot.domain.hints import V1_CREATE_DISABLED, hint_for
 from bot.domain.launch import LaunchService, mention, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
+    BOUNDS_UNKNOWN,
     EndpointInfo,
     EndpointProvider,
     HardwareOption,
@@ -206,8 +207,13 @@ class LifecycleService:
             asked=[r for r in pending if r.requested_by == user_id],
         )
 
+    @property
+    def renames(self) -> bool:
+        """Whether Together lets the bot change an endpoint's display name (v2 does not)."""
+        return bool(getattr(self.provider, "renames", True))
+
     def commands_for(self, user_id: str) -> list[str]:
-        return self.policy.commands_for(user_id)
+        return [c for c in self.policy.commands_for(user_id) if c != "rename" or self.renames]
 
     # --- acting ---------------------------------------------------------------------------
 
@@ -226,9 +232,22 @@ class LifecycleService:
 
     def start(self, endpoint_id: str, user_id: str) -> Outcome:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
-        answer = self._call(
-            Act.START, managed, user_id, lambda: self.provider.update_endpoint(managed.id, state="STARTED")
-        )
+
+        def call() -> EndpointInfo:
+            try:
+                return self.provider.update_endpoint(managed.id, state="STARTED")
+            except ProviderBadRequest as exc:
+                if exc.code != BOUNDS_UNKNOWN:
+                    raise
+                # stopped outside the bot, Together forgot its replica range: start it with the recorded one
+                return self.provider.update_endpoint(
+                    managed.id,
+                    state="STARTED",
+                    min_replicas=managed.min_replicas,
+                    max_replicas=managed.max_replicas,
+                )
+
+        answer = self._call(Act.START, managed, user_id, call)
         return self._done(Act.START, managed, user_id, known, answer.state)
 
     def delete(self, endpoint_id: str, user_id: str) -> Outcome:
@@ -376,6 +395,11 @@ class LifecycleService:
     def rename(self, endpoint_id: str, user_id: str, display_name: str) -> Outcome:
         managed = self.get(endpoint_id)
         self._check(Act.RENAME, managed, user_id)
+        if not self.renames:
+            raise UserError(
+                f"{managed.label} can't be renamed: on Together's v2 API an endpoint's name is the `model` "
+                "string callers use, fixed at launch. Nothing was done."
+            )
         new = display_name.strip()
         if not new:
             raise UserError("Give the new display name.")

@@ -79,6 +79,9 @@ class EndpointProvider(Protocol):
 
     def get_endpoint(self, endpoint_id: str) -> EndpointInfo: ...
 
+    # Implementations that cannot change an endpoint's display name set `renames = False`; the domain then
+    # refuses a rename before any call and leaves it out of help.
+
     # Implementations whose create_endpoint, asked again with the same spec, resumes an earlier attempt
     # (rather than making a second endpoint) set `idempotent_create = True`; the domain then retries a
     # lost or interrupted create by asking again instead of looking for what it may have made.
@@ -115,6 +118,10 @@ class EndpointProvider(Protocol):
 
 
 # --- errors -------------------------------------------------------------------------------------
+
+# The code of the ProviderBadRequest raised by a start that does not know which replica bounds to start
+# with (a v2 deployment stopped outside the bot forgets them); the domain then gives the ones it recorded.
+BOUNDS_UNKNOWN = "bounds_unknown"
 
 
 @dataclass(eq=False)

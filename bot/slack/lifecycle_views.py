@@ -194,8 +194,9 @@ def hardware_text(model: str, options: list[HardwareOption]) -> str:
 def help_text(commands: list[str], privileged: bool) -> str:
     text = usage(commands)
     if not privileged:
+        own = [f"`{c}`" for c in ("stop", "start", "scale", "rename", "timeout") if c in commands]
         text += (
-            "\n`stop`, `start`, `scale`, `rename` and `timeout` work on the endpoints you asked for; "
+            f"\n{', '.join(own[:-1])} and {own[-1]} work on the endpoints you asked for; "
             "approvers and admins can act on every endpoint and delete them."
         )
     return text

@@ -191,7 +191,11 @@ class Renderer:
         icon = STATE_ICONS.get(state, ":grey_question:")
         line = f"{icon} State: *{escape(state)}*"
         if payload.get("desired_replicas") is not None:
-            line += f" ({payload.get('ready_replicas') or 0}/{payload['desired_replicas']} replicas ready)"
+            ready, desired = int(payload.get("ready_replicas") or 0), int(payload["desired_replicas"])
+            if ready > desired:  # scaling down: more replicas run than are wanted
+                line += f" ({ready} replicas running, going down to {desired})"
+            else:
+                line += f" ({ready}/{desired} replicas ready)"
         if payload.get("status_message") and state not in READY_TO_SERVE:
             line += f": {escape(truncate(str(payload['status_message']), 300))}"
         if state in READY_TO_SERVE:

@@ -171,6 +171,7 @@ class TogetherV2Client(ClosingClient):
 
     # Creating again with the same spec adopts and completes an earlier attempt (names are unique).
     idempotent_create = True
+    renames = False  # an endpoint's name is its inference model string, fixed at creation
 
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
         """Endpoint, deployment, traffic split (reference §6.1), idempotent by endpoint name.
@@ -327,12 +328,14 @@ class TogetherV2Client(ClosingClient):
         self, endpoint: Endpoint, spec: LaunchSpec, profile: DeploymentProfile, created_here: bool
     ) -> EndpointInfo:
         summary = own_deployment(endpoint)
+        posted: Deployment | None = None
         if summary is not None:
             check_same_launch(endpoint, summary, profile, spec)
             deployment_id = summary.id
         else:
             try:
-                deployment_id = self._post_deployment(endpoint.id, spec, profile).id
+                posted = self._post_deployment(endpoint.id, spec, profile)
+                deployment_id = posted.id
             except ProviderConflict:  # an earlier attempt's deployment: adopt it
                 endpoint = self._get_endpoint(endpoint.id)
                 summary = own_deployment(endpoint)
@@ -343,7 +346,8 @@ class TogetherV2Client(ClosingClient):
                 if created_here and not exc.ambiguous:
                     self._roll_back(endpoint)
                 raise
-        return self._info(self._route(endpoint, deployment_id))
+        # the posted deployment carries what Together applied (e.g. an auto-stop raised to its minimum)
+        return self._info(self._route(endpoint, deployment_id), posted)
 
     def _post_deployment(self, endpoint_id: str, spec: LaunchSpec, profile: DeploymentProfile) -> Deployment:
         base = deployment_name_for(spec.model)

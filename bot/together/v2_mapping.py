@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import Any
 
-from bot.domain.provider import LaunchSpec, ProviderBadRequest, ProviderConflict
+from bot.domain.provider import BOUNDS_UNKNOWN, LaunchSpec, ProviderBadRequest, ProviderConflict
 from bot.together.client import OMITTED, _Omitted
 from bot.together.v2_hardware import parse_v1_id, v1_id_for_v2_hardware
 from bot.together.v2_models import (
@@ -131,7 +131,7 @@ def plan_update(
             raise ProviderBadRequest(
                 message=f"Deployment {deployment.name} is stopped and its previous replica bounds are not known; "
                 "pass min_replicas and max_replicas to start it.",
-                code="bounds_unknown",
+                code=BOUNDS_UNKNOWN,
             )
         body["autoscaling"] = {"minReplicas": bounds[0], "maxReplicas": bounds[1]}
         mask += AUTOSCALING_MASK.split(",")
