@@ -61,6 +61,7 @@ class Row:
     target: str
     request: str
     latencies_ms: list[float]
+    cpu_ms_per_request: float  # CPU time of this process (the app, the fakes) per request sent, timed or not
 
     def stats(self) -> list[float]:
         values = self.latencies_ms
@@ -115,9 +116,12 @@ class Clients:
             concurrency, initializer=_client.init, initargs=(context.Barrier(concurrency),)
         )
 
-    def measure(self, url: str, make: RequestMaker, *, iterations: int, warmup: int) -> list[float]:
+    def measure(
+        self, url: str, make: RequestMaker, *, iterations: int, warmup: int
+    ) -> tuple[list[float], int]:
         """Latencies in ms of `iterations` requests shared among the clients, which start together after
-        `warmup` untimed requests between them (at least one each, to open its connection)."""
+        `warmup` untimed requests between them (at least one each, to open its connection); and how many
+        requests were sent in all."""
         jobs = []
         for i in range(self.concurrency):
             untimed = max(1, _share(warmup, self.concurrency, i))
@@ -127,7 +131,8 @@ class Clients:
             )
         # One job per process: each waits at the barrier until all have started, so none takes two.
         results = self._pool.map(_client.send, jobs, chunksize=1)
-        return [t for times in results for t in times]
+        sent = sum(len(untimed) + len(timed) for _, untimed, timed in jobs)
+        return [t for times in results for t in times], sent
 
     def close(self) -> None:
         self._pool.close()
@@ -242,9 +247,13 @@ def run(args: argparse.Namespace) -> list[Row]:
                             ("baseline", baseline.url + "/slack/events"),
                             ("bot", events_url),
                         ):
-                            times = clients.measure(url, make, iterations=args.iterations, warmup=args.warmup)
-                            rows.append(Row(target, label, times))
-                            wait_until_quiet(fake)
+                            cpu = time.process_time()
+                            times, sent = clients.measure(
+                                url, make, iterations=args.iterations, warmup=args.warmup
+                            )
+                            wait_until_quiet(fake)  # the work after the ack is part of the CPU figure
+                            cpu_ms = (time.process_time() - cpu) * 1000 / sent
+                            rows.append(Row(target, label, times, cpu_ms))
             finally:
                 clients.close()
     return rows
@@ -259,10 +268,13 @@ def report(args: argparse.Namespace, rows: list[Row]) -> str:
         f"{args.concurrency} client process(es) sending at once",
         "",
         format_table(
-            ["target", "request", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"],
-            [[r.target, r.request, len(r.latencies_ms), *r.stats()] for r in rows],
+            ["target", "request", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "CPU ms/req"],
+            [[r.target, r.request, len(r.latencies_ms), *r.stats(), r.cpu_ms_per_request] for r in rows],
             digits=2,
         ),
+        "",
+        "CPU ms/req: CPU time of the serving process per request, including the work after the ack and the",
+        "fake Slack's and the simulator's share (the clients run in other processes)",
         "",
         "Bot overhead over the baseline (bot's figure minus the baseline's, ms)",
         "",
@@ -272,9 +284,15 @@ def report(args: argparse.Namespace, rows: list[Row]) -> str:
     for row in rows:
         if row.target != "bot" or ("baseline", row.request) not in by_key:
             continue
-        base = by_key[("baseline", row.request)].stats()
-        overhead.append([row.request] + [b - a for a, b in zip(base, row.stats(), strict=True)])
-    lines.append(format_table(["request", "p50 ms", "p95 ms", "p99 ms", "max ms"], overhead, digits=2))
+        baseline = by_key[("baseline", row.request)]
+        overhead.append(
+            [row.request]
+            + [b - a for a, b in zip(baseline.stats(), row.stats(), strict=True)]
+            + [row.cpu_ms_per_request - baseline.cpu_ms_per_request]
+        )
+    lines.append(
+        format_table(["request", "p50 ms", "p95 ms", "p99 ms", "max ms", "CPU ms/req"], overhead, digits=2)
+    )
     worst = max(max(r.latencies_ms) for r in rows)
     if worst > SLACK_LIMIT_MS:
         lines += ["", f"NOTE: a request took {worst:.0f} ms, over Slack's {SLACK_LIMIT_MS:.0f} ms."]

@@ -25,6 +25,7 @@ ACK_HEADERS = (
     "p95 ms",
     "p99 ms",
     "max ms",
+    "CPU ms/req",
     "Bot overhead over the baseline",
 )
 TRACKER_HEADERS = (
