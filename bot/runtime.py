@@ -16,6 +16,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
+from bot.policy_file import policy_from_settings
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.lifecycle_listeners import LifecycleListeners
 from bot.slack.listeners import Listeners
@@ -116,6 +117,8 @@ def build_bot(
         *(("slack_signing_secret",) if serves_slack else ()),
         *(() if client is not None else ("slack_bot_token",)),
     )
+    # The policy file is checked at start-up: a mistake stops the bot with a message naming the key.
+    policy_from_settings(settings, Catalog.load(settings.bot_catalog))
     engine = make_engine(settings.database_url)
     lock = SingleProcessLock(engine)
     if apply_migrations:
