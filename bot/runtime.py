@@ -11,7 +11,6 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.domain.access import Policy
 from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService
 from bot.domain.lifecycle import LifecycleService
@@ -117,15 +116,14 @@ def build_bot(
         *(("slack_signing_secret",) if serves_slack else ()),
         *(() if client is not None else ("slack_bot_token",)),
     )
-    # The policy file is checked at start-up: a mistake stops the bot with a message naming the key.
-    policy_from_settings(settings, Catalog.load(settings.bot_catalog))
+    catalog = Catalog.load(settings.bot_catalog)
+    policy = policy_from_settings(settings, catalog)  # a ConfigError naming the file and key, if wrong
     engine = make_engine(settings.database_url)
     lock = SingleProcessLock(engine)
     if apply_migrations:
         migrate(engine)
     store = Store(engine)
     provider = provider or together_provider(settings)
-    catalog = Catalog.load(settings.bot_catalog)
     if client is None:
         assert settings.slack_bot_token is not None
         client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
@@ -137,23 +135,21 @@ def build_bot(
         store,
         provider,
         catalog,
-        settings.approvers,
+        policy,
         on_outbox=publishing.kick,
         on_approved=launcher.kick,
         on_launched=tracker.kick,
     )
     tracker.interval = lambda: poll_interval(settings, launches)
     launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
-    renderer = Renderer(
-        catalog, settings.approvers, inference_url=inference_url(provider), simulated=simulated
-    )
+    renderer = Renderer(catalog, policy, inference_url=inference_url(provider), simulated=simulated)
     publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due
     lifecycle = LifecycleService(
         store,
         provider,
         launches,
-        Policy(settings.approvers, settings.admins),
+        policy.access(),
         on_outbox=publishing.kick,
         on_acted=tracker.kick,
     )

@@ -229,7 +229,8 @@ def describe_event(e: HistoryEntry) -> str:
         )
     if action in ("approved", "rejected"):
         note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
-        return f"{action} the launch{note}"
+        counted = f" ({d['approval']} of {d['of']})" if d.get("of") else ""
+        return f"{action} the launch{counted}{note}"
     if action == "launch_started":
         return "started the launch"
     if action == "launched":
@@ -452,7 +453,8 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
 def _request_line(r: LaunchRequest) -> str:
     d = r.draft
     cost = CostEstimate(r.cents_per_minute, d.min_replicas, d.max_replicas)
+    progress = f", {len(r.approvals)} of {r.approvals_needed} approvals" if r.approvals_needed > 1 else ""
     return (
         f"*Request #{r.id}*: {code(d.model)} on {escape(describe_hardware(d.hardware))}, "
-        f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}"
+        f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}{progress}"
     )

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.errors import PolicyLimit
+from bot.domain.approval import check_may_decide
+from bot.domain.errors import NotAllowed, PolicyLimit
 from bot.domain.model import Approval, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy, Limits, People, Tier, describe_duration, parse_duration
 
@@ -104,6 +105,43 @@ def test_above_every_tier_nobody_could_approve() -> None:
         policy.check(max_replicas=2, cents_per_minute=H100)
     with pytest.raises(PolicyLimit, match=r"Even one replica of this hardware costs \$21.60/h"):
         policy.check(max_replicas=1, cents_per_minute=4 * H100)
+
+
+def test_the_requester_never_approves_and_outsiders_are_told_the_tiers_approvers() -> None:
+    with pytest.raises(NotAllowed) as caught:
+        check_may_decide(POLICY, request(), "UREQ", approving=True)
+    assert caught.value.message == (
+        "You asked for this launch, so someone else must approve it: @leads (<@ULEAD1>, <@ULEAD2>), "
+        "@platform (<@UPLAT1>) (tier *large* ($20.00–$200.00/h) needs 2 approvals)."
+    )
+    with pytest.raises(NotAllowed) as caught:
+        check_may_decide(POLICY, request(), "UOTHER", approving=False)
+    assert caught.value.message == (
+        "This launch is in tier *large* ($20.00–$200.00/h): only @leads (<@ULEAD1>, <@ULEAD2>), "
+        "@platform (<@UPLAT1>) can approve or reject it."
+    )
+
+
+def test_one_approval_per_person_and_the_last_one_kept_for_the_required_group() -> None:
+    after_one = request(approvals=("ULEAD1",))
+    with pytest.raises(NotAllowed, match=r"^You already approved this request \(1 of 2 approvals\)"):
+        check_may_decide(POLICY, after_one, "ULEAD1", approving=True)
+    check_may_decide(POLICY, after_one, "ULEAD1", approving=False)  # may still reject
+    with pytest.raises(NotAllowed) as caught:
+        check_may_decide(POLICY, after_one, "ULEAD2", approving=True)
+    assert caught.value.message == (
+        "This request has 1 of 2 approvals, and the last one must come from @platform: @platform "
+        "(<@UPLAT1>). You may still reject it."
+    )
+    check_may_decide(POLICY, after_one, "UPLAT1", approving=True)
+    # With the platform's approval in, either lead may give the second.
+    check_may_decide(POLICY, request(approvals=("UPLAT1",)), "ULEAD2", approving=True)
+    progress = POLICY.progress(after_one)
+    assert (progress.count, progress.remaining, progress.waiting_for("UREQ")) == (
+        1,
+        1,
+        "@platform (<@UPLAT1>)",
+    )
 
 
 def test_a_request_keeps_its_tier_by_name_or_falls_back_to_its_cost() -> None:
