@@ -52,6 +52,7 @@ def _row(store: Store, request: LaunchRequest, with_events: bool) -> dict[str, A
         "tier": request.tier,
         "approvals_needed": request.approvals_needed,
         "approvals": [{"user": a.user_id, "at": _iso(a.at), "note": a.note} for a in request.approvals],
+        "expires_at": _iso(request.expires_at),
     }
     if with_events:
         row["events"] = [

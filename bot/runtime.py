@@ -28,7 +28,8 @@ from bot.workers import Loop
 
 log = logging.getLogger(__name__)
 
-LAUNCHER_INTERVAL = 5.0  # also picks up approved requests a previous process left behind
+# The launcher also picks up approved requests a previous process left behind, and expires requests.
+LAUNCHER_INTERVAL = 5.0
 PUBLISHER_INTERVAL = 1.0
 CATALOG_REFRESH_INTERVAL = 240.0  # below the hardware cache's lifetime, so lookups stay warm
 HOUSEKEEPING_INTERVAL = 3600.0
@@ -141,7 +142,11 @@ def build_bot(
         on_launched=tracker.kick,
     )
     tracker.interval = lambda: poll_interval(settings, launches)
-    launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
+    launcher.work = lambda: (
+        launches.expire_due(),
+        launches.launch_approved(),
+        launches.recover_launches(),
+    )
     renderer = Renderer(catalog, policy, inference_url=inference_url(provider), simulated=simulated)
     publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due

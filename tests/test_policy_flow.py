@@ -1,15 +1,17 @@
 """A policy file in force, through Slack: cost tiers and distinct approvals, limits at the command, the form
-and `scale`. The bot runs whole over signed Slack HTTP (the `stack` fixture)."""
+and `scale`, and requests that expire. The bot runs whole over signed Slack HTTP (the `stack` fixture)."""
 
 from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.audit import audit_rows
+from bot.domain.model import RequestStatus
 from bot.slack.ids import Block
 from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
 from tests.lifecycle_helpers import answer, patches
@@ -27,6 +29,7 @@ ML_LEADS = f"@ml-leads (<@{APPROVER}>, <@{APPROVER_2}>, <@{LEAD_3}>)"
 POLICY = f"""
 approvers = ["@ml-leads"]
 admins = ["@platform"]
+expire_after = "24h"
 
 [groups]
 ml-leads = ["{APPROVER}", "{APPROVER_2}", "{LEAD_3}"]
@@ -57,6 +60,19 @@ def stack_settings(tmp_path: Path) -> dict[str, object]:
     path = tmp_path / "policy.toml"
     path.write_text(POLICY)
     return {"bot_policy_file": path}
+
+
+class Clock:
+    """The domain's clock, moved by the test instead of waiting."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **span: float) -> None:
+        self.at += timedelta(**span)
 
 
 def card_text(stack: Stack) -> str:
@@ -307,3 +323,61 @@ def test_scale_keeps_to_the_same_limits_in_the_same_words(stack: Stack) -> None:
     assert text == "The policy allows at most 8 replicas per endpoint; you asked for 9. Choose 8 or fewer."
     assert patches(stack) == []
     assert "now runs 1–4 replicas" in answer(stack, REQUESTER, "scale llama-8b-r1 1-4", "now runs")
+
+
+# --- expiry ------------------------------------------------------------------------------------------
+
+
+def test_a_request_nobody_decides_expires(stack: Stack) -> None:
+    clock = Clock()
+    stack.bot.launches.now = clock
+    request_launch(stack, "create llama-8b h100 1-3")
+    clock.advance(hours=23, minutes=59)
+    stack.settle()
+    assert has_buttons(stack) and stack.thread() == []
+
+    clock.advance(minutes=2)
+    stack.settle()
+    text = card_text(stack)
+    assert not has_buttons(stack)
+    assert (
+        ":alarm_clock: Expired: nobody decided within 24 h. Ask again with "
+        "`/endpoint create llama-8b h100 1-3`." in text
+    )
+    (reply,) = stack.thread()
+    assert reply.startswith(f":alarm_clock: <@{REQUESTER}> your launch request #1 expired: nobody decided")
+    (row,) = audit_rows(stack.bot.store)
+    assert row["status"] == "expired" and row["expires_at"]
+    expired = row["events"][-1]
+    assert (expired["action"], expired["actor"]) == ("expired", "bot")
+    assert expired["detail"]["waited"] == "24 h"
+    stack.settle()  # expired once: no second reply
+    assert len(stack.thread()) == 1
+    history = answer(stack, REQUESTER, "history", "expired")
+    assert "the bot expired the request: nobody decided within 24 h" in history
+
+
+def test_an_approval_after_expiry_is_refused(stack: Stack) -> None:
+    clock = Clock()
+    stack.bot.launches.now = clock
+    request_launch(stack, "create llama-8b h100 2-5")
+    approve(stack, APPROVER)
+    stack.slack.click(PLATFORM, "Approve")
+    stack.slack.wait_for_view(PLATFORM)  # opened in time, submitted too late
+    clock.advance(hours=25)
+
+    # Before the sweep has run, the card still shows its buttons: a click is refused all the same.
+    refusal = click_for_answer(stack, APPROVER_2, "Reject")
+    expired = (
+        f"This request expired: only 1 of 2 approvals came (<@{APPROVER}>) within 24 h, so nothing was "
+        "launched. Ask again with `/endpoint create llama-8b h100 2-5`."
+    )
+    assert refusal == expired
+    assert stack.slack.submit(PLATFORM) == {Block.NOTE: expired}
+    stack.settle()
+    assert stack.creates() == 0 and not has_buttons(stack)
+    assert f"Expired: only 1 of 2 approvals came (<@{APPROVER}>) within 24 h." in card_text(stack)
+    request = stack.bot.store.get_request(1)
+    assert request is not None and request.status is RequestStatus.EXPIRED
+    assert [e["action"] for e in stack.bot.store.events(1)].count("expired") == 1
+    assert sum("expired" in t for t in stack.thread()) == 1

@@ -7,10 +7,13 @@ eligible person may reject, also one who approved before.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.domain.catalog import Catalog
+from bot.domain.command import again_command
 from bot.domain.errors import NotAllowed
-from bot.domain.model import LaunchRequest
-from bot.domain.policy import LaunchPolicy, mention, plural
+from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.policy import LaunchPolicy, describe_duration, mention, plural
 
 
 def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str, *, approving: bool) -> None:
@@ -66,8 +69,31 @@ def approvers_text(user_ids: list[str] | tuple[str, ...]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def window(request: LaunchRequest) -> str:
+    """How long the request could wait for a decision, e.g. `24 h`."""
+    if request.expires_at is None:
+        return "the time allowed"
+    return describe_duration(max(request.expires_at - request.requested_at, timedelta(minutes=1)))
+
+
+def expiry_reason(request: LaunchRequest) -> str:
+    """`nobody decided within 24 h`, or how far the approvals got."""
+    got = [a.user_id for a in request.approvals]
+    if not got:
+        return f"nobody decided within {window(request)}"
+    return (
+        f"only {len(got)} of {request.approvals_needed} approvals came ({approvers_text(got)}) "
+        f"within {window(request)}"
+    )
+
+
 def decided_message(request: LaunchRequest, catalog: Catalog) -> str:
-    """Why a request can no longer be decided: someone else did."""
+    """Why a request can no longer be decided (someone else did, or it expired)."""
+    if request.status is RequestStatus.EXPIRED:
+        return (
+            f"This request expired: {expiry_reason(request)}, so nothing was launched. Ask again with "
+            f"`{again_command(request.draft, catalog)}`."
+        )
     if request.decided_by:
         by = mention(request.decided_by)
         if request.decision == "approved" and len(request.approvals) > 1:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.approval import check_may_decide, decided_message
+from bot.domain.approval import check_may_decide, decided_message, window
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
@@ -21,6 +21,7 @@ from bot.domain.errors import (
     HardwareDoesNotFit,
     NotFound,
     ProviderUnreachable,
+    RequestExpired,
     UnknownModel,
     UserError,
 )
@@ -84,7 +85,7 @@ class LaunchService:
         self.provider = provider
         self.catalog = catalog
         self.policy = policy
-        self.now = now  # the clock of requests and approvals
+        self.now = now  # the clock of approvals and expiry; tests move it instead of sleeping
         self._on_outbox = on_outbox
         self._on_approved = on_approved
         self._on_launched = on_launched  # a new endpoint to follow: the tracker should look soon
@@ -197,6 +198,7 @@ class LaunchService:
         at_max = dollars_per_hour(option.cents_per_minute, draft.max_replicas)
         tier = self.policy.tier_for(at_max) or self.policy.tiers[-1]  # validate refused any cost above all
         now = self.now()
+        expires_at = now + self.policy.expire_after if self.policy.expire_after else None
         with self.store.transaction() as tx:
             request_id = tx.insert_request(
                 team_id=team_id,
@@ -207,12 +209,15 @@ class LaunchService:
                 tier=tier.name,
                 approvals_needed=tier.approvals,
                 requested_at=now,
+                expires_at=expires_at,
             )
             request = tx.get_request(request_id)
             assert request is not None
             policy_detail: dict[str, Any] = {}
             if tier.name is not None:
                 policy_detail.update(tier=tier.name, dollars_per_hour_at_max=at_max)
+            if expires_at is not None:
+                policy_detail["expires_at"] = expires_at.isoformat()
             tx.announce(
                 request,
                 actor=user_id,
@@ -238,7 +243,7 @@ class LaunchService:
 
     def ensure_may_decide(self, request_id: int, user_id: str, *, approving: bool = True) -> LaunchRequest:
         """The request, if `user_id` may approve (or, with `approving=False`, reject) it now; else a
-        NotAllowed or AlreadyDecided saying why and who can."""
+        NotAllowed, AlreadyDecided or RequestExpired saying why and who can."""
         request = self._open(self._get(request_id))
         check_may_decide(self.policy, request, user_id, approving=approving)
         return request
@@ -305,7 +310,9 @@ class LaunchService:
         request = self.ensure_may_decide(request_id, user_id, approving=False)
         with self.store.transaction() as tx:
             # The compare-and-set is the guard: of any number of simultaneous clicks, one wins.
-            won = tx.move_request(request_id, [RequestStatus.PENDING], RequestStatus.REJECTED)
+            won = tx.move_request(
+                request_id, [RequestStatus.PENDING], RequestStatus.REJECTED, unexpired_at=self.now()
+            )
             if won:
                 tx.insert_decision(
                     request_id=request_id,
@@ -326,15 +333,52 @@ class LaunchService:
                     **after,
                 )
         if not won:
+            self._open(self._get(request_id))  # raises: decided by someone else, or expired
             raise AlreadyDecided(decided_message(self._get(request_id), self.catalog))
         self._on_outbox()
         return self._get(request_id)
 
+    # --- expiring -------------------------------------------------------------------------
+
+    def expire_due(self) -> int:
+        """Expire every pending request whose time to be decided ran out. Returns how many this call did."""
+        now = self.now()
+        return sum(1 for request_id in self.store.due_expiries(now) if self._expire(request_id, now))
+
     def _open(self, request: LaunchRequest) -> LaunchRequest:
-        """`request` if it still waits for a decision; else AlreadyDecided saying who decided."""
+        """`request` if it still waits for a decision; else AlreadyDecided (RequestExpired) saying why.
+
+        A request past its expiry is expired here and now, whether or not the sweep got to it yet.
+        """
+        if request.status is RequestStatus.PENDING and request.expires_at is not None:
+            now = self.now()
+            if request.expires_at <= now:
+                self._expire(request.id, now)
+                request = self._get(request.id)
+        if request.status is RequestStatus.EXPIRED:
+            raise RequestExpired(decided_message(request, self.catalog))
         if request.status is not RequestStatus.PENDING:
             raise AlreadyDecided(decided_message(request, self.catalog))
         return request
+
+    def _expire(self, request_id: int, now: datetime) -> bool:
+        """Pending -> expired (compare-and-set); the card loses its buttons and the thread says so.
+        True only for the caller that expired it."""
+        request = self._get(request_id)
+        with self.store.transaction() as tx:
+            if not tx.expire_request(request_id, now):
+                return False
+            tx.announce(
+                request,
+                actor="bot",
+                action="expired",
+                reply={"event": "expired", "requester": request.requested_by},
+                waited=window(request),
+                approvals=[a.user_id for a in request.approvals],
+                approvals_needed=request.approvals_needed,
+            )
+        self._on_outbox()
+        return True
 
     # --- launching ------------------------------------------------------------------------
 

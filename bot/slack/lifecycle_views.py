@@ -231,6 +231,12 @@ def describe_event(e: HistoryEntry) -> str:
         note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
         counted = f" ({d['approval']} of {d['of']})" if d.get("of") else ""
         return f"{action} the launch{counted}{note}"
+    if action == "expired":
+        waited = escape(str(d.get("waited") or "the time allowed"))
+        got = d.get("approvals") or []
+        if got:
+            return f"expired the request after {waited}, with {len(got)} of {d.get('approvals_needed')} approvals"
+        return f"expired the request: nobody decided within {waited}"
     if action == "launch_started":
         return "started the launch"
     if action == "launched":

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.approval import approvers_text
+from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.command import again_command
 from bot.domain.cost import CostEstimate, format_dollars
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy, plural
@@ -132,6 +133,11 @@ class Renderer:
         status = request.status
         if status is RequestStatus.PENDING:
             return self._pending_line(request)
+        if status is RequestStatus.EXPIRED:
+            return (
+                f":alarm_clock: Expired: {expiry_reason(request)}. Ask again with "
+                f"{code(again_command(request.draft, self.catalog))}."
+            )
         by = mention(request.decided_by) if request.decided_by else "someone"
         if request.decision == "approved" and len(request.approvals) > 1:
             by = approvers_text([a.user_id for a in request.approvals])
@@ -186,6 +192,12 @@ class Renderer:
             return (
                 f":white_check_mark: Approved by {approvers_text(payload.get('approvers') or [payload['user']])} "
                 f"({count} of {needed} approvals).{note} Launching on Together now."
+            )
+        if event == "expired":
+            return (
+                f":alarm_clock: {mention(payload.get('requester') or request.requested_by)} your launch request "
+                f"#{request.id} expired: {expiry_reason(request)}, so nothing was launched. Ask again with "
+                f"{code(again_command(request.draft, self.catalog))}."
             )
         if event == "rejected":
             return (

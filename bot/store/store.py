@@ -83,22 +83,28 @@ class Tx:
         request_id: int,
         expected: Iterable[RequestStatus],
         new: RequestStatus,
+        *,
+        unexpired_at: datetime | None = None,
         **fields: Any,
     ) -> bool:
-        """Compare-and-set: move the request to `new` only if it is in one of `expected`."""
+        """Compare-and-set: move the request to `new` only if it is in one of `expected` (and, with
+        `unexpired_at`, only if it had not expired by then)."""
         allowed = [s.value for s in expected]
+        conditions = [LaunchRequestRow.id == request_id, LaunchRequestRow.status.in_(allowed)]
+        if unexpired_at is not None:
+            conditions.append(_unexpired(unexpired_at))
         result = self.session.execute(
             update(LaunchRequestRow)
-            .where(LaunchRequestRow.id == request_id, LaunchRequestRow.status.in_(allowed))
+            .where(*conditions)
             .values(status=new.value, updated_at=utcnow(), **fields)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     def count_approval(self, request_id: int, *, seen: int, complete: bool, now: datetime) -> bool:
-        """Compare-and-set on the approval count: one more approval of a pending request that had `seen`
-        approvals; `complete` also moves it to APPROVED. False when anything changed meanwhile (another
-        approval, a decision): the caller looks again."""
+        """Compare-and-set on the approval count: one more approval of a pending, unexpired request that
+        had `seen` approvals; `complete` also moves it to APPROVED. False when anything changed meanwhile
+        (another approval, a decision, expiry): the caller looks again."""
         values: dict[str, Any] = {"approval_count": seen + 1, "updated_at": utcnow()}
         if complete:
             values["status"] = RequestStatus.APPROVED.value
@@ -108,6 +114,7 @@ class Tx:
                 LaunchRequestRow.id == request_id,
                 LaunchRequestRow.status == RequestStatus.PENDING.value,
                 LaunchRequestRow.approval_count == seen,
+                _unexpired(now),
             )
             .values(**values)
             .execution_options(synchronize_session=False)
@@ -120,6 +127,21 @@ class Tx:
         self.session.add(
             ApprovalRow(request_id=request_id, team_id=team_id, user_id=user_id, note=note, approved_at=at)
         )
+
+    def expire_request(self, request_id: int, now: datetime) -> bool:
+        """Pending -> expired, once its time has come; True only for the caller that moved it."""
+        result = self.session.execute(
+            update(LaunchRequestRow)
+            .where(
+                LaunchRequestRow.id == request_id,
+                LaunchRequestRow.status == RequestStatus.PENDING.value,
+                LaunchRequestRow.expires_at.is_not(None),
+                LaunchRequestRow.expires_at <= now,
+            )
+            .values(status=RequestStatus.EXPIRED.value, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     def claim_launch(self, request_id: int, lease: timedelta) -> bool:
         """Approved -> launching, owned by the caller until the lease runs out. Exactly one caller wins."""
@@ -383,6 +405,21 @@ class Store:
                 query = query.where(LaunchRequestRow.status.in_([s.value for s in statuses]))
             ids = list(session.scalars(query))
             return [r for r in (_load_request(session, i) for i in ids) if r is not None]
+
+    def due_expiries(self, now: datetime) -> list[int]:
+        """Pending requests whose time to be decided ran out by `now`."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(LaunchRequestRow.id)
+                    .where(
+                        LaunchRequestRow.status == RequestStatus.PENDING.value,
+                        LaunchRequestRow.expires_at.is_not(None),
+                        LaunchRequestRow.expires_at <= now,
+                    )
+                    .order_by(LaunchRequestRow.id)
+                )
+            )
 
     def stale_launches(self) -> list[int]:
         """Requests stuck in LAUNCHING whose claimant's lease ran out."""
@@ -680,6 +717,11 @@ def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
         approvals=tuple(Approval(a.user_id, a.approved_at, a.note) for a in approvals),
         expires_at=row.expires_at,
     )
+
+
+def _unexpired(now: datetime) -> Any:
+    """The request had not expired at `now` (or never expires)."""
+    return or_(LaunchRequestRow.expires_at.is_(None), LaunchRequestRow.expires_at > now)
 
 
 def _endpoint(row: EndpointRow) -> EndpointRecord:
