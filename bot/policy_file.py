@@ -452,8 +452,9 @@ def summary(policy: LaunchPolicy) -> str:
     else:
         lines.append("  none")
     lines.append("")
-    lines.append(f"Approvers   {policy.approvers.label() or 'nobody'} (they may run every endpoint too)")
-    lines.append(f"Admins      {policy.admins.label() or 'nobody'} (they may run every endpoint)")
+    lines.append(f"Approvers   {policy.approvers.label() or 'nobody'} (in tiers that name no approvers)")
+    lines.append(f"Admins      {policy.admins.label() or 'nobody'}")
+    lines.append("            Admins and everyone who may approve a launch may run every endpoint.")
     lines.append("")
     lines.append("Cost tiers, by the launch's $/hour at max replicas")
     if not policy.tiered:
