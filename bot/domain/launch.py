@@ -308,10 +308,11 @@ class LaunchService:
             )
         note = _clean(reason)
         request = self.ensure_may_decide(request_id, user_id, approving=False)
+        now = self.now()
         with self.store.transaction() as tx:
             # The compare-and-set is the guard: of any number of simultaneous clicks, one wins.
             won = tx.move_request(
-                request_id, [RequestStatus.PENDING], RequestStatus.REJECTED, unexpired_at=self.now()
+                request_id, [RequestStatus.PENDING], RequestStatus.REJECTED, unexpired_at=now
             )
             if won:
                 tx.insert_decision(
@@ -320,6 +321,7 @@ class LaunchService:
                     user_id=user_id,
                     decision="rejected",
                     note=note,
+                    at=now,
                 )
                 after: dict[str, Any] = {}
                 if request.approvals:
