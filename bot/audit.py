@@ -49,6 +49,10 @@ def _row(store: Store, request: LaunchRequest, with_events: bool) -> dict[str, A
         "rejected_at": _iso(request.decided_at) if request.rejected_by else None,
         "launched_at": _iso(request.launched_at),
         "error": request.error_message,
+        "tier": request.tier,
+        "approvals_needed": request.approvals_needed,
+        "approvals": [{"user": a.user_id, "at": _iso(a.at), "note": a.note} for a in request.approvals],
+        "expires_at": _iso(request.expires_at),
     }
     if with_events:
         row["events"] = [
@@ -89,7 +93,8 @@ def audit_table(store: Store) -> str:
         return "No launch requests yet."
     cells = []
     for row in rows:
-        row = dict(row, replicas=f"{row['min_replicas']}-{row['max_replicas']}")
+        approvers = ",".join(a["user"] for a in row["approvals"]) if row["approved_by"] else None
+        row = dict(row, replicas=f"{row['min_replicas']}-{row['max_replicas']}", approved_by=approvers)
         cells.append([str(row[key]) if row[key] is not None else "-" for _, key in COLUMNS])
     widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (title, _) in enumerate(COLUMNS)]
     lines = ["  ".join(title.ljust(w) for (title, _), w in zip(COLUMNS, widths, strict=True))]

@@ -177,6 +177,37 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_check(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.domain.catalog import Catalog
+    from bot.domain.errors import UserError
+    from bot.policy_file import PolicyFileError, load_policy, summary
+
+    path = Path(args.file) if args.file else settings.bot_policy_file
+    if path is None:
+        print(
+            "bot policy check: name the file (`bot policy check policy.toml`) or set BOT_POLICY_FILE.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        catalog = Catalog.load(settings.bot_catalog)
+        policy = load_policy(path, catalog=catalog, approvers=settings.approvers, admins=settings.admins)
+    except PolicyFileError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except UserError as exc:  # BOT_CATALOG, which the policy's aliases resolve against
+        print(f"bot policy check: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Policy file {path} is valid.")
+    if settings.approvers or settings.admins:
+        print("BOT_APPROVERS and BOT_ADMINS from the environment are added to its approvers and admins.")
+    print()
+    print(summary(policy))
+    return 0
+
+
 def _positive(value: str) -> float:
     number = float(value)
     if number <= 0:
@@ -257,6 +288,14 @@ def parser() -> argparse.ArgumentParser:
         "doctor", help="check the settings, the Slack token, the Together key and the database"
     )
     doctor.set_defaults(func=cmd_doctor, loads_settings=True)
+
+    policy = sub.add_parser("policy", help="the policy file (BOT_POLICY_FILE)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
+    check = policy_sub.add_parser(
+        "check", help="validate a policy file and print what it says (groups, tiers, limits, expiry)"
+    )
+    check.add_argument("file", nargs="?", help="the TOML file (default: BOT_POLICY_FILE)")
+    check.set_defaults(func=cmd_policy_check)
 
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=cmd_migrate)

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     bot_poll_idle_seconds: float = Field(default=60.0, gt=0)  # when every endpoint is settled
     bot_admins: str = ""  # comma-separated Slack user ids: may run (and delete) any endpoint
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
+    bot_policy_file: Path | None = None  # TOML file: approver groups, cost tiers, limits, expiry
     bot_log_level: str = "INFO"
     no_color: str = ""  # the NO_COLOR convention: any value turns colours off in `bot shell`
 
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
+
+    @field_validator("bot_policy_file", mode="before")
+    @classmethod
+    def _blank_path_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def approvers(self) -> frozenset[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.domain.policy import LaunchPolicy
 
 SETTINGS_HELP = "see the settings table in README.md"
 
@@ -57,26 +60,44 @@ def check_settings(settings: Settings) -> list[Check]:
                 "connections:write scope under Basic Information, or unset it for HTTP mode.",
             )
         )
-    if settings.bot_catalog is not None:
-        from bot.domain.catalog import Catalog
+    from bot.domain.catalog import Catalog
 
+    catalog = Catalog()
+    if settings.bot_catalog is not None:
         try:
-            Catalog.load(settings.bot_catalog)
+            catalog = Catalog.load(settings.bot_catalog)
         except Exception as exc:
             checks.append(Check("settings", False, f"BOT_CATALOG {settings.bot_catalog}: {_first_line(exc)}"))
+    policy, policy_check = check_policy(settings, catalog)
     if not any(not c.ok for c in checks):
         mode = "Socket Mode" if settings.socket_mode else f"HTTP mode on port {settings.port}"
-        checks.append(Check("settings", True, f"required settings are set; {mode}."))
-    if not settings.approvers:
+        policy_note = "." if settings.bot_policy_file else f"; {policy_check.message}"
+        checks.append(Check("settings", True, f"required settings are set; {mode}{policy_note}"))
+    if settings.bot_policy_file is not None:
+        checks.append(policy_check)
+    if policy is not None and not policy.all_approvers:
         checks.append(
             Check(
                 "approvers",
                 True,
-                "BOT_APPROVERS is empty, so nobody can approve a launch: set it to Slack user ids (U…).",
+                "BOT_APPROVERS is empty, so nobody can approve a launch: set it to Slack user ids (U…)."
+                if policy.source is None
+                else f"nobody can approve a launch: add approvers in {policy.source} or set BOT_APPROVERS.",
                 warning=True,
             )
         )
     return checks
+
+
+def check_policy(settings: Settings, catalog: Any) -> tuple[LaunchPolicy | None, Check]:
+    """The policy in force (None when the file is unusable), and a check line saying what it is."""
+    from bot.policy_file import one_line, policy_from_settings
+
+    try:
+        policy = policy_from_settings(settings, catalog)
+    except ConfigError as exc:
+        return None, Check("policy", False, f"BOT_POLICY_FILE: {exc}")
+    return policy, Check("policy", True, one_line(policy))
 
 
 def check_slack(settings: Settings) -> Check:

@@ -11,11 +11,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.domain.access import Policy
 from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
+from bot.policy_file import policy_from_settings
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.lifecycle_listeners import LifecycleListeners
 from bot.slack.listeners import Listeners
@@ -28,7 +28,8 @@ from bot.workers import Loop
 
 log = logging.getLogger(__name__)
 
-LAUNCHER_INTERVAL = 5.0  # also picks up approved requests a previous process left behind
+# The launcher also picks up approved requests a previous process left behind, and expires requests.
+LAUNCHER_INTERVAL = 5.0
 PUBLISHER_INTERVAL = 1.0
 CATALOG_REFRESH_INTERVAL = 240.0  # below the hardware cache's lifetime, so lookups stay warm
 HOUSEKEEPING_INTERVAL = 3600.0
@@ -116,13 +117,14 @@ def build_bot(
         *(("slack_signing_secret",) if serves_slack else ()),
         *(() if client is not None else ("slack_bot_token",)),
     )
+    catalog = Catalog.load(settings.bot_catalog)
+    policy = policy_from_settings(settings, catalog)  # a ConfigError naming the file and key, if wrong
     engine = make_engine(settings.database_url)
     lock = SingleProcessLock(engine)
     if apply_migrations:
         migrate(engine)
     store = Store(engine)
     provider = provider or together_provider(settings)
-    catalog = Catalog.load(settings.bot_catalog)
     if client is None:
         assert settings.slack_bot_token is not None
         client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
@@ -134,23 +136,25 @@ def build_bot(
         store,
         provider,
         catalog,
-        settings.approvers,
+        policy,
         on_outbox=publishing.kick,
         on_approved=launcher.kick,
         on_launched=tracker.kick,
     )
     tracker.interval = lambda: poll_interval(settings, launches)
-    launcher.work = lambda: (launches.launch_approved(), launches.recover_launches())
-    renderer = Renderer(
-        catalog, settings.approvers, inference_url=inference_url(provider), simulated=simulated
+    launcher.work = lambda: (
+        launches.expire_due(),
+        launches.launch_approved(),
+        launches.recover_launches(),
     )
+    renderer = Renderer(catalog, policy, inference_url=inference_url(provider), simulated=simulated)
     publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
     publishing.work = publisher.deliver_due
     lifecycle = LifecycleService(
         store,
         provider,
         launches,
-        Policy(settings.approvers, settings.admins),
+        policy.access(),
         on_outbox=publishing.kick,
         on_acted=tracker.kick,
     )

@@ -393,10 +393,17 @@ def provider_for(
 
 
 @pytest.fixture
-def stack(database_url, fake_slack, sim, sim_server, clock, backend) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def stack_settings() -> dict[str, object]:
+    """Settings the `stack` fixture adds to the test defaults; a test module overrides this fixture to set
+    some (e.g. `bot_policy_file`)."""
+    return {}
+
+
+@pytest.fixture
+def stack(database_url, fake_slack, sim, sim_server, clock, backend, stack_settings) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
     """The whole bot on one database and one Together API (see `pytest_generate_tests` for which pairs)."""
     provider = provider_for(backend, sim, sim_server, clock)
-    s = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend)
+    s = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend, **stack_settings)
     yield s
     s.bot.stop()
     s.server.stop()

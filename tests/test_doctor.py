@@ -122,3 +122,33 @@ def test_invalid_setting_is_a_failed_check_not_a_crash(
     monkeypatch.setenv("BOT_POLL_SECONDS", "soon")
     status, lines, _ = doctor(capsys)
     assert status == 1 and "BOT_POLL_SECONDS" in lines["settings"]
+
+
+def test_doctor_reports_the_policy_in_force(
+    healthy: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, lines, _ = doctor(capsys)
+    assert "no BOT_POLICY_FILE: one approval by BOT_APPROVERS per launch" in lines["settings"]
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'expire_after = "90m"\n[groups]\nleads = ["UAPPROVER1", "UAPPROVER2"]\n'
+        '[[tiers]]\nname = "small"\nup_to = 20\napprovers = ["@leads"]\n'
+        '[[tiers]]\nname = "large"\napprovers = ["@leads"]\napprovals = 2\n'
+    )
+    healthy.setenv("BOT_POLICY_FILE", str(policy))
+    status, lines, out = doctor(capsys)
+    assert status == 0, out
+    assert lines["policy"].startswith("ok") and "small up to $20.00/h: 1 approval" in lines["policy"]
+    assert "large above $20.00/h: 2 approvals" in lines["policy"] and "expire after 90 min" in lines["policy"]
+
+
+def test_doctor_names_the_policy_files_problems(
+    healthy: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[tiers]]\nname = "small"\naprovals = 1\n')
+    healthy.setenv("BOT_POLICY_FILE", str(policy))
+    status, lines, out = doctor(capsys)
+    assert status == 1 and lines["policy"].startswith("FAIL")
+    assert str(policy) in lines["policy"] and "unknown key `aprovals` (did you mean `approvals`?)" in out
+    assert "Traceback" not in out

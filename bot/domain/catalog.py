@@ -120,6 +120,17 @@ class Catalog:
             )
         return f"{count}x_{base}"
 
+    def hardware_alias(self, hardware_id: str) -> str | None:
+        """`2x_nvidia_h100_80gb_sxm` -> `2xh100`, `1x_nvidia_h100_80gb_sxm` -> `h100`; None without an alias."""
+        m = re.match(r"^(\d+)x_(.+)$", hardware_id)
+        if not m:
+            return None
+        count, base = m.groups()
+        word = next((w for w, target in self.gpus.items() if target == base), None)
+        if word is None:
+            return None
+        return word if count == "1" else f"{count}x{word}"
+
     def _unknown_hardware_message(self, word: str) -> str:
         close = difflib.get_close_matches(word.lower(), list(self.gpus), n=2, cutoff=0.5)
         hint = (" Did you mean " + " or ".join(f"`{c}`" for c in close) + "?") if close else ""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.domain.catalog import Catalog
 from bot.domain.errors import InvalidReplicas, UsageError
+from bot.domain.model import LaunchDraft
 
 MAX_REPLICAS = 64
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -365,6 +366,25 @@ def _parse_create(words: list[str], catalog: Catalog) -> CreateCommand:
         name = name.strip() or None
     timeout = parse_timeout(options["timeout"]) if "timeout" in options else None
     return CreateCommand(model, hardware, low, high, name, timeout)
+
+
+def again_command(draft: LaunchDraft, catalog: Catalog, default_timeout: int = 60) -> str:
+    """The `/endpoint create …` that asks for the same launch again (aliases where there are some)."""
+    replicas = (
+        str(draft.min_replicas)
+        if draft.min_replicas == draft.max_replicas
+        else f"{draft.min_replicas}-{draft.max_replicas}"
+    )
+    words = [
+        catalog.alias_for(draft.model) or draft.model,
+        catalog.hardware_alias(draft.hardware) or draft.hardware,
+        replicas,
+    ]
+    if draft.display_name:
+        words.append(shlex.quote(f"name={draft.display_name}"))
+    if draft.inactive_timeout is not None and draft.inactive_timeout != default_timeout:
+        words.append(f"timeout={draft.inactive_timeout}")
+    return "/endpoint create " + " ".join(words)
 
 
 def _looks_like_replicas(word: str) -> bool:

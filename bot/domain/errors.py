@@ -40,6 +40,14 @@ class AlreadyDecided(UserError):
     """Someone else got there first; nothing was done twice."""
 
 
+class RequestExpired(AlreadyDecided):
+    """Nobody decided within the policy's `expire_after`; an approval now does nothing."""
+
+
+class PolicyLimit(UserError):
+    """The launch (or scale) is over a limit of the policy: the message states it and what is allowed."""
+
+
 class NotFound(UserError):
     pass
 

@@ -9,22 +9,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from bot.domain.approval import check_may_decide, decided_message, window
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.errors import (
     AlreadyDecided,
     HardwareDoesNotFit,
-    NotAllowed,
     NotFound,
     ProviderUnreachable,
+    RequestExpired,
     UnknownModel,
     UserError,
 )
 from bot.domain.hints import hint_for
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
+from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import (
     EndpointInfo,
     EndpointProvider,
@@ -52,6 +55,9 @@ UNREACHABLE_REPORT_AFTER = 300.0
 # How often an ambiguous create (5xx, timeout) is followed by a look for what it may have created
 # and, if nothing is found, another attempt.
 AMBIGUOUS_CREATE_ATTEMPTS = 5
+# An approval that loses the compare-and-set looks again; each loss means another decision was recorded,
+# and a request takes only a few, so this is never reached in practice.
+MAX_APPROVAL_ROUNDS = 50
 
 
 def mention(user_id: str) -> str:
@@ -64,7 +70,7 @@ class LaunchService:
         store: Store,
         provider: EndpointProvider,
         catalog: Catalog,
-        approvers: frozenset[str],
+        policy: LaunchPolicy,
         *,
         on_outbox: Callable[[], None] = lambda: None,
         on_approved: Callable[[], None] = lambda: None,
@@ -73,11 +79,13 @@ class LaunchService:
         monotonic: Callable[[], float] = time.monotonic,
         launch_lease: timedelta = LAUNCH_LEASE,
         unreachable_report_after: float = UNREACHABLE_REPORT_AFTER,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.provider = provider
         self.catalog = catalog
-        self.approvers = approvers
+        self.policy = policy
+        self.now = now  # the clock of approvals and expiry; tests move it instead of sleeping
         self._on_outbox = on_outbox
         self._on_approved = on_approved
         self._on_launched = on_launched  # a new endpoint to follow: the tracker should look soon
@@ -147,13 +155,37 @@ class LaunchService:
         )
 
     def validate(self, draft: LaunchDraft) -> HardwareOption:
-        """Check a complete draft; raises a UserError naming the field at fault."""
+        """Check a complete draft against the catalogue and the policy's limits; raises a UserError naming
+        the field at fault."""
         check_replicas(draft.min_replicas, draft.max_replicas)
         if draft.inactive_timeout is not None and draft.inactive_timeout < 0:
             raise UserError(
                 "Auto-stop minutes can't be negative; 0 means never stop.", field="inactive_timeout"
             )
-        return self.check_fit(draft.model, draft.hardware)
+        self.policy.check(model=draft.model)
+        option = self.check_fit(draft.model, draft.hardware)
+        self.policy.check(
+            hardware=draft.hardware,
+            max_replicas=draft.max_replicas,
+            cents_per_minute=option.cents_per_minute,
+        )
+        return option
+
+    def precheck(
+        self, model: str | None, hardware: str | None, max_replicas: int | None
+    ) -> list[HardwareOption] | None:
+        """What `/endpoint create` can check before its form opens: the policy's limits on what was typed,
+        and that the hardware fits the model. Returns the hardware that fits the model (None: no model)."""
+        self.policy.check(model=model, max_replicas=max_replicas)
+        if model is None:
+            return None
+        options = self.hardware_for(model)
+        if hardware:
+            option = self.check_fit(model, hardware)
+            self.policy.check(
+                hardware=hardware, max_replicas=max_replicas, cents_per_minute=option.cents_per_minute
+            )
+        return options
 
     def estimate(self, draft: LaunchDraft, option: HardwareOption) -> CostEstimate:
         return CostEstimate(option.cents_per_minute, draft.min_replicas, draft.max_replicas)
@@ -161,8 +193,12 @@ class LaunchService:
     # --- asking ---------------------------------------------------------------------------
 
     def submit(self, *, team_id: str, channel_id: str, user_id: str, draft: LaunchDraft) -> LaunchRequest:
-        """Record a launch request and queue its card. Nothing is sent to Together yet."""
+        """Record a launch request in its cost tier and queue its card. Nothing is sent to Together yet."""
         option = self.validate(draft)
+        at_max = dollars_per_hour(option.cents_per_minute, draft.max_replicas)
+        tier = self.policy.tier_for(at_max) or self.policy.tiers[-1]  # validate refused any cost above all
+        now = self.now()
+        expires_at = now + self.policy.expire_after if self.policy.expire_after else None
         with self.store.transaction() as tx:
             request_id = tx.insert_request(
                 team_id=team_id,
@@ -170,9 +206,18 @@ class LaunchService:
                 requested_by=user_id,
                 draft=draft,
                 cents_per_minute=option.cents_per_minute,
+                tier=tier.name,
+                approvals_needed=tier.approvals,
+                requested_at=now,
+                expires_at=expires_at,
             )
             request = tx.get_request(request_id)
             assert request is not None
+            policy_detail: dict[str, Any] = {}
+            if tier.name is not None:
+                policy_detail.update(tier=tier.name, dollars_per_hour_at_max=at_max)
+            if expires_at is not None:
+                policy_detail["expires_at"] = expires_at.isoformat()
             tx.announce(
                 request,
                 actor=user_id,
@@ -182,6 +227,8 @@ class LaunchService:
                 hardware=draft.hardware,
                 min_replicas=draft.min_replicas,
                 max_replicas=draft.max_replicas,
+                approvals_needed=tier.approvals,
+                **policy_detail,
             )
         self._on_outbox()
         return request
@@ -189,81 +236,151 @@ class LaunchService:
     # --- deciding -------------------------------------------------------------------------
 
     def who_can_decide(self, request: LaunchRequest) -> list[str]:
-        return sorted(a for a in self.approvers if a != request.requested_by)
+        """Who may give `request` its next approval (the App Home lists it for them)."""
+        progress = self.policy.progress(request)
+        done = {request.requested_by, *progress.approved_by}
+        return sorted(u for u in progress.tier.eligible - done if progress.may_complete(u))
 
-    def ensure_may_decide(self, request_id: int, user_id: str) -> LaunchRequest:
-        """The request, if `user_id` may approve or reject it now; else a NotAllowed/AlreadyDecided."""
-        request = self._get(request_id)
-        if request.status is not RequestStatus.PENDING:
-            raise AlreadyDecided(self._decided_message(request))
-        others = self.who_can_decide(request)
-        who = ", ".join(mention(a) for a in others)
-        if user_id == request.requested_by:
-            raise NotAllowed(
-                "You asked for this launch, so someone else must approve it"
-                + (
-                    f": {who}."
-                    if others
-                    else ". No other approver is configured; an admin adds one to BOT_APPROVERS."
-                )
-            )
-        if user_id not in self.approvers:
-            if not others:
-                raise NotAllowed(
-                    "No approvers are configured, so nobody can approve launches yet. "
-                    "An admin sets BOT_APPROVERS to a comma-separated list of Slack user ids."
-                )
-            raise NotAllowed(f"Only approvers can approve or reject launches: {who}.")
+    def ensure_may_decide(self, request_id: int, user_id: str, *, approving: bool = True) -> LaunchRequest:
+        """The request, if `user_id` may approve (or, with `approving=False`, reject) it now; else a
+        NotAllowed, AlreadyDecided or RequestExpired saying why and who can."""
+        request = self._open(self._get(request_id))
+        check_may_decide(self.policy, request, user_id, approving=approving)
         return request
 
     def approve(self, request_id: int, user_id: str, note: str | None = None) -> LaunchRequest:
-        return self._decide(request_id, user_id, "approved", note)
+        """Count one approval; the one that completes the tier's number approves the request for launch.
+
+        Every approval is a compare-and-set on the request's approval count, so of any number of
+        simultaneous approvals each counts once (a person once) and exactly one completes the request.
+        One that loses the race looks again: it may now be a repeat, the one that completes, or too late.
+        """
+        note = _clean(note)
+        complete = False
+        for _ in range(MAX_APPROVAL_ROUNDS):
+            request = self.ensure_may_decide(request_id, user_id)
+            progress = self.policy.progress(request)
+            count = progress.count + 1
+            complete = count >= request.approvals_needed
+            now = self.now()
+            with self.store.transaction() as tx:
+                won = tx.count_approval(request_id, seen=progress.count, complete=complete, now=now)
+                if won:
+                    tx.insert_approval(
+                        request_id=request_id, team_id=request.team_id, user_id=user_id, note=note, at=now
+                    )
+                    if complete:
+                        tx.insert_decision(
+                            request_id=request_id,
+                            team_id=request.team_id,
+                            user_id=user_id,
+                            decision="approved",
+                            note=note,
+                            at=now,
+                        )
+                    reply: dict[str, Any] = {"event": "approved", "user": user_id, "note": note}
+                    counted: dict[str, Any] = {}
+                    if request.approvals_needed > 1:
+                        counted = {"approval": count, "of": request.approvals_needed}
+                        reply.update(
+                            count=count,
+                            needed=request.approvals_needed,
+                            approvers=[*progress.approved_by, user_id],
+                        )
+                    tier = {"tier": request.tier} if request.tier else {}
+                    tx.announce(
+                        request, actor=user_id, action="approved", reply=reply, note=note, **tier, **counted
+                    )
+            if won:
+                break
+        else:
+            raise AlreadyDecided("Too many decisions arrived at once and yours was not recorded. Try again.")
+        self._on_outbox()
+        if complete:
+            self._on_approved()
+        return self._get(request_id)
 
     def reject(self, request_id: int, user_id: str, reason: str) -> LaunchRequest:
+        """End the request; any eligible approver may, also one who approved it before."""
         if not reason or not reason.strip():
             raise UserError(
                 "Say why the launch is rejected, so the requester knows what to change.", field="reason"
             )
-        return self._decide(request_id, user_id, "rejected", reason)
-
-    def _decide(self, request_id: int, user_id: str, decision: str, note: str | None) -> LaunchRequest:
-        request = self.ensure_may_decide(request_id, user_id)
-        note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
-        new = RequestStatus.APPROVED if decision == "approved" else RequestStatus.REJECTED
+        note = _clean(reason)
+        request = self.ensure_may_decide(request_id, user_id, approving=False)
+        now = self.now()
         with self.store.transaction() as tx:
             # The compare-and-set is the guard: of any number of simultaneous clicks, one wins.
-            if not tx.move_request(request_id, [RequestStatus.PENDING], new):
-                won = False
-            else:
-                won = True
+            won = tx.move_request(
+                request_id, [RequestStatus.PENDING], RequestStatus.REJECTED, unexpired_at=now
+            )
+            if won:
                 tx.insert_decision(
                     request_id=request_id,
                     team_id=request.team_id,
                     user_id=user_id,
-                    decision=decision,
+                    decision="rejected",
                     note=note,
+                    at=now,
                 )
+                after: dict[str, Any] = {}
+                if request.approvals:
+                    after["approvals"] = [a.user_id for a in request.approvals]
                 tx.announce(
                     request,
                     actor=user_id,
-                    action=decision,
-                    reply={"event": decision, "user": user_id, "note": note},
+                    action="rejected",
+                    reply={"event": "rejected", "user": user_id, "note": note},
                     note=note,
+                    **after,
                 )
         if not won:
-            raise AlreadyDecided(self._decided_message(self._get(request_id)))
+            self._open(self._get(request_id))  # raises: decided by someone else, or expired
+            raise AlreadyDecided(decided_message(self._get(request_id), self.catalog))
         self._on_outbox()
-        if decision == "approved":
-            self._on_approved()
         return self._get(request_id)
 
-    def _decided_message(self, request: LaunchRequest) -> str:
-        if request.decided_by:
-            return (
-                f"This request was already {request.decision} by {mention(request.decided_by)}. "
-                "Nothing more was done."
+    # --- expiring -------------------------------------------------------------------------
+
+    def expire_due(self) -> int:
+        """Expire every pending request whose time to be decided ran out. Returns how many this call did."""
+        now = self.now()
+        return sum(1 for request_id in self.store.due_expiries(now) if self._expire(request_id, now))
+
+    def _open(self, request: LaunchRequest) -> LaunchRequest:
+        """`request` if it still waits for a decision; else AlreadyDecided (RequestExpired) saying why.
+
+        A request past its expiry is expired here and now, whether or not the sweep got to it yet.
+        """
+        if request.status is RequestStatus.PENDING and request.expires_at is not None:
+            now = self.now()
+            if request.expires_at <= now:
+                self._expire(request.id, now)
+                request = self._get(request.id)
+        if request.status is RequestStatus.EXPIRED:
+            raise RequestExpired(decided_message(request, self.catalog))
+        if request.status is not RequestStatus.PENDING:
+            raise AlreadyDecided(decided_message(request, self.catalog))
+        return request
+
+    def _expire(self, request_id: int, now: datetime) -> bool:
+        """Pending -> expired (compare-and-set); the card loses its buttons and the thread says so.
+        True only for the caller that expired it."""
+        request = self._get(request_id)
+        with self.store.transaction() as tx:
+            if not tx.expire_request(request_id, now):
+                return False
+            tx.announce(
+                request,
+                actor="bot",
+                action="expired",
+                reply={"event": "expired", "requester": request.requested_by},
+                waited=window(request),
+                approvals=[a.user_id for a in request.approvals],
+                approvals_needed=request.approvals_needed,
             )
-        return f"This request is already {request.status.value}. Nothing more was done."
+        self._on_outbox()
+        return True
 
     # --- launching ------------------------------------------------------------------------
 
@@ -605,6 +722,10 @@ class LaunchService:
             dollars_per_hour(request.cents_per_minute, d.min_replicas),
             dollars_per_hour(request.cents_per_minute, d.max_replicas),
         )
+
+
+def _clean(note: str | None) -> str | None:
+    return (note or "").strip()[:MAX_NOTE_LENGTH] or None
 
 
 def replace_state(endpoint: EndpointRecord, state: str) -> EndpointInfo:

@@ -364,6 +364,8 @@ class LifecycleService:
         managed = self.get(endpoint_id)
         self._check(Act.SCALE, managed, user_id)
         check_replicas(min_replicas, max_replicas)
+        # The policy's replica and $/hour limits hold after launch too, in the same words as at the form.
+        self.launches.policy.check_replicas(max_replicas, managed.request.cents_per_minute)
         if (min_replicas, max_replicas) == (managed.min_replicas, managed.max_replicas):
             raise UserError(
                 f"{managed.label} already runs {_replicas(min_replicas, max_replicas)}. Nothing to change."

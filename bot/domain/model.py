@@ -17,6 +17,7 @@ class RequestStatus(enum.StrEnum):
     LAUNCHED = "launched"  # Together accepted it; the endpoint is tracked
     REJECTED = "rejected"
     FAILED = "failed"  # Together refused, or the launch could not be completed
+    EXPIRED = "expired"  # nobody decided within the policy's expire_after
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ class LaunchDraft:
     speculative_decoding: bool = True
     prompt_cache: bool = True
     start_now: bool = True
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One person's approval of a request (a tier may need several, from distinct people)."""
+
+    user_id: str
+    at: datetime
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,10 @@ class LaunchRequest:
     error_message: str | None = None
     error_code: str | None = None
     endpoint: EndpointRecord | None = None
+    tier: str | None = None  # the policy's cost tier when it was asked for (None: no tiers)
+    approvals_needed: int = 1  # distinct approvals it needs before it launches
+    approvals: tuple[Approval, ...] = ()  # in the order they came
+    expires_at: datetime | None = None  # pending past this, it expires (None: never)
 
     @property
     def approved_by(self) -> str | None:

@@ -8,8 +8,9 @@ from typing import Any
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import MAX_REPLICAS, MAX_TIMEOUT_MINUTES
 from bot.domain.cost import CostEstimate, format_dollars
-from bot.domain.errors import UserError
+from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.model import LaunchDraft
+from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import HardwareOption
 from bot.slack.ids import Action, Block, Callback, Option
 from bot.slack.text import escape, truncate
@@ -109,8 +110,10 @@ def launch_form(
     hardware: list[HardwareOption] | None,
     metadata: str,
     hardware_problem: str | None = None,
+    policy: LaunchPolicy | None = None,
 ) -> dict[str, Any]:
-    """The launch modal, prefilled from `values`; `hardware` is what fits the chosen model (None: no model yet)."""
+    """The launch modal, prefilled from `values`; `hardware` is what fits the chosen model (None: no model yet).
+    With a `policy`, the estimate also says which cost tier applies, or which limit is exceeded."""
     model_options = _model_options(catalog, values.model)
     model_element: dict[str, Any] = {
         "type": "static_select",
@@ -174,7 +177,12 @@ def launch_form(
             MAX_REPLICAS,
         ),
         _number_input(
-            Block.MAX_REPLICAS, "Maximum replicas (the cost ceiling)", values.max_replicas, 1, MAX_REPLICAS
+            Block.MAX_REPLICAS,
+            "Maximum replicas (the cost ceiling)",
+            values.max_replicas,
+            1,
+            MAX_REPLICAS,
+            hint=_limits_hint(policy),
         ),
         {
             "type": "input",
@@ -205,7 +213,7 @@ def launch_form(
         {
             "type": "section",
             "block_id": Block.ESTIMATE,
-            "text": {"type": "mrkdwn", "text": estimate_text(values, chosen)},
+            "text": {"type": "mrkdwn", "text": estimate_text(values, chosen, policy)},
         }
     )
     return {
@@ -260,18 +268,53 @@ def _start_choice(values: FormValues) -> dict[str, Any]:
     }
 
 
-def estimate_text(values: FormValues, chosen: HardwareOption | None) -> str:
+def _limits_hint(policy: LaunchPolicy | None) -> str | None:
+    if policy is None:
+        return None
+    limits = policy.limits
+    parts = []
+    if limits.max_replicas is not None:
+        parts.append(f"at most {limits.max_replicas} replicas")
+    cap = policy.cost_cap()
+    if cap is not None:
+        parts.append(f"at most {format_dollars(cap[0])}/h at max replicas")
+    return ("The policy allows " + " and ".join(parts) + ".") if parts else None
+
+
+def estimate_text(
+    values: FormValues, chosen: HardwareOption | None, policy: LaunchPolicy | None = None
+) -> str:
+    warning = _policy_warning(values, chosen, policy)
     if chosen is None or values.min_replicas is None or values.max_replicas is None:
-        return "*Estimated cost:* choose the model, hardware and replicas to see it."
+        return "*Estimated cost:* choose the model, hardware and replicas to see it." + warning
     if values.min_replicas > values.max_replicas:
-        return "*Estimated cost:* the minimum is larger than the maximum."
+        return "*Estimated cost:* the minimum is larger than the maximum." + warning
     estimate = CostEstimate(chosen.cents_per_minute, values.min_replicas, values.max_replicas)
     text = (
         f"*Estimated cost:* {format_dollars(estimate.at_min)}/h at {values.min_replicas} "
         f"replica{'s' if values.min_replicas != 1 else ''}, {format_dollars(estimate.at_max)}/h at "
         f"{values.max_replicas}. Billed per minute while running, even when idle."
     )
-    return text
+    if warning or policy is None or not policy.tiered:
+        return text + warning
+    tier = policy.tier_for(estimate.at_max)
+    return text + (f"\n*Approval:* {tier.describe()}." if tier is not None else "")
+
+
+def _policy_warning(values: FormValues, chosen: HardwareOption | None, policy: LaunchPolicy | None) -> str:
+    """What in the form is over a limit of the policy, said before it is submitted."""
+    if policy is None:
+        return ""
+    try:
+        policy.check(
+            model=values.model,
+            hardware=chosen.id if chosen else None,
+            max_replicas=values.max_replicas,
+            cents_per_minute=chosen.cents_per_minute if chosen else None,
+        )
+    except PolicyLimit as exc:
+        return f"\n:warning: {exc.message}"
+    return ""
 
 
 # --- reading Slack's view state -------------------------------------------------------------

@@ -230,7 +230,14 @@ def describe_event(e: HistoryEntry) -> str:
         )
     if action in ("approved", "rejected"):
         note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
-        return f"{action} the launch{note}"
+        counted = f" ({d['approval']} of {d['of']})" if d.get("of") else ""
+        return f"{action} the launch{counted}{note}"
+    if action == "expired":
+        waited = escape(str(d.get("waited") or "the time allowed"))
+        got = d.get("approvals") or []
+        if got:
+            return f"expired the request after {waited}, with {len(got)} of {d.get('approvals_needed')} approvals"
+        return f"expired the request: nobody decided within {waited}"
     if action == "launch_started":
         return "started the launch"
     if action == "launched":
@@ -453,7 +460,8 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
 def _request_line(r: LaunchRequest) -> str:
     d = r.draft
     cost = CostEstimate(r.cents_per_minute, d.min_replicas, d.max_replicas)
+    progress = f", {len(r.approvals)} of {r.approvals_needed} approvals" if r.approvals_needed > 1 else ""
     return (
         f"*Request #{r.id}*: {code(d.model)} on {escape(describe_hardware(d.hardware))}, "
-        f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}"
+        f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}{progress}"
     )

@@ -11,13 +11,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.catalog import Catalog
 from bot.domain.command import USAGE, CreateCommand, parse_command
-from bot.domain.errors import UserError
+from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
 from bot.domain.provider import HardwareOption
 from bot.slack.forms import FormValues, element_state, launch_form, read_form
 from bot.slack.ids import COMMAND, Action, Block, Callback
 from bot.slack.messages import Renderer
 from bot.slack.metadata import LaunchFormMeta, RequestRef
+from bot.slack.text import code
 
 if TYPE_CHECKING:
     from bot.slack.lifecycle_listeners import LifecycleListeners
@@ -92,17 +93,22 @@ class Listeners:
             if parsed.inactive_timeout is not None
             else DEFAULT_INACTIVE_TIMEOUT,
         )
-        hardware: list[HardwareOption] | None = None
-        if parsed.model:
-            try:
-                hardware = self.launches.hardware_for(parsed.model)
-                if parsed.hardware:
-                    self.launches.check_fit(parsed.model, parsed.hardware)
-            except UserError as exc:
-                respond(text=exc.message, response_type="ephemeral")
-                return
+        try:
+            hardware = self.launches.precheck(parsed.model, parsed.hardware, parsed.max_replicas)
+        except UserError as exc:
+            text = exc.message
+            if isinstance(exc, PolicyLimit):  # what was typed, to change and send again
+                text += f"\nYou typed: {code(COMMAND + ' ' + (command.get('text') or '').strip())}"
+            respond(text=text, response_type="ephemeral")
+            return
         meta = LaunchFormMeta(channel_id=command["channel_id"], team_id=command["team_id"])
-        view = launch_form(values, catalog=self.catalog, hardware=hardware, metadata=meta.dump())
+        view = launch_form(
+            values,
+            catalog=self.catalog,
+            hardware=hardware,
+            metadata=meta.dump(),
+            policy=self.launches.policy,
+        )
         client.views_open(trigger_id=command["trigger_id"], view=view)
 
     def on_form_changed(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -125,6 +131,7 @@ class Listeners:
             hardware=hardware,
             metadata=view["private_metadata"],
             hardware_problem=problem,
+            policy=self.launches.policy,
         )
         try:
             client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
@@ -174,7 +181,7 @@ class Listeners:
         user = body["user"]["id"]
         channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
         try:
-            request = self.launches.ensure_may_decide(ref.request_id, user)
+            request = self.launches.ensure_may_decide(ref.request_id, user, approving=approve)
         except UserError as exc:
             if channel:
                 client.chat_postEphemeral(channel=str(channel), user=user, text=exc.message)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.command import again_command
 from bot.domain.cost import CostEstimate, format_dollars
 from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.policy import LaunchPolicy, plural
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.ids import Action, Block, Callback
@@ -39,7 +42,7 @@ class Renderer:
     """Turns requests and events into Slack messages. `inference_url` goes into the usage example."""
 
     catalog: Catalog
-    approvers: frozenset[str]
+    policy: LaunchPolicy
     inference_url: str = "https://api.together.xyz/v1"
     simulated: bool = False
 
@@ -68,6 +71,8 @@ class Renderer:
         ]
         if d.display_name:
             fields.append(f"*Name*\n{escape(d.display_name)}")
+        if self.policy.tiered:
+            fields.append(f"*Approval*\n{self._tier_field(request)}")
         blocks: list[dict[str, Any]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": title}},
             {
@@ -101,13 +106,41 @@ class Renderer:
             return "never"
         return f"after {minutes} idle minutes"
 
+    def _tier_field(self, request: LaunchRequest) -> str:
+        """`Tier *large* ($20.00–$200.00/h)` and `2 approvals, one from @platform`."""
+        tier = self.policy.tier_of(request)
+        needs = plural(request.approvals_needed, "approval")
+        if tier.at_least_one_from.names:
+            needs += f", one from {escape(tier.at_least_one_from.label())}"
+        return f"Tier *{escape(tier.name)}* ({tier.cost_range()})\n{needs}"
+
+    def _pending_line(self, request: LaunchRequest) -> str:
+        progress = self.policy.progress(request)
+        who = progress.waiting_for(request.requested_by)
+        if progress.needed <= 1:
+            return f":hourglass: Waiting for approval by {who or 'nobody (no approver is configured)'}."
+        who = who or "nobody (no other approver is configured)"
+        if progress.count == 0:
+            required = progress.tier.at_least_one_from
+            one_from = f", at least one from {escape(required.label())}" if required.names else ""
+            return f":hourglass: Needs {progress.needed} approvals{one_from}; none yet. Waiting for {who}."
+        return (
+            f":hourglass: {progress.count} of {progress.needed} approvals: "
+            f"{approvers_text(progress.approved_by)}. Waiting for {progress.remaining} more from {who}."
+        )
+
     def _status_line(self, request: LaunchRequest) -> str:
         status = request.status
         if status is RequestStatus.PENDING:
-            others = sorted(a for a in self.approvers if a != request.requested_by)
-            who = ", ".join(mention(a) for a in others) if others else "nobody (no approver is configured)"
-            return f":hourglass: Waiting for approval by {who}."
+            return self._pending_line(request)
+        if status is RequestStatus.EXPIRED:
+            return (
+                f":alarm_clock: Expired: {expiry_reason(request)}. Ask again with "
+                f"{code(again_command(request.draft, self.catalog))}."
+            )
         by = mention(request.decided_by) if request.decided_by else "someone"
+        if request.decision == "approved" and len(request.approvals) > 1:
+            by = approvers_text([a.user_id for a in request.approvals])
         if status is RequestStatus.REJECTED:
             reason = f": {escape(request.decision_note)}" if request.decision_note else ""
             return f":no_entry: Rejected by {by}{reason}"
@@ -146,8 +179,25 @@ class Renderer:
         event = payload.get("event")
         if event == "approved":
             note = f" Note: {escape(_sentence(payload['note']))}" if payload.get("note") else ""
+            count, needed = int(payload.get("count") or 1), int(payload.get("needed") or 1)
+            if needed <= 1:
+                return f":white_check_mark: Approved by {mention(payload['user'])}.{note} Launching on Together now."
+            if count < needed:
+                left = needed - count
+                return (
+                    f":ballot_box_with_check: {mention(payload['user'])} approved ({count} of {needed} "
+                    f"approvals).{note} {plural(left, 'more approval')} {'is' if left == 1 else 'are'} "
+                    "needed before the launch."
+                )
             return (
-                f":white_check_mark: Approved by {mention(payload['user'])}.{note} Launching on Together now."
+                f":white_check_mark: Approved by {approvers_text(payload.get('approvers') or [payload['user']])} "
+                f"({count} of {needed} approvals).{note} Launching on Together now."
+            )
+        if event == "expired":
+            return (
+                f":alarm_clock: {mention(payload.get('requester') or request.requested_by)} your launch request "
+                f"#{request.id} expired: {expiry_reason(request)}, so nothing was launched. Ask again with "
+                f"{code(again_command(request.draft, self.catalog))}."
             )
         if event == "rejected":
             return (
@@ -224,18 +274,28 @@ class Renderer:
     def approve_modal(self, request: LaunchRequest, ref: RequestRef) -> dict[str, Any]:
         d = request.draft
         estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
+        progress = self.policy.progress(request)
+        final = progress.remaining <= 1
+        approval = ""
+        if self.policy.tiered:
+            approval += f"• Approval: {escape(progress.tier.describe())}\n"
+        if progress.needed > 1:
+            so_far = f" (so far: {approvers_text(progress.approved_by)})" if progress.approved_by else ""
+            then = "it launches once you approve" if final else "it still needs another after yours"
+            approval += f"• This is approval {progress.count + 1} of {progress.needed}{so_far}: {then}.\n"
         summary = (
             f"Approve launch request #{request.id} from {mention(request.requested_by)}?\n"
             f"• {code(d.model)} on {escape(describe_hardware(d.hardware))}\n"
             f"• {d.min_replicas}–{d.max_replicas} replicas, {escape(estimate.describe())}\n"
             f"• Auto-stop: {self._auto_stop(d.inactive_timeout)}\n"
+            f"{approval}"
             "Together starts billing as soon as the endpoint runs."
         )
         return {
             "type": "modal",
             "callback_id": Callback.APPROVE_FORM,
             "title": {"type": "plain_text", "text": "Approve launch"},
-            "submit": {"type": "plain_text", "text": "Approve and launch"},
+            "submit": {"type": "plain_text", "text": "Approve and launch" if final else "Approve"},
             "close": {"type": "plain_text", "text": "Cancel"},
             "private_metadata": ref.dump(),
             "blocks": [

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.model import (
+    Approval,
     EndpointRecord,
     LaunchDraft,
     LaunchRequest,
@@ -18,6 +19,7 @@ from bot.domain.model import (
     RequestStatus,
 )
 from bot.store.tables import (
+    ApprovalRow,
     AuditEventRow,
     DecisionRow,
     EndpointRow,
@@ -37,9 +39,19 @@ class Tx:
     # --- launch requests ------------------------------------------------------------------
 
     def insert_request(
-        self, *, team_id: str, channel_id: str, requested_by: str, draft: LaunchDraft, cents_per_minute: float
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        requested_by: str,
+        draft: LaunchDraft,
+        cents_per_minute: float,
+        tier: str | None = None,
+        approvals_needed: int = 1,
+        requested_at: datetime | None = None,
+        expires_at: datetime | None = None,
     ) -> int:
-        now = utcnow()
+        now = requested_at or utcnow()
         row = LaunchRequestRow(
             team_id=team_id,
             channel_id=channel_id,
@@ -57,20 +69,76 @@ class Tx:
             status=RequestStatus.PENDING.value,
             requested_at=now,
             updated_at=now,
+            tier=tier,
+            approvals_needed=approvals_needed,
+            approval_count=0,
+            expires_at=expires_at,
         )
         self.session.add(row)
         self.session.flush()
         return row.id
 
     def move_request(
-        self, request_id: int, expected: Iterable[RequestStatus], new: RequestStatus, **fields: Any
+        self,
+        request_id: int,
+        expected: Iterable[RequestStatus],
+        new: RequestStatus,
+        *,
+        unexpired_at: datetime | None = None,
+        **fields: Any,
     ) -> bool:
-        """Compare-and-set: move the request to `new` only if it is in one of `expected`."""
+        """Compare-and-set: move the request to `new` only if it is in one of `expected` (and, with
+        `unexpired_at`, only if it had not expired by then)."""
         allowed = [s.value for s in expected]
+        conditions = [LaunchRequestRow.id == request_id, LaunchRequestRow.status.in_(allowed)]
+        if unexpired_at is not None:
+            conditions.append(_unexpired(unexpired_at))
         result = self.session.execute(
             update(LaunchRequestRow)
-            .where(LaunchRequestRow.id == request_id, LaunchRequestRow.status.in_(allowed))
+            .where(*conditions)
             .values(status=new.value, updated_at=utcnow(), **fields)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def count_approval(self, request_id: int, *, seen: int, complete: bool, now: datetime) -> bool:
+        """Compare-and-set on the approval count: one more approval of a pending, unexpired request that
+        had `seen` approvals; `complete` also moves it to APPROVED. False when anything changed meanwhile
+        (another approval, a decision, expiry): the caller looks again."""
+        values: dict[str, Any] = {"approval_count": seen + 1, "updated_at": utcnow()}
+        if complete:
+            values["status"] = RequestStatus.APPROVED.value
+        result = self.session.execute(
+            update(LaunchRequestRow)
+            .where(
+                LaunchRequestRow.id == request_id,
+                LaunchRequestRow.status == RequestStatus.PENDING.value,
+                LaunchRequestRow.approval_count == seen,
+                _unexpired(now),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def insert_approval(
+        self, *, request_id: int, team_id: str, user_id: str, note: str | None, at: datetime
+    ) -> None:
+        self.session.add(
+            ApprovalRow(request_id=request_id, team_id=team_id, user_id=user_id, note=note, approved_at=at)
+        )
+
+    def expire_request(self, request_id: int, now: datetime) -> bool:
+        """Pending -> expired, once its time has come; True only for the caller that moved it."""
+        result = self.session.execute(
+            update(LaunchRequestRow)
+            .where(
+                LaunchRequestRow.id == request_id,
+                LaunchRequestRow.status == RequestStatus.PENDING.value,
+                LaunchRequestRow.expires_at.is_not(None),
+                LaunchRequestRow.expires_at <= now,
+            )
+            .values(status=RequestStatus.EXPIRED.value, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -124,7 +192,14 @@ class Tx:
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     def insert_decision(
-        self, *, request_id: int, team_id: str, user_id: str, decision: str, note: str | None
+        self,
+        *,
+        request_id: int,
+        team_id: str,
+        user_id: str,
+        decision: str,
+        note: str | None,
+        at: datetime | None = None,
     ) -> None:
         self.session.add(
             DecisionRow(
@@ -133,7 +208,7 @@ class Tx:
                 user_id=user_id,
                 decision=decision,
                 note=note,
-                decided_at=utcnow(),
+                decided_at=at or utcnow(),
             )
         )
 
@@ -330,6 +405,21 @@ class Store:
                 query = query.where(LaunchRequestRow.status.in_([s.value for s in statuses]))
             ids = list(session.scalars(query))
             return [r for r in (_load_request(session, i) for i in ids) if r is not None]
+
+    def due_expiries(self, now: datetime) -> list[int]:
+        """Pending requests whose time to be decided ran out by `now`."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(LaunchRequestRow.id)
+                    .where(
+                        LaunchRequestRow.status == RequestStatus.PENDING.value,
+                        LaunchRequestRow.expires_at.is_not(None),
+                        LaunchRequestRow.expires_at <= now,
+                    )
+                    .order_by(LaunchRequestRow.id)
+                )
+            )
 
     def stale_launches(self) -> list[int]:
         """Requests stuck in LAUNCHING whose claimant's lease ran out."""
@@ -581,10 +671,18 @@ class Store:
 
 
 def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
+    # Approvals and the decision are read before the request's status: outside a transaction each read
+    # sees the latest commit, and this order never shows a request still pending with the approvals that
+    # completed it. (Approvals older than the status only make an approval's compare-and-set look again.)
+    approvals = list(
+        session.scalars(
+            select(ApprovalRow).where(ApprovalRow.request_id == request_id).order_by(ApprovalRow.id)
+        )
+    )
+    decision = session.scalar(select(DecisionRow).where(DecisionRow.request_id == request_id))
     row = session.get(LaunchRequestRow, request_id)
     if row is None:
         return None
-    decision = session.scalar(select(DecisionRow).where(DecisionRow.request_id == request_id))
     endpoint = session.scalar(select(EndpointRow).where(EndpointRow.request_id == request_id))
     return LaunchRequest(
         id=row.id,
@@ -614,7 +712,16 @@ def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
         error_message=row.error_message,
         error_code=row.error_code,
         endpoint=_endpoint(endpoint) if endpoint else None,
+        tier=row.tier,
+        approvals_needed=row.approvals_needed,
+        approvals=tuple(Approval(a.user_id, a.approved_at, a.note) for a in approvals),
+        expires_at=row.expires_at,
     )
+
+
+def _unexpired(now: datetime) -> Any:
+    """The request had not expired at `now` (or never expires)."""
+    return or_(LaunchRequestRow.expires_at.is_(None), LaunchRequestRow.expires_at > now)
 
 
 def _endpoint(row: EndpointRow) -> EndpointRecord:

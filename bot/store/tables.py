@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -66,10 +78,19 @@ class LaunchRequestRow(Base):
     # launch. A claim that ran out means the process died mid-launch; recovery takes over.
     launch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The policy's cost tier when it was asked for (NULL: no tiers), how many distinct approvals it needs,
+    # and how many it has: every approval is a compare-and-set on that count, so of simultaneous
+    # approvals each counts once and exactly one completes the request.
+    tier: Mapped[str | None] = mapped_column(String(64))
+    approvals_needed: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    approval_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Pending past this, the request expires (NULL: never).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DecisionRow(Base):
-    """One approval or rejection per request: the unique key is a second guard against double decisions."""
+    """How a request was decided, once: approved (by whoever gave the last approval it needed) or rejected.
+    The unique key is a second guard against double decisions; each approval is in `approvals`."""
 
     __tablename__ = "decisions"
 
@@ -80,6 +101,20 @@ class DecisionRow(Base):
     decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
     note: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalRow(Base):
+    """One person's approval of a request; a person approves a request once (the unique key)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("request_id", "user_id", name="uq_approvals_request_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("launch_requests.id"), index=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class EndpointRow(Base):

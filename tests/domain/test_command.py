@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from bot.domain.catalog import Catalog, describe_hardware
-from bot.domain.command import CreateCommand, HelpCommand, parse_command, parse_replicas
+from bot.domain.command import CreateCommand, HelpCommand, again_command, parse_command, parse_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import InvalidReplicas, UnknownHardware, UnknownModel, UsageError
+from bot.domain.model import LaunchDraft
 
 CATALOG = Catalog()
 
@@ -114,3 +115,30 @@ def test_cost_estimate() -> None:
     assert estimate.describe() == "$10.80–$27.00/h (2–5 replicas at $5.40/h each)"
     assert CostEstimate(9.0, 1, 1).describe() == "$5.40/h (1 replica at $5.40/h each)"
     assert describe_hardware("2x_nvidia_h100_80gb_sxm") == "2x H100 80GB SXM"
+
+
+@pytest.mark.parametrize(
+    ("draft", "typed"),
+    [
+        (
+            LaunchDraft("meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", "1x_nvidia_h100_80gb_sxm", 1, 3),
+            "/endpoint create llama-8b h100 1-3",
+        ),
+        (
+            LaunchDraft("acme/custom-model", "2x_nvidia_h100_80gb_sxm", 2, 2, "bob's bot", 30),
+            "/endpoint create acme/custom-model 2xh100 2 'name=bob'\"'\"'s bot' timeout=30",
+        ),
+    ],
+)
+def test_again_command_asks_for_the_same_launch(draft: LaunchDraft, typed: str) -> None:
+    """What an expired request's card tells the requester to type: it parses back to the same draft."""
+    assert again_command(draft, CATALOG) == typed
+    parsed = parse_command(typed.removeprefix("/endpoint "), CATALOG)
+    assert isinstance(parsed, CreateCommand)
+    assert (parsed.model, parsed.hardware, parsed.min_replicas, parsed.max_replicas) == (
+        draft.model,
+        draft.hardware,
+        draft.min_replicas,
+        draft.max_replicas,
+    )
+    assert parsed.display_name == draft.display_name

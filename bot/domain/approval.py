@@ -1,0 +1,102 @@
+"""Who may approve or reject a pending launch request now, and what a refusal says. Pure rules.
+
+A request needs its tier's number of approvals from distinct eligible people, never the requester; when
+the tier wants one of them from `at_least_one_from`, the last approval is kept for those people. Any
+eligible person may reject, also one who approved before.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.catalog import Catalog
+from bot.domain.command import again_command
+from bot.domain.errors import NotAllowed
+from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.policy import LaunchPolicy, describe_duration, mention, plural
+
+
+def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str, *, approving: bool) -> None:
+    """Raise NotAllowed, saying who can, unless `user_id` may approve (or reject) the pending `request`."""
+    progress = policy.progress(request)
+    tier = progress.tier
+    requester = request.requested_by
+    others = tier.deciders.mentions({requester})
+    in_tier = f"tier *{tier.name}* ({tier.cost_range()})" if tier.name else ""
+    if user_id == requester:
+        if others:
+            needs = f" ({in_tier} needs {plural(progress.needed, 'approval')})" if in_tier else ""
+            raise NotAllowed(f"You asked for this launch, so someone else must approve it: {others}{needs}.")
+        raise NotAllowed(
+            "You asked for this launch, so someone else must approve it. No other approver is configured; "
+            + (
+                f"whoever runs the bot adds one in {policy.source}."
+                if policy.source
+                else "an admin adds one to BOT_APPROVERS."
+            )
+        )
+    if user_id not in tier.eligible:
+        if not others:
+            if policy.source:
+                raise NotAllowed(
+                    f"Nobody may approve this launch yet: whoever runs the bot adds approvers in {policy.source}."
+                )
+            raise NotAllowed(
+                "No approvers are configured, so nobody can approve launches yet. "
+                "An admin sets BOT_APPROVERS to a comma-separated list of Slack user ids."
+            )
+        if in_tier:
+            raise NotAllowed(f"This launch is in {in_tier}: only {others} can approve or reject it.")
+        raise NotAllowed(f"Only approvers can approve or reject launches: {others}.")
+    if not approving:
+        return
+    if user_id in progress.approved_by:
+        raise NotAllowed(
+            f"You already approved this request ({progress.count} of {progress.needed} approvals); one "
+            f"person's approval counts once. It needs {progress.remaining} more, from "
+            f"{progress.waiting_for(requester) or 'nobody left'}."
+        )
+    if not progress.may_complete(user_id):
+        raise NotAllowed(
+            f"This request has {progress.count} of {progress.needed} approvals, and the last one must come "
+            f"from {tier.at_least_one_from.label()}: {progress.waiting_for(requester)}. You may still reject it."
+        )
+
+
+def approvers_text(user_ids: list[str] | tuple[str, ...]) -> str:
+    """`<@A>`, `<@A> and <@B>`, `<@A>, <@B> and <@C>`."""
+    names = [mention(u) for u in user_ids]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def window(request: LaunchRequest) -> str:
+    """How long the request could wait for a decision, e.g. `24 h`."""
+    if request.expires_at is None:
+        return "the time allowed"
+    return describe_duration(max(request.expires_at - request.requested_at, timedelta(minutes=1)))
+
+
+def expiry_reason(request: LaunchRequest) -> str:
+    """`nobody decided within 24 h`, or how far the approvals got."""
+    got = [a.user_id for a in request.approvals]
+    if not got:
+        return f"nobody decided within {window(request)}"
+    return (
+        f"only {len(got)} of {request.approvals_needed} approvals came ({approvers_text(got)}) "
+        f"within {window(request)}"
+    )
+
+
+def decided_message(request: LaunchRequest, catalog: Catalog) -> str:
+    """Why a request can no longer be decided (someone else did, or it expired)."""
+    if request.status is RequestStatus.EXPIRED:
+        return (
+            f"This request expired: {expiry_reason(request)}, so nothing was launched. Ask again with "
+            f"`{again_command(request.draft, catalog)}`."
+        )
+    if request.decided_by:
+        by = mention(request.decided_by)
+        if request.decision == "approved" and len(request.approvals) > 1:
+            by = approvers_text([a.user_id for a in request.approvals])
+        return f"This request was already {request.decision} by {by}. Nothing more was done."
+    return f"This request is already {request.status.value}. Nothing more was done."
