@@ -79,7 +79,7 @@ def test_credit_limit_is_explained(stack: Stack) -> None:
 
 
 @pytest.mark.backend(
-    "v1", reason="v1 refuses a create without capacity; v2 accepts it and reports the deployment DEGRADED"
+    "v1", reason="v1 refuses a create without capacity; v2 accepts it and reports DEGRADED (test_v2_flow.py)"
 )
 def test_no_capacity_is_explained(stack: Stack) -> None:
     stack.sim.set_availability("1x_nvidia_h100_80gb_sxm", "unavailable")

@@ -270,3 +270,17 @@ def test_an_auto_stop_below_v2s_minimum_is_shown_as_together_applied_it(v2: Stac
     serving(v2, "create llama-8b h100 1 timeout=5")
     assert "*Auto-stop*\\nafter 30 idle minutes" in json.dumps(v2.card().blocks)
     assert audit_rows(v2.bot.store)[0]["state"] == "READY"
+
+
+def test_no_capacity_on_v2_is_explained_in_the_thread(v2: Stack) -> None:
+    """v2 accepts a launch it cannot place yet and reports it DEGRADED; the thread says why and what to do."""
+    v2.sim.set_headroom("1xnvidia-h100-80gb", 0)
+    request_launch(v2, "create llama-8b h100 1-2")
+    approve(v2)
+    v2.advance(61)
+    degraded = [t for t in v2.thread() if "State: *DEGRADED*" in t]
+    assert len(degraded) == 1, v2.thread()
+    assert "(0/1 replicas ready): Cannot place replicas: insufficient GPU capacity" in degraded[0]
+    assert f"<@{REQUESTER}> no replica serves yet" in degraded[0] and "other hardware" in degraded[0]
+    v2.advance(61)
+    assert len([t for t in v2.thread() if "State: *DEGRADED*" in t]) == 1  # said once

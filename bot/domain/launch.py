@@ -36,7 +36,7 @@ from bot.domain.provider import (
     ProviderError,
     ProviderNotFound,
 )
-from bot.domain.states import GONE, SETTLED
+from bot.domain.states import EXPLAINED, GONE, SETTLED
 from bot.store.store import Store
 from bot.store.tables import utcnow
 
@@ -614,7 +614,11 @@ class LaunchService:
                     continue
             if endpoint.problem is not None:
                 self._clear_problem(endpoint, seen)
-            if seen.state != endpoint.state and self.record_state(endpoint, seen):
+            if seen.state == endpoint.state:
+                continue
+            if seen.state in EXPLAINED and seen.status_message is None:
+                seen = self._explained(seen)  # a list does not say why (v2); one read does
+            if self.record_state(endpoint, seen):
                 changes += 1
         return changes
 
@@ -664,6 +668,15 @@ class LaunchService:
                     payload={"event": "reachable", "state": seen.state},
                 )
         self._on_outbox()
+
+    def _explained(self, seen: EndpointInfo) -> EndpointInfo:
+        """The endpoint read on its own, for the explanation of its state; as listed when that fails."""
+        try:
+            read = self.provider.get_endpoint(seen.id)
+        except ProviderError as exc:
+            log.info("could not read %s for the reason of %s: %s", seen.id, seen.state, exc)
+            return seen
+        return read if read.state == seen.state else seen
 
     def _fetch_missing(self, endpoint: EndpointRecord) -> EndpointInfo | None:
         try:

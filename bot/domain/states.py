@@ -16,6 +16,8 @@ GONE = "DELETED"  # our word for an endpoint Together no longer knows (neither A
 
 # Nothing changes from these without someone acting (the tracker may poll slowly).
 SETTLED = frozenset({"STARTED", "READY", "DEGRADED"}) | STOPPED | FAILED | {GONE}
+# States whose reply should say why (the provider's explanation): not serving as asked.
+EXPLAINED = frozenset({"DEGRADED"}) | FAILED
 # The states in which the endpoint first answers inference calls.
 READY_TO_SERVE = frozenset({"STARTED", "READY"})
 

@@ -257,11 +257,18 @@ class Renderer:
                 '  -d \'{"model": "' + escape(name).replace("'", "") + '", '
                 '"messages": [{"role": "user", "content": "Hello"}]}\'```'
             )
+        requester = mention(payload.get("requester") or request.requested_by)
+        ref = code(payload.get("name") or payload.get("endpoint_id") or "")
         if state in FAILED:
             return (
-                f"{line}. {mention(payload.get('requester') or request.requested_by)} Together reports the "
-                "endpoint failed. It is not serving; stop or delete it in Together's console, or ask for a new "
-                "launch with other hardware."
+                f"{line}. {requester} Together reports the endpoint failed. It is not serving: `/endpoint "
+                f"delete` {ref} removes it (approvers and admins), or ask for a new launch with other hardware."
+            )
+        if state == "DEGRADED" and not payload.get("ready_replicas"):
+            return (
+                f"{line}. {requester} no replica serves yet. Together keeps trying to place them (after about "
+                f"6 hours it gives up and reports FAILED). Wait, or `/endpoint stop` {ref} and ask for other "
+                "hardware."
             )
         if state == "STOPPED":
             return f"{line}. The endpoint is not serving and not billed."
