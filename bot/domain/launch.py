@@ -52,6 +52,8 @@ LAUNCH_LEASE = timedelta(minutes=5)
 MAX_LAUNCH_ATTEMPTS = 2
 # Together unreachable for this long is said once in each affected thread (and its recovery too).
 UNREACHABLE_REPORT_AFTER = 300.0
+# How long what a tracker tick saw answers `busy()` (the loop asks right after the tick).
+BUSY_HINT_FRESH = 1.0
 # How often an ambiguous create (5xx, timeout) is followed by a look for what it may have created
 # and, if nothing is found, another attempt.
 AMBIGUOUS_CREATE_ATTEMPTS = 5
@@ -94,6 +96,7 @@ class LaunchService:
         self.launch_lease = launch_lease
         self.unreachable_report_after = unreachable_report_after
         self._unreachable_since: float | None = None
+        self._busy_hint: tuple[bool, float] | None = None  # what the last tick saw, and when
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
         self._lock = threading.Lock()
 
@@ -605,7 +608,7 @@ class LaunchService:
             self._note_unreachable(tracked, exc)
             return 0
         self._unreachable_since = None
-        changes = 0
+        moved: list[tuple[EndpointRecord, EndpointInfo]] = []
         for endpoint in tracked:
             seen = current.get(endpoint.id)
             if seen is None:
@@ -618,13 +621,22 @@ class LaunchService:
                 continue
             if seen.state in EXPLAINED and seen.status_message is None:
                 seen = self._explained(seen)  # a list does not say why (v2); one read does
-            if self.record_state(endpoint, seen):
-                changes += 1
+            moved.append((endpoint, seen))
+        requests = self.store.get_requests(e.request_id for e, _ in moved) if moved else {}
+        changes = sum(1 for e, seen in moved if self.record_state(e, seen, requests.get(e.request_id)))
+        after = {e.id: seen.state for e, seen in moved}
+        busy = any(
+            after.get(e.id, e.state) not in SETTLED or e.delete_requested_at is not None for e in tracked
+        )
+        self._busy_hint = (busy, self._monotonic())
         return changes
 
     def busy(self) -> bool:
         """Whether any tracked endpoint is between states, or waits to be deleted (the tracker then polls
-        at its faster pace)."""
+        at its faster pace). Right after a tick, what that tick saw answers without another query."""
+        hint, self._busy_hint = self._busy_hint, None
+        if hint is not None and self._monotonic() - hint[1] < BUSY_HINT_FRESH:
+            return hint[0]
         return any(
             e.state not in SETTLED or e.delete_requested_at is not None
             for e in self.store.tracked_endpoints()
@@ -687,9 +699,11 @@ class LaunchService:
             log.warning("could not read %s: %s", endpoint.id, exc)
             return None
 
-    def record_state(self, endpoint: EndpointRecord, seen: EndpointInfo) -> bool:
+    def record_state(
+        self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest | None = None
+    ) -> bool:
         """Record a state change once, however many trackers saw it; queue its thread reply and card."""
-        request = self._get(endpoint.request_id)
+        request = request or self._get(endpoint.request_id)
         with self.store.transaction() as tx:
             if not tx.move_endpoint_state(endpoint.id, endpoint.state, seen.state):
                 return False

@@ -404,7 +404,13 @@ class Store:
             if statuses is not None:
                 query = query.where(LaunchRequestRow.status.in_([s.value for s in statuses]))
             ids = list(session.scalars(query))
-            return [r for r in (_load_request(session, i) for i in ids) if r is not None]
+            loaded = _load_requests(session, ids)
+            return [loaded[i] for i in ids if i in loaded]
+
+    def get_requests(self, request_ids: Iterable[int]) -> dict[int, LaunchRequest]:
+        """Several requests by id, in a constant number of queries."""
+        with self._sessions() as session:
+            return _load_requests(session, sorted(set(request_ids)))
 
     def due_expiries(self, now: datetime) -> list[int]:
         """Pending requests whose time to be decided ran out by `now`."""
@@ -671,19 +677,42 @@ class Store:
 
 
 def _load_request(session: Session, request_id: int) -> LaunchRequest | None:
+    return _load_requests(session, [request_id]).get(request_id)
+
+
+def _load_requests(session: Session, request_ids: list[int]) -> dict[int, LaunchRequest]:
+    """Several requests in four queries, whatever their number (the tracker loads every changed one)."""
+    if not request_ids:
+        return {}
     # Approvals and the decision are read before the request's status: outside a transaction each read
     # sees the latest commit, and this order never shows a request still pending with the approvals that
     # completed it. (Approvals older than the status only make an approval's compare-and-set look again.)
-    approvals = list(
-        session.scalars(
-            select(ApprovalRow).where(ApprovalRow.request_id == request_id).order_by(ApprovalRow.id)
-        )
-    )
-    decision = session.scalar(select(DecisionRow).where(DecisionRow.request_id == request_id))
-    row = session.get(LaunchRequestRow, request_id)
-    if row is None:
-        return None
-    endpoint = session.scalar(select(EndpointRow).where(EndpointRow.request_id == request_id))
+    approvals_of: dict[int, list[ApprovalRow]] = {}
+    for approval in session.scalars(
+        select(ApprovalRow).where(ApprovalRow.request_id.in_(request_ids)).order_by(ApprovalRow.id)
+    ):
+        approvals_of.setdefault(approval.request_id, []).append(approval)
+    decisions = {
+        d.request_id: d
+        for d in session.scalars(select(DecisionRow).where(DecisionRow.request_id.in_(request_ids)))
+    }
+    rows = list(session.scalars(select(LaunchRequestRow).where(LaunchRequestRow.id.in_(request_ids))))
+    endpoints = {
+        e.request_id: e
+        for e in session.scalars(select(EndpointRow).where(EndpointRow.request_id.in_(request_ids)))
+    }
+    return {
+        row.id: _request(row, approvals_of.get(row.id, []), decisions.get(row.id), endpoints.get(row.id))
+        for row in rows
+    }
+
+
+def _request(
+    row: LaunchRequestRow,
+    approvals: list[ApprovalRow],
+    decision: DecisionRow | None,
+    endpoint: EndpointRow | None,
+) -> LaunchRequest:
     return LaunchRequest(
         id=row.id,
         team_id=row.team_id,
