@@ -301,3 +301,53 @@ def test_delivered_updates_are_purged_after_a_while_but_the_audit_stays(stack: S
     assert purged >= 4
     (row,) = audit_rows(stack.bot.store)
     assert [e["action"] for e in row["events"]][:2] == ["requested", "approved"]
+
+
+@pytest.mark.backend(
+    "v1", reason="v1 has no idempotency key; v2 names are unique per project, so no duplicate"
+)
+def test_a_late_duplicate_of_a_launch_is_reported_once_in_its_thread(
+    stack: Stack, fake_slack, sim, sim_server, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """A create whose answer was lost completes at Together after the bot looked: the bot says so, once."""
+    from bot.domain.provider import LaunchSpec
+
+    request_launch(stack)
+    approve(stack)
+    stack.start()
+    (ours,) = stack.endpoints().values()
+    late = stack.bot.provider.create_endpoint(  # what the lost attempt made, as Together completes it later
+        LaunchSpec(
+            model=ours["model"],
+            hardware="1x_nvidia_h100_80gb_sxm",
+            min_replicas=1,
+            max_replicas=1,
+            display_name=ours["display_name"],
+        )
+    )
+    stack.bot.provider.create_endpoint(  # another name: not a duplicate of anything
+        LaunchSpec(model=ours["model"], hardware="1x_nvidia_h100_80gb_sxm", min_replicas=1, max_replicas=1)
+    )
+    stack.advance(1)
+    warnings = [t for t in stack.thread() if "Together lists another endpoint named" in t]
+    assert len(warnings) == 1, stack.thread()
+    assert f"`{late.id}`" in warnings[0] and f"The bot launched `{ours['id']}`" in warnings[0]
+    assert warnings[0].startswith(f":warning: <@{REQUESTER}> <@{APPROVER}> ")
+    assert f"/endpoint status {late.id}" in warnings[0]
+    if not stack.bot.settings.database_url.startswith("postgresql"):
+        return  # SQLite serves one process
+    # said once, also by a second process that starts afresh on the same database
+    other = provider_for(stack.backend, sim, sim_server, clock)
+    second = start_stack(stack.bot.settings.database_url, fake_slack, sim, sim_server, other, clock)
+    try:
+        second.advance(1)
+        stack.advance(1)
+    finally:
+        second.bot.stop()
+        second.server.stop()
+        second.slack.close()
+        second.bot.store.engine.dispose()
+        other.close()
+    assert sum("Together lists another endpoint named" in t for t in stack.thread()) == 1
+    seen = [e for e in audit_rows(stack.bot.store)[0]["events"] if e["action"] == "duplicate_seen"]
+    assert len(seen) == 1 and seen[0]["endpoint_id"] == late.id and seen[0]["actor"] == "together"

@@ -52,6 +52,8 @@ LAUNCH_LEASE = timedelta(minutes=5)
 MAX_LAUNCH_ATTEMPTS = 2
 # Together unreachable for this long is said once in each affected thread (and its recovery too).
 UNREACHABLE_REPORT_AFTER = 300.0
+# Endpoints not launched by the bot read per tick to learn their display names (a v1 list has none).
+DUPLICATE_READS_PER_TICK = 5
 # How long what a tracker tick saw answers `busy()` (the loop asks right after the tick).
 BUSY_HINT_FRESH = 1.0
 # How often an ambiguous create (5xx, timeout) is followed by a look for what it may have created
@@ -97,6 +99,8 @@ class LaunchService:
         self.unreachable_report_after = unreachable_report_after
         self._unreachable_since: float | None = None
         self._busy_hint: tuple[bool, float] | None = None  # what the last tick saw, and when
+        self._other_names: dict[str, str | None] = {}  # display names of endpoints the bot did not launch
+        self._checked: dict[str, frozenset[str]] = {}  # other endpoint -> the endpoints it was compared with
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
         self._lock = threading.Lock()
 
@@ -608,6 +612,7 @@ class LaunchService:
             self._note_unreachable(tracked, exc)
             return 0
         self._unreachable_since = None
+        self._look_for_duplicates(tracked, current)
         moved: list[tuple[EndpointRecord, EndpointInfo]] = []
         for endpoint in tracked:
             seen = current.get(endpoint.id)
@@ -630,6 +635,81 @@ class LaunchService:
         )
         self._busy_hint = (busy, self._monotonic())
         return changes
+
+    def _look_for_duplicates(self, tracked: list[EndpointRecord], listed: dict[str, EndpointInfo]) -> None:
+        """Say once, in the launch's thread, when the account has another endpoint with the display name a
+        launch was created with: most likely a create whose answer was lost and that Together completed
+        after the bot had looked for it (v1 has no idempotency key). It is billed while it runs, and the
+        bot does not run it.
+
+        Only endpoints of a model the bot follows are candidates; a v1 list carries no display names, so
+        each candidate is read once (at most DUPLICATE_READS_PER_TICK a tick) and then remembered. A steady
+        tick with nothing new costs no call and no query.
+        """
+        ours = {e.id: e for e in tracked}
+        models = {e.model for e in tracked}
+        candidates = [o for o in listed.values() if o.id not in ours and o.model in models]
+        fresh = [o for o in candidates if self._checked.get(o.id) != frozenset(ours)]
+        if not fresh:
+            return
+        reads = 0
+        for other in fresh:
+            if other.id in self._other_names:
+                continue
+            if other.display_name is not None:
+                self._other_names[other.id] = other.display_name
+            elif reads < DUPLICATE_READS_PER_TICK:
+                reads += 1
+                try:
+                    self._other_names[other.id] = self.provider.get_endpoint(other.id).display_name
+                except ProviderError as exc:
+                    log.info("could not read %s to compare its name: %s", other.id, exc)
+        requests = self.store.get_requests(e.request_id for e in tracked if e.model in models)
+        launched_as = {
+            self.spec_for(requests[e.request_id]).display_name: e for e in tracked if e.request_id in requests
+        }
+        for other in fresh:
+            if other.id not in self._other_names:
+                continue  # not read yet: next tick
+            self._checked[other.id] = frozenset(ours)
+            launched = launched_as.get(self._other_names[other.id] or "")
+            if launched is not None:
+                self._report_duplicate(requests[launched.request_id], launched, other)
+
+    def _report_duplicate(
+        self, request: LaunchRequest, launched: EndpointRecord, other: EndpointInfo
+    ) -> None:
+        with self.store.transaction() as tx:
+            if not tx.note_duplicate(other.id, request.id):
+                return  # said already, by this process or another
+            tx.record(
+                team_id=request.team_id,
+                actor="together",
+                action="duplicate_seen",
+                request_id=request.id,
+                endpoint_id=other.id,
+                name=other.name,
+                state=other.state,
+                launched=launched.id,
+            )
+            tx.notify(
+                team_id=request.team_id,
+                request_id=request.id,
+                kind="thread",
+                payload={
+                    "event": "duplicate",
+                    "endpoint_id": other.id,
+                    "name": other.name,
+                    "display_name": self._other_names.get(other.id),
+                    "state": other.state,
+                    "created_at": other.created_at.isoformat() if other.created_at else None,
+                    "launched": launched.id,
+                    "requester": request.requested_by,
+                    "approvers": [a.user_id for a in request.approvals]
+                    or ([request.decided_by] if request.decided_by else []),
+                },
+            )
+        self._on_outbox()
 
     def busy(self) -> bool:
         """Whether any tracked endpoint is between states, or waits to be deleted (the tracker then polls

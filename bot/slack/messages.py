@@ -211,6 +211,23 @@ class Renderer:
             )
         if event == "state":
             return self._state_reply(request, payload)
+        if event == "duplicate":
+            people = " ".join(
+                mention(u)
+                for u in dict.fromkeys([payload.get("requester"), *(payload.get("approvers") or [])])
+                if u
+            )
+            created = str(payload.get("created_at") or "")[:16].replace("T", " ")
+            return (
+                f":warning: {people} Together lists another endpoint named *{escape(payload.get('display_name'))}*: "
+                f"{code(payload.get('endpoint_id') or '')} (*{escape(payload.get('state'))}*"
+                + (f", created {escape(created)} UTC" if created else "")
+                + f"). The bot launched {code(payload.get('launched') or '')} for this request and does not run "
+                "the other one. If it came from this launch (a create whose answer was lost and that Together "
+                "completed later), it is billed while it runs: check it with "
+                f"`/endpoint status {escape(payload.get('endpoint_id'))}` and delete it in Together's console if "
+                "nobody needs it."
+            )
         if event == "unreachable":
             return (
                 f":warning: Together has not answered the bot for about {payload.get('minutes')} minutes "

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.model import (
@@ -22,6 +23,7 @@ from bot.store.tables import (
     ApprovalRow,
     AuditEventRow,
     DecisionRow,
+    DuplicateSightingRow,
     EndpointRow,
     EndpointStateRow,
     LaunchRequestRow,
@@ -279,6 +281,18 @@ class Tx:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def note_duplicate(self, endpoint_id: str, request_id: int) -> bool:
+        """Remember that `endpoint_id` was reported in request `request_id`'s thread; False if it was already
+        (by this process or another: the insert does nothing on a conflict, so it is said once)."""
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(DuplicateSightingRow)
+            .values(endpoint_id=endpoint_id, request_id=request_id, seen_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["endpoint_id"])
+            .returning(DuplicateSightingRow.endpoint_id)
+        )
+        return self.session.execute(statement).scalar() is not None  # a row comes back only if inserted
 
     def request_delete(self, endpoint_id: str, user_id: str) -> bool:
         """Claim the endpoint's deletion for `user_id`; False when it is deleted or being deleted already."""

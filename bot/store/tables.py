@@ -188,3 +188,13 @@ class OutboxRow(Base):
     # Which process is delivering it, and until when (several processes share the outbox).
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuplicateSightingRow(Base):
+    """An endpoint outside the bot named like one the bot launched, already reported in that launch's thread."""
+
+    __tablename__ = "duplicate_sightings"
+
+    endpoint_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the other endpoint's id
+    request_id: Mapped[int] = mapped_column(ForeignKey("launch_requests.id"), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
