@@ -148,7 +148,12 @@ def build_bot(
         launches.recover_launches(),
     )
     renderer = Renderer(catalog, policy, inference_url=inference_url(provider), simulated=simulated)
-    publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
+    publisher = Publisher(
+        store,
+        make_publisher_client(client.token or "", client.base_url),
+        renderer,
+        costs=launches.costs.of,
+    )
     publishing.work = publisher.deliver_due
     lifecycle = LifecycleService(
         store,

@@ -12,6 +12,7 @@ from bot.domain.catalog import describe_hardware
 from bot.domain.command import usage
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
+from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest
 from bot.domain.provider import HardwareOption
 from bot.domain.running import (
@@ -25,7 +26,7 @@ from bot.domain.running import (
     Status,
 )
 from bot.slack.ids import Callback
-from bot.slack.messages import STATE_ICONS, decision_buttons
+from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
 from bot.slack.text import code, escape, mention, truncate
 
@@ -94,7 +95,7 @@ def listing_blocks(listing: Listing, scope: str, links: Links) -> tuple[str, lis
             )
         )
     for m in items[:MAX_LISTED]:
-        blocks.append(_section(endpoint_summary(m, links)))
+        blocks.append(_section(endpoint_summary(m, links, listing.spent.get(m.id))))
     if len(items) > MAX_LISTED:
         blocks.append(_context(f"…and {len(items) - MAX_LISTED} more. `/endpoint list mine` shows yours."))
     if listing.others is not None:
@@ -112,13 +113,14 @@ def listing_blocks(listing: Listing, scope: str, links: Links) -> tuple[str, lis
     return text, blocks
 
 
-def endpoint_summary(m: Managed, links: Links) -> str:
+def endpoint_summary(m: Managed, links: Links, spent: Meter | None = None) -> str:
     hardware = describe_hardware(m.endpoint.hardware)
     cost = hourly(m.cost) + (" while running" if not m.running else "")
+    so_far = f"\ncost so far: {spent_text(spent)}" if spent is not None else ""
     return (
         f"{_icon(m.state)} {name_of(m)} · *{escape(m.state)}*\n"
         f"{code(m.id)} · {code(m.endpoint.model)} on {escape(hardware)} · "
-        f"{replicas(m.min_replicas, m.max_replicas)} · {cost}\n"
+        f"{replicas(m.min_replicas, m.max_replicas)} · {cost}{so_far}\n"
         f"launched by {mention(m.requested_by)} · {thread_link(m.request, links)}" + _deleting_note(m)
     )
 
@@ -151,6 +153,8 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
             each = format_dollars(dollars_per_hour(m.request.cents_per_minute))
             line += f" at {each}/h each: {hourly(cost)} while running"
         lines.append(line)
+    if status.spent is not None:
+        lines.append(f"• Cost so far: {spent_text(status.spent)}")
     if m is not None:
         lines.append(f"• Auto-stop: {auto_stop(m.inactive_timeout)}")
         approved = f", approved by {mention(m.request.approved_by)}" if m.request.approved_by else ""
@@ -415,11 +419,11 @@ def action_reply(request: LaunchRequest, payload: dict[str, Any]) -> str:
     if payload.get("after_stop"):
         return (
             f"{_icon('DELETED')} The endpoint is stopped, so the bot deleted it as {mention(who)} asked. It no "
-            "longer exists at Together, costs nothing, and the bot no longer follows it."
+            f"longer exists at Together, costs nothing, and the bot no longer follows it.{ran_text(payload)}"
         )
     return (
         f"{_icon('DELETED')} {mention(who)} deleted the endpoint. It no longer exists at Together, costs nothing, "
-        "and the bot no longer follows it."
+        f"and the bot no longer follows it.{ran_text(payload)}"
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import again_command
 from bot.domain.cost import CostEstimate, format_dollars
+from bot.domain.meter import Meter, duration_text, money_range
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy, plural
 from bot.domain.running import current_draft
@@ -48,7 +50,8 @@ class Renderer:
 
     # --- the request card ------------------------------------------------------------------
 
-    def card(self, request: LaunchRequest) -> tuple[str, list[dict[str, Any]]]:
+    def card(self, request: LaunchRequest, spent: Meter | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """The request card; `spent` is the endpoint's running-cost meter, once it was launched."""
         d = current_draft(request)  # with replicas, name and auto-stop as changed since launch
         alias = self.catalog.alias_for(d.model)
         estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
@@ -69,6 +72,8 @@ class Renderer:
                 ]
             ),
         ]
+        if spent is not None:
+            fields.append(f"*Cost so far*\n{spent_text(spent)}")
         if d.display_name:
             fields.append(f"*Name*\n{escape(d.display_name)}")
         if self.policy.tiered:
@@ -271,9 +276,9 @@ class Renderer:
                 "hardware."
             )
         if state == "STOPPED":
-            return f"{line}. The endpoint is not serving and not billed."
+            return f"{line}.{ran_text(payload)} The endpoint is not serving and not billed."
         if state == "DELETED":
-            return f"{icon} The endpoint no longer exists at Together; the bot stops following it."
+            return f"{icon} The endpoint no longer exists at Together; the bot stops following it.{ran_text(payload)}"
         return line
 
     # --- decision modals -------------------------------------------------------------------
@@ -367,6 +372,24 @@ class Renderer:
                 f"{format_dollars(h.dollars_per_hour)}/h{extra}"
             )
         return "\n".join(lines)
+
+
+def spent_text(spent: Meter) -> str:
+    """`≈ $41.20 over 3 h 12 min serving · $10.80/h now`; a range where the replica count is unknown."""
+    text = f"{spent.cost_text()} over {duration_text(spent.serving)} serving"
+    if not spent.exact:
+        text += " (Together does not say how many replicas ran: the least to the most)"
+    hourly = spent.hourly_text()
+    return text + (f" · {hourly} now" if hourly else "")
+
+
+def ran_text(payload: dict[str, Any]) -> str:
+    """` Ran 3 h 12 min in all, ≈ $41.20.` for a stop or delete reply whose payload carries the meter."""
+    if payload.get("ran_seconds") is None or not payload.get("cost"):
+        return ""
+    low, high = (float(c) for c in payload["cost"])
+    span = duration_text(timedelta(seconds=int(payload["ran_seconds"])))
+    return f" Ran {span} in all, {money_range(low, high)}."
 
 
 def _sentence(text: str) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.domain.meter import Observation
 from bot.domain.model import (
     Approval,
     EndpointRecord,
@@ -28,6 +30,16 @@ from bot.store.tables import (
     OutboxRow,
     utcnow,
 )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What goes with a recorded state: when (default: now), replicas ready (v2), the bounds in force."""
+
+    at: datetime | None = None
+    ready_replicas: int | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
 
 
 class Tx:
@@ -227,8 +239,10 @@ class Tx:
         model: str,
         hardware: str,
         state: str,
+        seen: Seen | None = None,
     ) -> None:
-        now = utcnow()
+        seen = seen or Seen()
+        now = seen.at or utcnow()
         self.session.add(
             EndpointRow(
                 id=endpoint_id,
@@ -243,21 +257,38 @@ class Tx:
             )
         )
         self.session.flush()
-        self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=state, observed_at=now))
+        self.add_observation(endpoint_id, state, seen)
 
-    def move_endpoint_state(self, endpoint_id: str, expected: str, new: str) -> bool:
-        """Compare-and-set on the endpoint's last known state; records history when it wins."""
-        now = utcnow()
+    def move_endpoint_state(
+        self, endpoint_id: str, expected: str, new: str, seen: Seen | None = None
+    ) -> bool:
+        """Compare-and-set on the endpoint's last known state; records history (with `seen`) when it wins."""
+        seen = seen or Seen()
+        now = seen.at or utcnow()
+        values: dict[str, Any] = {"state": new, "state_changed_at": now}
         result = self.session.execute(
             update(EndpointRow)
             .where(EndpointRow.id == endpoint_id, EndpointRow.state == expected)
-            .values(state=new, state_changed_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=new, observed_at=now))
+        self.add_observation(endpoint_id, new, seen)
         return True
+
+    def add_observation(self, endpoint_id: str, state: str, seen: Seen) -> None:
+        """A row of state history: the state from `seen.at` on, with its replicas and bounds."""
+        self.session.add(
+            EndpointStateRow(
+                endpoint_id=endpoint_id,
+                state=state,
+                observed_at=seen.at or utcnow(),
+                ready_replicas=seen.ready_replicas,
+                min_replicas=seen.min_replicas,
+                max_replicas=seen.max_replicas,
+            )
+        )
 
     def set_problem(self, endpoint_id: str, problem: str | None) -> bool:
         """Flag (or clear) a tracking problem; True only for the caller that changed it, so it is said once."""
@@ -461,6 +492,24 @@ class Store:
                 .order_by(EndpointRow.delete_requested_at)
             )
             return [_endpoint(row) for row in rows]
+
+    def observations(self, endpoint_ids: Iterable[str]) -> dict[str, list[Observation]]:
+        """Each endpoint's state history, oldest first, in one query whatever their number."""
+        ids = list(endpoint_ids)
+        found: dict[str, list[Observation]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EndpointStateRow)
+                .where(EndpointStateRow.endpoint_id.in_(ids))
+                .order_by(EndpointStateRow.id)
+            )
+            for r in rows:
+                found[r.endpoint_id].append(
+                    Observation(r.state, r.observed_at, r.ready_replicas, r.min_replicas, r.max_replicas)
+                )
+        return found
 
     def endpoint_history(self, endpoint_id: str) -> list[tuple[str, datetime]]:
         with self._sessions() as session:

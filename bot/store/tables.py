@@ -152,6 +152,11 @@ class EndpointStateRow(Base):
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id"), index=True)
     state: Mapped[str] = mapped_column(String(32))
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the running-cost meter needs: replicas serving where the API reports them (v2), and the replica
+    # bounds in force from then on (NULL in rows older than migration 0006). A scale adds a row too.
+    ready_replicas: Mapped[int | None] = mapped_column(Integer)
+    min_replicas: Mapped[int | None] = mapped_column(Integer)
+    max_replicas: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEventRow(Base):
