@@ -488,8 +488,7 @@ class LaunchService:
 
     def default_display_name(self, request: LaunchRequest) -> str:
         """Unique per request, so an endpoint whose create answer was lost can be recognised."""
-        alias = self.catalog.alias_for(request.draft.model) or request.draft.model.rsplit("/", 1)[-1]
-        return f"{alias}-r{request.id}"
+        return default_display_name(request, self.catalog)
 
     def _create(self, request: LaunchRequest, spec: LaunchSpec) -> EndpointInfo:
         for attempt in range(1, AMBIGUOUS_CREATE_ATTEMPTS + 1):
@@ -776,6 +775,18 @@ class LaunchService:
 
 def _clean(note: str | None) -> str | None:
     return (note or "").strip()[:MAX_NOTE_LENGTH] or None
+
+
+def default_display_name(request: LaunchRequest, catalog: Catalog) -> str:
+    """`<alias>-r<request number>`: unique per request."""
+    alias = catalog.alias_for(request.draft.model) or request.draft.model.rsplit("/", 1)[-1]
+    return f"{alias}-r{request.id}"
+
+
+def display_name(request: LaunchRequest, catalog: Catalog) -> str:
+    """The endpoint's display name now: as renamed, else as asked, else the default."""
+    renamed = request.endpoint.display_name if request.endpoint is not None else None
+    return renamed or request.draft.display_name or default_display_name(request, catalog)
 
 
 def ran_in_all(meter: Meter | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.domain.access import Act
 from bot.domain.command import (
+    WINDOWS,
     Command,
     DeleteCommand,
     HardwareCommand,
@@ -26,6 +27,7 @@ from bot.domain.command import (
     ListCommand,
     RenameCommand,
     ScaleCommand,
+    SpendCommand,
     StartCommand,
     StatusCommand,
     StopCommand,
@@ -53,6 +55,7 @@ HANDLED = (
     TimeoutCommand,
     HardwareCommand,
     HistoryCommand,
+    SpendCommand,
 )
 
 
@@ -125,7 +128,7 @@ class LifecycleListeners:
         respond(text=text, blocks=blocks, response_type="ephemeral")
 
     def _read(self, parsed: Command, user: str, client: WebClient) -> tuple[str, list[dict[str, Any]] | None]:
-        """list, status, hardware, history: (text, blocks) to show the person."""
+        """list, status, spend, hardware, history: (text, blocks) to show the person."""
         if isinstance(parsed, ListCommand):
             listing = self.lifecycle.listing(user, parsed.scope)
             links = self.permalinks.for_requests(client, [m.request for m in listing.endpoints])
@@ -134,6 +137,8 @@ class LifecycleListeners:
             status = self.lifecycle.status(parsed.ref)
             requests = [status.managed.request] if status.managed else []
             return views.status_blocks(status, self.permalinks.for_requests(client, requests))
+        if isinstance(parsed, SpendCommand):
+            return views.spend_text(self.lifecycle.spend(WINDOWS[parsed.window]), parsed.window), None
         if isinstance(parsed, HardwareCommand):
             return views.hardware_text(parsed.model, self.lifecycle.hardware(parsed.model)), None
         assert isinstance(parsed, HistoryCommand)
