@@ -38,7 +38,7 @@ from bot.domain.provider import (
     ProviderNotFound,
 )
 from bot.domain.spend import Costs, bounds_of
-from bot.domain.states import EXPLAINED, GONE, SETTLED, STOPPED
+from bot.domain.states import EXPLAINED, GONE, SERVING, SETTLED, STOPPED
 from bot.store.store import Seen, Store
 from bot.store.tables import utcnow
 
@@ -743,15 +743,23 @@ class LaunchService:
         return True
 
     def seen(
-        self, request: LaunchRequest, info: EndpointInfo | None = None, *, at: datetime | None = None
+        self,
+        request: LaunchRequest,
+        info: EndpointInfo | None = None,
+        *,
+        at: datetime | None = None,
+        state: str | None = None,
     ) -> Seen:
-        """What a recorded state carries for the meter: when, replicas ready (v2), the bounds in force."""
+        """What a recorded state carries: when, replicas ready (v2) and the bounds in force (for the meter);
+        and, for a `state` that does not serve, the end of the endpoint's "still running" reminders."""
         low, high = bounds_of(request)
+        state = state or (info.state if info is not None else None)
         return Seen(
             at=at or self.now(),
             ready_replicas=info.ready_replicas if info is not None else None,
             min_replicas=low,
             max_replicas=high,
+            end_reminders=state is not None and state not in SERVING,
         )
 
     # --- reading --------------------------------------------------------------------------

@@ -324,7 +324,7 @@ class LifecycleService:
                     continue  # another process finished it
                 if endpoint.state != GONE:
                     tx.move_endpoint_state(
-                        endpoint.id, endpoint.state, GONE, self.launches.seen(request, at=now)
+                        endpoint.id, endpoint.state, GONE, self.launches.seen(request, at=now, state=GONE)
                     )
                 tx.announce(
                     request,
@@ -641,7 +641,7 @@ class LifecycleService:
         now = self.launches.now()
         if act is Act.DELETE:
             detail.update(ran_in_all(self.launches.costs.of(request, at=now)))
-        seen = self.launches.seen(request, at=now)
+        seen = self.launches.seen(request, at=now, state=state)
         with self.store.transaction() as tx:
             if current is not None and current.state != state:
                 tx.move_endpoint_state(managed.id, current.state, state, seen)

@@ -121,11 +121,17 @@ def measure(
     return Meter(serving, low, high, hourly_now)
 
 
+def serves(obs: Observation) -> bool:
+    """In a serving state with a replica that may be serving (v2 reports SCALING with none ready on the
+    way up: not yet)."""
+    return obs.state in SERVING and obs.ready_replicas != 0
+
+
 def serving_since(history: Sequence[Observation]) -> datetime | None:
-    """When the current uninterrupted run of serving states began (None: not serving now)."""
+    """When the current uninterrupted run of serving began (None: not serving now)."""
     start = None
     for obs in sorted(history, key=lambda o: o.at):
-        start = (start or obs.at) if obs.state in SERVING else None
+        start = (start or obs.at) if serves(obs) else None
     return start
 
 

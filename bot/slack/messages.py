@@ -16,7 +16,7 @@ from bot.domain.policy import LaunchPolicy, plural
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.ids import Action, Block, Callback
-from bot.slack.metadata import RequestRef
+from bot.slack.metadata import EndpointRef, RequestRef
 from bot.slack.text import code, escape, mention, truncate
 
 SIMULATED_CARD_NOTE = ":test_tube: Simulated: no real Together endpoint is created."
@@ -180,6 +180,37 @@ class Renderer:
         text = self._reply_text(request, payload)
         return f"{text}\n{SIMULATED_REPLY_NOTE}" if self.simulated else text
 
+    def thread_blocks(self, request: LaunchRequest, payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Blocks for a reply that needs more than text (a reminder's buttons); None for plain text."""
+        if payload.get("event") != "reminder":
+            return None
+        ref = EndpointRef(endpoint_id=str(payload["endpoint_id"])).dump()
+        return [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": self.thread_reply(request, payload), "verbatim": True},
+            },
+            {
+                "type": "actions",
+                "block_id": f"remind-{payload['endpoint_id']}"[:255],
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": Action.KEEP_RUNNING,
+                        "value": ref,
+                        "text": {"type": "plain_text", "text": "Keep running"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": Action.STOP_NOW,
+                        "style": "danger",
+                        "value": ref,
+                        "text": {"type": "plain_text", "text": "Stop now"},
+                    },
+                ],
+            },
+        ]
+
     def _reply_text(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
         event = payload.get("event")
         if event == "approved":
@@ -226,6 +257,13 @@ class Renderer:
             return (
                 f":white_check_mark: Together answers again. Current state: *{escape(str(payload.get('state')))}*"
                 "; any change missed meanwhile follows."
+            )
+        if event == "reminder":
+            return reminder_text(payload)
+        if event == "kept_running":
+            return (
+                f":ok_hand: {mention(payload['user'])} keeps the endpoint running; the next reminder comes in "
+                f"{_hours(payload.get('interval_hours'))} if it still runs."
             )
         if event in ("action", "action_failed"):
             from bot.slack.lifecycle_views import action_reply  # that module builds on this one
@@ -381,6 +419,24 @@ def spent_text(spent: Meter) -> str:
         text += " (Together does not say how many replicas ran: the least to the most)"
     hourly = spent.hourly_text()
     return text + (f" · {hourly} now" if hourly else "")
+
+
+def _hours(value: Any) -> str:
+    hours = float(value or 0)
+    return f"{hours:g} h"
+
+
+def reminder_text(payload: dict[str, Any]) -> str:
+    """`@someone llama-8b-r1 is still running after 8 h, ≈ $43.20 so far, $5.40/h now.`"""
+    low, high = (float(c) for c in payload["cost"])
+    running = duration_text(timedelta(seconds=int(payload["running_seconds"])))
+    hourly = payload.get("hourly")
+    now = f", {money_range(*hourly, approx=False)}/h now" if hourly else ""
+    return (
+        f":hourglass: {mention(payload['requester'])} *{escape(payload.get('display_name'))}* is still running "
+        f"after {running}, {money_range(low, high)} so far{now}. Still needed? *Keep running* holds the next "
+        f"reminder for {_hours(payload.get('interval_hours'))}; *Stop now* asks to confirm, then stops it."
+    )
 
 
 def ran_text(payload: dict[str, Any]) -> str:

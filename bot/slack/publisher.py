@@ -140,6 +140,7 @@ class Publisher:
         if notification.attempts and self._posted_before(notification, request):
             return
         text = self.renderer.thread_reply(request, notification.payload)
+        blocks = self.renderer.thread_blocks(request, notification.payload)
         state = notification.payload.get("state")
         # Ready and failed are worth the whole channel's attention, not only the thread's.
         broadcast = notification.payload.get("event") == "state" and state in ("STARTED", "ERROR", "FAILED")
@@ -147,6 +148,7 @@ class Publisher:
             channel=request.channel_id,
             thread_ts=request.message_ts,
             text=text,
+            blocks=blocks,
             reply_broadcast=broadcast,
             metadata=self._metadata(notification),
             unfurl_links=False,

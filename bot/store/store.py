@@ -40,6 +40,7 @@ class Seen:
     ready_replicas: int | None = None
     min_replicas: int | None = None
     max_replicas: int | None = None
+    end_reminders: bool = False  # the state is not serving: no "still running" reminder is due any more
 
 
 class Tx:
@@ -266,6 +267,8 @@ class Tx:
         seen = seen or Seen()
         now = seen.at or utcnow()
         values: dict[str, Any] = {"state": new, "state_changed_at": now}
+        if seen.end_reminders:
+            values["next_reminder_at"] = None
         result = self.session.execute(
             update(EndpointRow)
             .where(EndpointRow.id == endpoint_id, EndpointRow.state == expected)
@@ -289,6 +292,29 @@ class Tx:
                 max_replicas=seen.max_replicas,
             )
         )
+
+    def schedule_reminder(
+        self, endpoint_id: str, *, state: str, expected: datetime | None, at: datetime
+    ) -> bool:
+        """Compare-and-set the next reminder: only if it is still `expected` (None: none scheduled) and the
+        endpoint is still in `state` and not deleted. True only for the caller that changed it."""
+        due = (
+            EndpointRow.next_reminder_at.is_(None)
+            if expected is None
+            else EndpointRow.next_reminder_at == expected
+        )
+        result = self.session.execute(
+            update(EndpointRow)
+            .where(
+                EndpointRow.id == endpoint_id,
+                EndpointRow.state == state,
+                EndpointRow.deleted_at.is_(None),
+                due,
+            )
+            .values(next_reminder_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     def set_problem(self, endpoint_id: str, problem: str | None) -> bool:
         """Flag (or clear) a tracking problem; True only for the caller that changed it, so it is said once."""
@@ -480,6 +506,16 @@ class Store:
         with self._sessions() as session:
             rows = session.scalars(
                 select(EndpointRow).where(EndpointRow.deleted_at.is_(None)).order_by(EndpointRow.created_at)
+            )
+            return [_endpoint(row) for row in rows]
+
+    def endpoints_in(self, states: Iterable[str]) -> list[EndpointRecord]:
+        """Endpoints not deleted whose last known state is one of `states`."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EndpointRow)
+                .where(EndpointRow.deleted_at.is_(None), EndpointRow.state.in_(list(states)))
+                .order_by(EndpointRow.created_at)
             )
             return [_endpoint(row) for row in rows]
 
@@ -820,4 +856,5 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         deleted_at=row.deleted_at,
         delete_requested_by=row.delete_requested_by,
         delete_requested_at=row.delete_requested_at,
+        next_reminder_at=row.next_reminder_at,
     )

@@ -141,6 +141,9 @@ class EndpointRow(Base):
     # A delete asked for and not finished yet (v2 stops an endpoint before it can be deleted): who, when.
     delete_requested_by: Mapped[str | None] = mapped_column(String(32))
     delete_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the "still running" reminder is next due while it serves (NULL: none scheduled, e.g. stopped).
+    # Sending one is a compare-and-set on this column, so several processes send it once.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EndpointStateRow(Base):

@@ -99,6 +99,8 @@ def test_serving_since_is_the_start_of_the_current_run() -> None:
     history = [v1("STARTED", 0), v1("STOPPED", 60), v1("STARTING", 70), v1("STARTED", 75), v1("STARTED", 90)]
     assert serving_since(history) == at(75)
     assert serving_since(history + [v1("STOPPED", 100)]) is None
+    coming_up = [v2("PROVISIONING", 0, 0), v2("SCALING", 5, 0), v2("READY", 10, 1)]
+    assert serving_since(coming_up) == at(10)  # v2: from the first ready replica
 
 
 @pytest.mark.parametrize(
