@@ -6,7 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot.domain.meter import Meter, duration_text
 from bot.domain.model import LaunchRequest
+from bot.domain.spend import SpendReport
 from bot.store.store import Store
 
 
@@ -100,4 +102,57 @@ def audit_table(store: Store) -> str:
     lines = ["  ".join(title.ljust(w) for (title, _), w in zip(COLUMNS, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)) for cell in cells]
+    return "\n".join(lines)
+
+
+# --- bot spend ------------------------------------------------------------------------------------
+
+
+def spend_rows(report: SpendReport) -> dict[str, Any]:
+    """The spend report as data: dollars as [low, high] (equal where the data decides), seconds serving."""
+
+    def money(meter: Meter) -> dict[str, Any]:
+        return {
+            "serving_seconds": int(meter.serving.total_seconds()),
+            "cost": [round(meter.low, 2), round(meter.high, 2)],
+        }
+
+    return {
+        "since": _iso(report.since),
+        "until": _iso(report.until),
+        "total": money(report.total),
+        "endpoints": [
+            {
+                "request_id": line.request_id,
+                "endpoint_id": line.endpoint_id,
+                "display_name": line.name,
+                "requested_by": line.requested_by,
+                **money(line.meter),
+            }
+            for line in report.lines
+        ],
+        "people": [
+            {"user": user, "endpoints": count, **money(meter)} for user, meter, count in report.by_person
+        ],
+    }
+
+
+def spend_table(report: SpendReport) -> str:
+    lines = [f"Spend from {report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC"]
+    whole = report.total
+    lines.append(f"Total: {whole.cost_text()} over {duration_text(whole.serving)} serving")
+    if not report.lines:
+        return "\n".join(lines)
+    lines.append("")
+    lines.append("By endpoint:")
+    for line in report.lines:
+        lines.append(
+            f"  {line.name} ({line.endpoint_id}), asked by {line.requested_by}: "
+            f"{duration_text(line.meter.serving)}, {line.meter.cost_text()}"
+        )
+    lines.append("By person:")
+    for user, meter, count in report.by_person:
+        lines.append(f"  {user}: {count} endpoint(s), {duration_text(meter.serving)}, {meter.cost_text()}")
+    if not report.exact:
+        lines.append("A range runs from the fewest to the most replicas allowed (v1 does not report them).")
     return "\n".join(lines)

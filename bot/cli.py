@@ -1,8 +1,9 @@
-"""The `bot` command: run, tracker, shell, simulator, manifest, doctor, migrate, audit."""
+"""The `bot` command: run, tracker, shell, simulator, manifest, doctor, migrate, audit, spend."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -177,6 +178,34 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from bot.audit import spend_rows, spend_table
+    from bot.domain.catalog import Catalog
+    from bot.domain.launch import display_name
+    from bot.domain.spend import Costs, spend_report
+    from bot.store.db import make_engine, migrate
+    from bot.store.store import Store
+    from bot.store.tables import utcnow
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    store = Store(engine)
+    catalog = Catalog.load(settings.bot_catalog)
+    report = spend_report(
+        Costs(store, utcnow), store.requests(), timedelta(days=args.days), lambda r: display_name(r, catalog)
+    )
+    print(json.dumps(spend_rows(report), indent=2) if args.json else spend_table(report))
+    return 0
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 3660:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number of days, 1 or more (e.g. 30)")
+    return int(value)
+
+
 def cmd_policy_check(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -302,6 +331,12 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="print who requested, approved, rejected and launched what")
     audit.add_argument("--json", action="store_true", help="one JSON object per launch request")
     audit.set_defaults(func=cmd_audit)
+    spend = sub.add_parser(
+        "spend", help="what endpoints cost, by endpoint and by person, over the last N days"
+    )
+    spend.add_argument("--days", type=_days, default=7, help="how many days back (default 7)")
+    spend.add_argument("--json", action="store_true", help="as one JSON object")
+    spend.set_defaults(func=cmd_spend)
     return p
 
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     bot_approvers: str = ""  # comma-separated Slack user ids
     bot_poll_seconds: float = Field(default=15.0, gt=0)  # while an endpoint is changing state
     bot_poll_idle_seconds: float = Field(default=60.0, gt=0)  # when every endpoint is settled
+    # An endpoint serving longer than this gets a reminder in its thread, then again every as long (0: never)
+    bot_remind_after_hours: float = Field(default=8.0, ge=0)
     bot_admins: str = ""  # comma-separated Slack user ids: may run (and delete) any endpoint
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_policy_file: Path | None = None  # TOML file: approver groups, cost tiers, limits, expiry

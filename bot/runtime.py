@@ -15,6 +15,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
+from bot.domain.reminders import Reminders
 from bot.policy_file import policy_from_settings
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.lifecycle_listeners import LifecycleListeners
@@ -55,6 +56,7 @@ class Bot:
     lock: SingleProcessLock | None = None
     loops: list[Loop] = field(default_factory=list)
     lifecycle: LifecycleService | None = None
+    reminders: Reminders | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
@@ -148,7 +150,12 @@ def build_bot(
         launches.recover_launches(),
     )
     renderer = Renderer(catalog, policy, inference_url=inference_url(provider), simulated=simulated)
-    publisher = Publisher(store, make_publisher_client(client.token or "", client.base_url), renderer)
+    publisher = Publisher(
+        store,
+        make_publisher_client(client.token or "", client.base_url),
+        renderer,
+        costs=launches.costs.of,
+    )
     publishing.work = publisher.deliver_due
     lifecycle = LifecycleService(
         store,
@@ -158,7 +165,15 @@ def build_bot(
         on_outbox=publishing.kick,
         on_acted=tracker.kick,
     )
-    tracker.work = lambda: track(launches, lifecycle)
+    hours = settings.bot_remind_after_hours
+    reminders = Reminders(
+        store,
+        launches,
+        policy.access(),
+        timedelta(hours=hours) if hours > 0 else None,
+        on_outbox=publishing.kick,
+    )
+    tracker.work = lambda: (track(launches, lifecycle), reminders.send_due())
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
@@ -166,7 +181,7 @@ def build_bot(
     app = build_app(
         client=client,
         signing_secret=signing_secret,
-        listeners=Listeners(launches, catalog, renderer, lifecycle=LifecycleListeners(lifecycle)),
+        listeners=Listeners(launches, catalog, renderer, lifecycle=LifecycleListeners(lifecycle, reminders)),
     )
     return Bot(
         settings,
@@ -187,4 +202,5 @@ def build_bot(
         ),
         lock=lock,
         lifecycle=lifecycle,
+        reminders=reminders,
     )

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -315,6 +316,10 @@ class Stack:
     sim: TogetherSimulator
     clock: ManualClock
     backend: Backend = V1
+
+    def follow_simulated_time(self) -> None:
+        """The bot's clock (approvals, expiry, state history and the cost meter) reads the simulator's."""
+        self.bot.launches.now = lambda: datetime.fromtimestamp(self.clock.now(), UTC)
 
     def settle(self, rounds: int = 2) -> None:
         for _ in range(rounds):

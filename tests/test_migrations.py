@@ -50,6 +50,7 @@ def test_0005_keeps_earlier_approvals_and_downgrades(database_url: str) -> None:
                 )
             )
             command.upgrade(cfg, "0005")
+            command.upgrade(cfg, "head")  # the store maps the latest schema
         from bot.store.store import Store
 
         request = Store(engine).get_request(1)

@@ -31,7 +31,7 @@ class Act(enum.StrEnum):
 # Acts the person who asked for the launch may do themselves; the rest need an approver or an admin.
 REQUESTER_ACTS = frozenset({Act.STOP, Act.START, Act.SCALE, Act.RENAME, Act.TIMEOUT})
 # Commands anyone may use, whatever their role.
-OPEN_COMMANDS = ("create", "list", "status", "hardware", "history", "help")
+OPEN_COMMANDS = ("create", "list", "status", "hardware", "history", "spend", "help")
 
 
 @dataclass(frozen=True)
@@ -72,4 +72,4 @@ class Policy:
         names = ["create", "list", "status", "stop", "start", "scale", "rename", "timeout"]
         if self.is_privileged(user_id):
             names.append("delete")
-        return names + ["hardware", "history", "help"]
+        return names + ["hardware", "history", "spend", "help"]

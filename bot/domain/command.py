@@ -6,6 +6,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.domain.catalog import Catalog
 from bot.domain.errors import InvalidReplicas, UsageError
@@ -52,6 +53,12 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "hardware", "hardware <model>", "hardware llama-70b", "the hardware that fits, cheapest first"
     ),
     CommandHelp("history", "history [<endpoint>]", "history llama-8b-r1", "who did what, and when"),
+    CommandHelp(
+        "spend",
+        "spend [24h|7d|30d]",
+        "spend 30d",
+        "what endpoints cost over the last day, week (the default) or 30 days, by endpoint and by person",
+    ),
     CommandHelp("help", "help", "help", "this message"),
 )
 COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
@@ -150,6 +157,16 @@ class HistoryCommand:
     ref: str | None = None
 
 
+@dataclass(frozen=True)
+class SpendCommand:
+    window: str  # a key of WINDOWS
+
+
+# `/endpoint spend` windows, as typed.
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+DEFAULT_WINDOW = "7d"
+
+
 Command = (
     HelpCommand
     | CreateCommand
@@ -163,6 +180,7 @@ Command = (
     | TimeoutCommand
     | HardwareCommand
     | HistoryCommand
+    | SpendCommand
 )
 MAX_DISPLAY_NAME = 100
 
@@ -314,6 +332,16 @@ def _parse_history(words: list[str], _catalog: Catalog) -> Command:
     return HistoryCommand(words[0] if words else None)
 
 
+def _parse_spend(words: list[str], _catalog: Catalog) -> Command:
+    word = words[0].lower() if len(words) == 1 else DEFAULT_WINDOW if not words else ""
+    if word not in WINDOWS:
+        raise _usage_error(
+            "spend",
+            f"`spend {' '.join(words)}`: say `spend` (the last 7 days), `spend 24h`, `spend 7d` or `spend 30d`.",
+        )
+    return SpendCommand(word)
+
+
 def _parse_help(_words: list[str], _catalog: Catalog) -> Command:
     return HelpCommand()
 
@@ -329,6 +357,7 @@ _PARSERS: dict[str, Callable[[list[str], Catalog], Command]] = {
     "timeout": _parse_timeout,
     "hardware": _parse_hardware,
     "history": _parse_history,
+    "spend": _parse_spend,
     "help": _parse_help,
 }
 

@@ -26,6 +26,7 @@ from bot.domain.errors import (
     UserError,
 )
 from bot.domain.hints import hint_for
+from bot.domain.meter import Meter
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import (
@@ -36,8 +37,9 @@ from bot.domain.provider import (
     ProviderError,
     ProviderNotFound,
 )
-from bot.domain.states import EXPLAINED, GONE, SETTLED
-from bot.store.store import Store
+from bot.domain.spend import Costs, bounds_of
+from bot.domain.states import EXPLAINED, GONE, SERVING, SETTLED, STOPPED
+from bot.store.store import Seen, Store
 from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ class LaunchService:
         self._checked: dict[str, frozenset[str]] = {}  # other endpoint -> the endpoints it was compared with
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
         self._lock = threading.Lock()
+        self.costs = Costs(store, lambda: self.now())
 
     # --- hardware and validation ----------------------------------------------------------
 
@@ -489,8 +492,7 @@ class LaunchService:
 
     def default_display_name(self, request: LaunchRequest) -> str:
         """Unique per request, so an endpoint whose create answer was lost can be recognised."""
-        alias = self.catalog.alias_for(request.draft.model) or request.draft.model.rsplit("/", 1)[-1]
-        return f"{alias}-r{request.id}"
+        return default_display_name(request, self.catalog)
 
     def _create(self, request: LaunchRequest, spec: LaunchSpec) -> EndpointInfo:
         for attempt in range(1, AMBIGUOUS_CREATE_ATTEMPTS + 1):
@@ -548,6 +550,7 @@ class LaunchService:
                 model=info.model or request.draft.model,
                 hardware=info.hardware or request.draft.hardware,
                 state=info.state,
+                seen=self.seen(request, info),
             )
             if info.inactive_timeout is not None and info.inactive_timeout != request.draft.inactive_timeout:
                 # Together applied another auto-stop than asked (v2 raises 1-29 minutes to 30): show its own
@@ -784,8 +787,14 @@ class LaunchService:
     ) -> bool:
         """Record a state change once, however many trackers saw it; queue its thread reply and card."""
         request = request or self._get(endpoint.request_id)
+        now = self.now()
+        ran: dict[str, Any] = {}
+        if seen.state in STOPPED or seen.state == GONE:
+            ran = ran_in_all(self.costs.of(request, at=now))
         with self.store.transaction() as tx:
-            if not tx.move_endpoint_state(endpoint.id, endpoint.state, seen.state):
+            if not tx.move_endpoint_state(
+                endpoint.id, endpoint.state, seen.state, self.seen(request, seen, at=now)
+            ):
                 return False
             if seen.state == GONE:
                 tx.mark_endpoint_deleted(endpoint.id)
@@ -804,6 +813,7 @@ class LaunchService:
                     "ready_replicas": seen.ready_replicas,
                     "desired_replicas": seen.desired_replicas,
                     "status_message": seen.status_message,
+                    **ran,
                 },
                 endpoint_id=endpoint.id,
                 previous=endpoint.state,
@@ -811,6 +821,26 @@ class LaunchService:
             )
         self._on_outbox()
         return True
+
+    def seen(
+        self,
+        request: LaunchRequest,
+        info: EndpointInfo | None = None,
+        *,
+        at: datetime | None = None,
+        state: str | None = None,
+    ) -> Seen:
+        """What a recorded state carries: when, replicas ready (v2) and the bounds in force (for the meter);
+        and, for a `state` that does not serve, the end of the endpoint's "still running" reminders."""
+        low, high = bounds_of(request)
+        state = state or (info.state if info is not None else None)
+        return Seen(
+            at=at or self.now(),
+            ready_replicas=info.ready_replicas if info is not None else None,
+            min_replicas=low,
+            max_replicas=high,
+            end_reminders=state is not None and state not in SERVING,
+        )
 
     # --- reading --------------------------------------------------------------------------
 
@@ -833,6 +863,25 @@ class LaunchService:
 
 def _clean(note: str | None) -> str | None:
     return (note or "").strip()[:MAX_NOTE_LENGTH] or None
+
+
+def default_display_name(request: LaunchRequest, catalog: Catalog) -> str:
+    """`<alias>-r<request number>`: unique per request."""
+    alias = catalog.alias_for(request.draft.model) or request.draft.model.rsplit("/", 1)[-1]
+    return f"{alias}-r{request.id}"
+
+
+def display_name(request: LaunchRequest, catalog: Catalog) -> str:
+    """The endpoint's display name now: as renamed, else as asked, else the default."""
+    renamed = request.endpoint.display_name if request.endpoint is not None else None
+    return renamed or request.draft.display_name or default_display_name(request, catalog)
+
+
+def ran_in_all(meter: Meter | None) -> dict[str, Any]:
+    """The final figures a stop or delete reply carries: time serving in all and what it cost."""
+    if meter is None:
+        return {}
+    return {"ran_seconds": int(meter.serving.total_seconds()), "cost": [meter.low, meter.high]}
 
 
 def replace_state(endpoint: EndpointRecord, state: str) -> EndpointInfo:

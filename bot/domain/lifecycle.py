@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.access import Act, Policy
@@ -17,7 +18,7 @@ from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import LaunchService, mention, replace_state
+from bot.domain.launch import LaunchService, display_name, mention, ran_in_all, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     BOUNDS_UNKNOWN,
@@ -45,8 +46,9 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
+from bot.domain.spend import SpendReport, spend_report
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
-from bot.store.store import Store
+from bot.store.store import Seen, Store
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +170,8 @@ class LifecycleService:
         if scope == "all":
             known = {e.id for e in self.store.endpoints(include_deleted=True)}
             others = [e for e in self._provider_list() if e.id not in known]
-        return Listing(endpoints, others)
+        meters = self.launches.costs.of_many(m.request for m in endpoints)
+        return Listing(endpoints, others, {m.id: meters[m.request.id] for m in endpoints})
 
     def status(self, ref: str) -> Status:
         """One endpoint fresh from Together. A state change seen here is recorded as the tracker would."""
@@ -183,7 +186,15 @@ class LifecycleService:
             return Status(self._read_external(found[0].id), None)
         info = self._read(managed)
         self._adopt_settings(managed, info)
-        return Status(info, self.get(managed.id))
+        after = self.get(managed.id)
+        return Status(info, after, self.launches.costs.of(after.request))
+
+    def spend(self, window: timedelta) -> SpendReport:
+        """What the bot's endpoints (deleted ones too) cost over the last `window`, per endpoint."""
+        catalog = self.launches.catalog
+        return spend_report(
+            self.launches.costs, self.store.requests(), window, lambda r: display_name(r, catalog)
+        )
 
     def hardware(self, model: str) -> list[HardwareOption]:
         """Hardware that fits `model`, cheapest first."""
@@ -306,11 +317,15 @@ class LifecycleService:
                 if left.state != endpoint.state:
                     self.launches.record_state(endpoint, left)
                 continue
+            now = self.launches.now()
+            ran = ran_in_all(self.launches.costs.of(request, at=now))
             with self.store.transaction() as tx:
                 if not tx.mark_endpoint_deleted(endpoint.id):
                     continue  # another process finished it
                 if endpoint.state != GONE:
-                    tx.move_endpoint_state(endpoint.id, endpoint.state, GONE)
+                    tx.move_endpoint_state(
+                        endpoint.id, endpoint.state, GONE, self.launches.seen(request, at=now, state=GONE)
+                    )
                 tx.announce(
                     request,
                     actor=user_id,
@@ -322,11 +337,13 @@ class LifecycleService:
                         "state": GONE,
                         "display_name": managed.display_name,
                         "after_stop": True,
+                        **ran,
                     },
                     endpoint_id=endpoint.id,
                     state=GONE,
                     after_stop=True,
                     dollars_per_hour=_range(managed.cost),
+                    **ran,
                 )
             deleted += 1
             self._on_outbox()
@@ -338,7 +355,9 @@ class LifecycleService:
         current = self.store.endpoint(managed.id)
         with self.store.transaction() as tx:
             if current is not None and current.state != left.state:
-                tx.move_endpoint_state(managed.id, current.state, left.state)
+                tx.move_endpoint_state(
+                    managed.id, current.state, left.state, self.launches.seen(request, left)
+                )
             tx.announce(
                 request,
                 actor=user_id,
@@ -483,6 +502,10 @@ class LifecycleService:
                 )
         return managed, info.state
 
+    def _last_ready(self, endpoint_id: str) -> int | None:
+        history = self.store.observations([endpoint_id])[endpoint_id]
+        return history[-1].ready_replicas if history else None
+
     def _read(self, managed: Managed) -> EndpointInfo:
         """Together's view of a bot endpoint; records a state change, or the endpoint's disappearance."""
         try:
@@ -615,13 +638,31 @@ class LifecycleService:
         request = managed.request
         # Compared with the state stored now: the tracker may have recorded a change meanwhile.
         current = self.store.endpoint(managed.id) if known is not None and state != known else None
+        now = self.launches.now()
+        if act is Act.DELETE:
+            detail.update(ran_in_all(self.launches.costs.of(request, at=now)))
+        seen = self.launches.seen(request, at=now, state=state)
         with self.store.transaction() as tx:
             if current is not None and current.state != state:
-                tx.move_endpoint_state(managed.id, current.state, state)
+                tx.move_endpoint_state(managed.id, current.state, state, seen)
             if act is Act.DELETE:
                 tx.mark_endpoint_deleted(managed.id)
             if settings:
                 tx.set_endpoint_settings(managed.id, **settings)
+            if act is Act.SCALE and settings:
+                # New bounds from now on: the meter's range follows them (v2's ready count stays as seen).
+                latest = self.store.endpoint(managed.id)
+                ready = self._last_ready(managed.id)
+                tx.add_observation(
+                    managed.id,
+                    latest.state if latest is not None else state,
+                    Seen(
+                        at=now,
+                        ready_replicas=ready,
+                        min_replicas=settings["min_replicas"],
+                        max_replicas=settings["max_replicas"],
+                    ),
+                )
             facts = {**(settings or {}), **detail, **({"previous": previous} if previous else {})}
             tx.announce(
                 request,

@@ -97,6 +97,7 @@ class EndpointRecord:
     # A delete asked for and waiting for Together to stop the endpoint first (v2).
     delete_requested_by: str | None = None
     delete_requested_at: datetime | None = None
+    next_reminder_at: datetime | None = None  # when the "still running" reminder is next due
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ people type finds one. Plain Python; LifecycleService (lifecycle.py) produces th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from bot.domain.access import Act
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import UserError
+from bot.domain.meter import Meter
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest
 from bot.domain.provider import EndpointInfo, ProviderError
 from bot.domain.states import billed
@@ -104,12 +105,14 @@ class Outcome:
 class Listing:
     endpoints: list[Managed]
     others: list[EndpointInfo] | None  # the account's endpoints not launched through the bot (`list all`)
+    spent: dict[str, Meter] = field(default_factory=dict)  # running-cost meters by endpoint id
 
 
 @dataclass(frozen=True)
 class Status:
     info: EndpointInfo  # fresh from Together
     managed: Managed | None  # None: not launched through the bot
+    spent: Meter | None = None  # its running-cost meter (None: not launched through the bot)
 
 
 @dataclass(frozen=True)

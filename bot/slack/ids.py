@@ -27,6 +27,9 @@ class Action(enum.StrEnum):
     START = "start"
     NOTE = "note"
     REASON = "reason"
+    # the buttons of a "still running" reminder
+    KEEP_RUNNING = "keep_running"
+    STOP_NOW = "stop_now"
 
 
 class Block(enum.StrEnum):

@@ -18,6 +18,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.domain.access import Act
 from bot.domain.command import (
+    WINDOWS,
     Command,
     DeleteCommand,
     HardwareCommand,
@@ -26,6 +27,7 @@ from bot.domain.command import (
     ListCommand,
     RenameCommand,
     ScaleCommand,
+    SpendCommand,
     StartCommand,
     StatusCommand,
     StopCommand,
@@ -34,10 +36,11 @@ from bot.domain.command import (
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.model import LaunchRequest
+from bot.domain.reminders import Reminders
 from bot.domain.running import Managed, Outcome
 from bot.slack import lifecycle_views as views
-from bot.slack.ids import Callback
-from bot.slack.metadata import EndpointActionMeta
+from bot.slack.ids import Action, Callback
+from bot.slack.metadata import EndpointActionMeta, EndpointRef
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ HANDLED = (
     TimeoutCommand,
     HardwareCommand,
     HistoryCommand,
+    SpendCommand,
 )
 
 
@@ -87,14 +91,17 @@ class Permalinks:
 
 
 class LifecycleListeners:
-    def __init__(self, lifecycle: LifecycleService) -> None:
+    def __init__(self, lifecycle: LifecycleService, reminders: Reminders | None = None) -> None:
         self.lifecycle = lifecycle
+        self.reminders = reminders
         self.permalinks = Permalinks()
 
     def register(self, app: App) -> None:
         app.view(Callback.STOP_CONFIRM)(self.on_confirmed)
         app.view(Callback.DELETE_CONFIRM)(self.on_confirmed)
         app.event("app_home_opened")(self.on_home_opened)
+        app.action(Action.KEEP_RUNNING)(self.on_keep_running)
+        app.action(Action.STOP_NOW)(self.on_stop_now)
 
     @staticmethod
     def handles(parsed: Command) -> bool:
@@ -125,7 +132,7 @@ class LifecycleListeners:
         respond(text=text, blocks=blocks, response_type="ephemeral")
 
     def _read(self, parsed: Command, user: str, client: WebClient) -> tuple[str, list[dict[str, Any]] | None]:
-        """list, status, hardware, history: (text, blocks) to show the person."""
+        """list, status, spend, hardware, history: (text, blocks) to show the person."""
         if isinstance(parsed, ListCommand):
             listing = self.lifecycle.listing(user, parsed.scope)
             links = self.permalinks.for_requests(client, [m.request for m in listing.endpoints])
@@ -134,6 +141,8 @@ class LifecycleListeners:
             status = self.lifecycle.status(parsed.ref)
             requests = [status.managed.request] if status.managed else []
             return views.status_blocks(status, self.permalinks.for_requests(client, requests))
+        if isinstance(parsed, SpendCommand):
+            return views.spend_text(self.lifecycle.spend(WINDOWS[parsed.window]), parsed.window), None
         if isinstance(parsed, HardwareCommand):
             return views.hardware_text(parsed.model, self.lifecycle.hardware(parsed.model)), None
         assert isinstance(parsed, HistoryCommand)
@@ -151,14 +160,65 @@ class LifecycleListeners:
             ack(text=views.error_text(exc))
             return
         ack()
-        meta = EndpointActionMeta(
-            endpoint_id=managed.id,
-            act=act.value,
-            user_id=command["user_id"],
-            channel_id=command.get("channel_id"),
+        self._open_confirm(
+            act,
+            managed,
+            client,
+            trigger_id=command["trigger_id"],
+            user=command["user_id"],
+            channel=command.get("channel_id"),
             response_url=command.get("response_url"),
         )
-        client.views_open(trigger_id=command["trigger_id"], view=views.confirm_modal(act, managed, meta))
+
+    def _open_confirm(
+        self,
+        act: Act,
+        managed: Managed,
+        client: WebClient,
+        *,
+        trigger_id: str,
+        user: str,
+        channel: str | None,
+        response_url: str | None = None,
+    ) -> None:
+        meta = EndpointActionMeta(
+            endpoint_id=managed.id, act=act.value, user_id=user, channel_id=channel, response_url=response_url
+        )
+        client.views_open(trigger_id=trigger_id, view=views.confirm_modal(act, managed, meta))
+
+    # --- a reminder's buttons ------------------------------------------------------------------
+
+    def on_keep_running(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        ref = EndpointRef.model_validate_json(action["value"])
+        user, channel = body["user"]["id"], _channel_of(body)
+        try:
+            if self.reminders is None:
+                raise UserError("Reminders are off in this bot. Nothing was done.")
+            self.reminders.keep(ref.endpoint_id, user)
+            hours = self.reminders.interval.total_seconds() / 3600 if self.reminders.interval else 0
+            text = f"Kept running: the next reminder comes in {hours:g} h if it still runs."
+        except UserError as exc:
+            text = views.error_text(exc)
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+    def on_stop_now(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """The stop confirmation, as `/endpoint stop` opens it, with the same rules."""
+        ack()
+        ref = EndpointRef.model_validate_json(action["value"])
+        user, channel = body["user"]["id"], _channel_of(body)
+        try:
+            managed = self.lifecycle.prepare(Act.STOP, ref.endpoint_id, user)
+        except UserError as exc:
+            if channel:
+                client.chat_postEphemeral(channel=channel, user=user, text=views.error_text(exc))
+            return
+        self._open_confirm(
+            Act.STOP, managed, client, trigger_id=body["trigger_id"], user=user, channel=channel
+        )
 
     def _act(
         self,
@@ -251,3 +311,8 @@ class LifecycleListeners:
         home = self.lifecycle.home(user)
         links = self.permalinks.for_requests(client, [m.request for m in home.mine] + home.waiting)
         client.views_publish(user_id=user, view=views.home_view(home, links))
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+    return str(channel) if channel else None

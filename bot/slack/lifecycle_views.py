@@ -12,6 +12,7 @@ from bot.domain.catalog import describe_hardware
 from bot.domain.command import usage
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
+from bot.domain.meter import Meter, duration_text
 from bot.domain.model import LaunchRequest
 from bot.domain.provider import HardwareOption
 from bot.domain.running import (
@@ -24,8 +25,9 @@ from bot.domain.running import (
     Outcome,
     Status,
 )
+from bot.domain.spend import SpendReport
 from bot.slack.ids import Callback
-from bot.slack.messages import STATE_ICONS, decision_buttons
+from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
 from bot.slack.text import code, escape, mention, truncate
 
@@ -94,7 +96,7 @@ def listing_blocks(listing: Listing, scope: str, links: Links) -> tuple[str, lis
             )
         )
     for m in items[:MAX_LISTED]:
-        blocks.append(_section(endpoint_summary(m, links)))
+        blocks.append(_section(endpoint_summary(m, links, listing.spent.get(m.id))))
     if len(items) > MAX_LISTED:
         blocks.append(_context(f"…and {len(items) - MAX_LISTED} more. `/endpoint list mine` shows yours."))
     if listing.others is not None:
@@ -112,13 +114,14 @@ def listing_blocks(listing: Listing, scope: str, links: Links) -> tuple[str, lis
     return text, blocks
 
 
-def endpoint_summary(m: Managed, links: Links) -> str:
+def endpoint_summary(m: Managed, links: Links, spent: Meter | None = None) -> str:
     hardware = describe_hardware(m.endpoint.hardware)
     cost = hourly(m.cost) + (" while running" if not m.running else "")
+    so_far = f"\ncost so far: {spent_text(spent)}" if spent is not None else ""
     return (
         f"{_icon(m.state)} {name_of(m)} · *{escape(m.state)}*\n"
         f"{code(m.id)} · {code(m.endpoint.model)} on {escape(hardware)} · "
-        f"{replicas(m.min_replicas, m.max_replicas)} · {cost}\n"
+        f"{replicas(m.min_replicas, m.max_replicas)} · {cost}{so_far}\n"
         f"launched by {mention(m.requested_by)} · {thread_link(m.request, links)}" + _deleting_note(m)
     )
 
@@ -151,6 +154,8 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
             each = format_dollars(dollars_per_hour(m.request.cents_per_minute))
             line += f" at {each}/h each: {hourly(cost)} while running"
         lines.append(line)
+    if status.spent is not None:
+        lines.append(f"• Cost so far: {spent_text(status.spent)}")
     if m is not None:
         lines.append(f"• Auto-stop: {auto_stop(m.inactive_timeout)}")
         approved = f", approved by {mention(m.request.approved_by)}" if m.request.approved_by else ""
@@ -168,6 +173,45 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
             + (f" by {escape(info.owner)}" if info.owner else "")
         )
     return f"{info.name}: {info.state}", [_section("\n".join(lines))]
+
+
+# --- spend --------------------------------------------------------------------------------------
+
+SPEND_WINDOWS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
+
+
+def spend_text(report: SpendReport, window: str) -> str:
+    """`/endpoint spend`: the total, then per endpoint and per person, most expensive first."""
+    span = SPEND_WINDOWS.get(window, window)
+    title = (
+        f"*Spend over the last {span}* ({report.since:%Y-%m-%d %H:%M} – {report.until:%Y-%m-%d %H:%M} UTC)"
+    )
+    if not report.lines:
+        return f"{title}\nNo endpoint launched through the bot served in that time: $0.00."
+    whole = report.total
+    lines = [
+        title,
+        f"Total: *{whole.cost_text()}* over {duration_text(whole.serving)} serving, "
+        f"{len(report.lines)} endpoint{'s' if len(report.lines) != 1 else ''}",
+        "*By endpoint*",
+    ]
+    for line in report.lines[:MAX_LISTED]:
+        lines.append(
+            f"• *{escape(line.name)}* ({code(line.endpoint_id)}) · {mention(line.requested_by)} · "
+            f"{duration_text(line.meter.serving)} · {line.meter.cost_text()}"
+        )
+    lines.append("*By person* (who asked for the launch)")
+    for user, meter, count in report.by_person:
+        lines.append(
+            f"• {mention(user)} · {count} endpoint{'s' if count != 1 else ''} · "
+            f"{duration_text(meter.serving)} · {meter.cost_text()}"
+        )
+    if not report.exact:
+        lines.append(
+            "_A range is from the fewest to the most replicas allowed: Together's v1 API does not say how "
+            "many ran._"
+        )
+    return truncate("\n".join(lines), 3000)
 
 
 # --- hardware -----------------------------------------------------------------------------------
@@ -415,11 +459,11 @@ def action_reply(request: LaunchRequest, payload: dict[str, Any]) -> str:
     if payload.get("after_stop"):
         return (
             f"{_icon('DELETED')} The endpoint is stopped, so the bot deleted it as {mention(who)} asked. It no "
-            "longer exists at Together, costs nothing, and the bot no longer follows it."
+            f"longer exists at Together, costs nothing, and the bot no longer follows it.{ran_text(payload)}"
         )
     return (
         f"{_icon('DELETED')} {mention(who)} deleted the endpoint. It no longer exists at Together, costs nothing, "
-        "and the bot no longer follows it."
+        f"and the bot no longer follows it.{ran_text(payload)}"
     )
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import again_command
 from bot.domain.cost import CostEstimate, format_dollars
+from bot.domain.meter import Meter, duration_text, money_range
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy, plural
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.ids import Action, Block, Callback
-from bot.slack.metadata import RequestRef
+from bot.slack.metadata import EndpointRef, RequestRef
 from bot.slack.text import code, escape, mention, truncate
 
 SIMULATED_CARD_NOTE = ":test_tube: Simulated: no real Together endpoint is created."
@@ -48,7 +50,8 @@ class Renderer:
 
     # --- the request card ------------------------------------------------------------------
 
-    def card(self, request: LaunchRequest) -> tuple[str, list[dict[str, Any]]]:
+    def card(self, request: LaunchRequest, spent: Meter | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """The request card; `spent` is the endpoint's running-cost meter, once it was launched."""
         d = current_draft(request)  # with replicas, name and auto-stop as changed since launch
         alias = self.catalog.alias_for(d.model)
         estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
@@ -69,6 +72,8 @@ class Renderer:
                 ]
             ),
         ]
+        if spent is not None:
+            fields.append(f"*Cost so far*\n{spent_text(spent)}")
         if d.display_name:
             fields.append(f"*Name*\n{escape(d.display_name)}")
         if self.policy.tiered:
@@ -175,6 +180,37 @@ class Renderer:
         text = self._reply_text(request, payload)
         return f"{text}\n{SIMULATED_REPLY_NOTE}" if self.simulated else text
 
+    def thread_blocks(self, request: LaunchRequest, payload: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Blocks for a reply that needs more than text (a reminder's buttons); None for plain text."""
+        if payload.get("event") != "reminder":
+            return None
+        ref = EndpointRef(endpoint_id=str(payload["endpoint_id"])).dump()
+        return [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": self.thread_reply(request, payload), "verbatim": True},
+            },
+            {
+                "type": "actions",
+                "block_id": f"remind-{payload['endpoint_id']}"[:255],
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": Action.KEEP_RUNNING,
+                        "value": ref,
+                        "text": {"type": "plain_text", "text": "Keep running"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": Action.STOP_NOW,
+                        "style": "danger",
+                        "value": ref,
+                        "text": {"type": "plain_text", "text": "Stop now"},
+                    },
+                ],
+            },
+        ]
+
     def _reply_text(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
         event = payload.get("event")
         if event == "approved":
@@ -239,6 +275,13 @@ class Renderer:
                 f":white_check_mark: Together answers again. Current state: *{escape(str(payload.get('state')))}*"
                 "; any change missed meanwhile follows."
             )
+        if event == "reminder":
+            return reminder_text(payload)
+        if event == "kept_running":
+            return (
+                f":ok_hand: {mention(payload['user'])} keeps the endpoint running; the next reminder comes in "
+                f"{_hours(payload.get('interval_hours'))} if it still runs."
+            )
         if event in ("action", "action_failed"):
             from bot.slack.lifecycle_views import action_reply  # that module builds on this one
 
@@ -288,9 +331,9 @@ class Renderer:
                 "hardware."
             )
         if state == "STOPPED":
-            return f"{line}. The endpoint is not serving and not billed."
+            return f"{line}.{ran_text(payload)} The endpoint is not serving and not billed."
         if state == "DELETED":
-            return f"{icon} The endpoint no longer exists at Together; the bot stops following it."
+            return f"{icon} The endpoint no longer exists at Together; the bot stops following it.{ran_text(payload)}"
         return line
 
     # --- decision modals -------------------------------------------------------------------
@@ -384,6 +427,42 @@ class Renderer:
                 f"{format_dollars(h.dollars_per_hour)}/h{extra}"
             )
         return "\n".join(lines)
+
+
+def spent_text(spent: Meter) -> str:
+    """`≈ $41.20 over 3 h 12 min serving · $10.80/h now`; a range where the replica count is unknown."""
+    text = f"{spent.cost_text()} over {duration_text(spent.serving)} serving"
+    if not spent.exact:
+        text += " (Together does not say how many replicas ran: the least to the most)"
+    hourly = spent.hourly_text()
+    return text + (f" · {hourly} now" if hourly else "")
+
+
+def _hours(value: Any) -> str:
+    hours = float(value or 0)
+    return f"{hours:g} h"
+
+
+def reminder_text(payload: dict[str, Any]) -> str:
+    """`@someone llama-8b-r1 is still running after 8 h, ≈ $43.20 so far, $5.40/h now.`"""
+    low, high = (float(c) for c in payload["cost"])
+    running = duration_text(timedelta(seconds=int(payload["running_seconds"])))
+    hourly = payload.get("hourly")
+    now = f", {money_range(*hourly, approx=False)}/h now" if hourly else ""
+    return (
+        f":hourglass: {mention(payload['requester'])} *{escape(payload.get('display_name'))}* is still running "
+        f"after {running}, {money_range(low, high)} so far{now}. Still needed? *Keep running* holds the next "
+        f"reminder for {_hours(payload.get('interval_hours'))}; *Stop now* asks to confirm, then stops it."
+    )
+
+
+def ran_text(payload: dict[str, Any]) -> str:
+    """` Ran 3 h 12 min in all, ≈ $41.20.` for a stop or delete reply whose payload carries the meter."""
+    if payload.get("ran_seconds") is None or not payload.get("cost"):
+        return ""
+    low, high = (float(c) for c in payload["cost"])
+    span = duration_text(timedelta(seconds=int(payload["ran_seconds"])))
+    return f" Ran {span} in all, {money_range(low, high)}."
 
 
 def _sentence(text: str) -> str:

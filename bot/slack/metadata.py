@@ -36,3 +36,9 @@ class EndpointActionMeta(_Meta):
     user_id: str | None = None  # who typed the command (the response_url answers them)
     channel_id: str | None = None
     response_url: str | None = None
+
+
+class EndpointRef(_Meta):
+    """An endpoint, in the value of a reminder's buttons."""
+
+    endpoint_id: str

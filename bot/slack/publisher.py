@@ -14,12 +14,14 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest, Notification
 from bot.slack.messages import Renderer
 from bot.store.store import Store
@@ -64,7 +66,9 @@ class Publisher:
         *,
         worker: str | None = None,
         base_delay: float = 1.0,
+        costs: Callable[[LaunchRequest], Meter | None] = lambda _request: None,
     ) -> None:
+        self.costs = costs  # the endpoint's running-cost meter, for the card
         self.base_delay = base_delay  # the first retry comes after about this many seconds, then doubles
         self.store = store
         self.client = client
@@ -107,7 +111,7 @@ class Publisher:
     # --- cards ----------------------------------------------------------------------------------
 
     def _card(self, notification: Notification, request: LaunchRequest) -> None:
-        text, blocks = self.renderer.card(request)
+        text, blocks = self.renderer.card(request, self.costs(request))
         if request.message_ts is None:
             ts = self._posted_before(notification, request) if notification.attempts else None
             if ts is None:
@@ -136,6 +140,7 @@ class Publisher:
         if notification.attempts and self._posted_before(notification, request):
             return
         text = self.renderer.thread_reply(request, notification.payload)
+        blocks = self.renderer.thread_blocks(request, notification.payload)
         state = notification.payload.get("state")
         # Ready and failed are worth the whole channel's attention, not only the thread's.
         broadcast = notification.payload.get("event") == "state" and state in ("STARTED", "ERROR", "FAILED")
@@ -143,6 +148,7 @@ class Publisher:
             channel=request.channel_id,
             thread_ts=request.message_ts,
             text=text,
+            blocks=blocks,
             reply_broadcast=broadcast,
             metadata=self._metadata(notification),
             unfurl_links=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.domain.meter import Observation
 from bot.domain.model import (
     Approval,
     EndpointRecord,
@@ -30,6 +32,17 @@ from bot.store.tables import (
     OutboxRow,
     utcnow,
 )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What goes with a recorded state: when (default: now), replicas ready (v2), the bounds in force."""
+
+    at: datetime | None = None
+    ready_replicas: int | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    end_reminders: bool = False  # the state is not serving: no "still running" reminder is due any more
 
 
 class Tx:
@@ -229,8 +242,10 @@ class Tx:
         model: str,
         hardware: str,
         state: str,
+        seen: Seen | None = None,
     ) -> None:
-        now = utcnow()
+        seen = seen or Seen()
+        now = seen.at or utcnow()
         self.session.add(
             EndpointRow(
                 id=endpoint_id,
@@ -245,21 +260,63 @@ class Tx:
             )
         )
         self.session.flush()
-        self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=state, observed_at=now))
+        self.add_observation(endpoint_id, state, seen)
 
-    def move_endpoint_state(self, endpoint_id: str, expected: str, new: str) -> bool:
-        """Compare-and-set on the endpoint's last known state; records history when it wins."""
-        now = utcnow()
+    def move_endpoint_state(
+        self, endpoint_id: str, expected: str, new: str, seen: Seen | None = None
+    ) -> bool:
+        """Compare-and-set on the endpoint's last known state; records history (with `seen`) when it wins."""
+        seen = seen or Seen()
+        now = seen.at or utcnow()
+        values: dict[str, Any] = {"state": new, "state_changed_at": now}
+        if seen.end_reminders:
+            values["next_reminder_at"] = None
         result = self.session.execute(
             update(EndpointRow)
             .where(EndpointRow.id == endpoint_id, EndpointRow.state == expected)
-            .values(state=new, state_changed_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        self.session.add(EndpointStateRow(endpoint_id=endpoint_id, state=new, observed_at=now))
+        self.add_observation(endpoint_id, new, seen)
         return True
+
+    def add_observation(self, endpoint_id: str, state: str, seen: Seen) -> None:
+        """A row of state history: the state from `seen.at` on, with its replicas and bounds."""
+        self.session.add(
+            EndpointStateRow(
+                endpoint_id=endpoint_id,
+                state=state,
+                observed_at=seen.at or utcnow(),
+                ready_replicas=seen.ready_replicas,
+                min_replicas=seen.min_replicas,
+                max_replicas=seen.max_replicas,
+            )
+        )
+
+    def schedule_reminder(
+        self, endpoint_id: str, *, state: str, expected: datetime | None, at: datetime
+    ) -> bool:
+        """Compare-and-set the next reminder: only if it is still `expected` (None: none scheduled) and the
+        endpoint is still in `state` and not deleted. True only for the caller that changed it."""
+        due = (
+            EndpointRow.next_reminder_at.is_(None)
+            if expected is None
+            else EndpointRow.next_reminder_at == expected
+        )
+        result = self.session.execute(
+            update(EndpointRow)
+            .where(
+                EndpointRow.id == endpoint_id,
+                EndpointRow.state == state,
+                EndpointRow.deleted_at.is_(None),
+                due,
+            )
+            .values(next_reminder_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     def set_problem(self, endpoint_id: str, problem: str | None) -> bool:
         """Flag (or clear) a tracking problem; True only for the caller that changed it, so it is said once."""
@@ -466,6 +523,16 @@ class Store:
             )
             return [_endpoint(row) for row in rows]
 
+    def endpoints_in(self, states: Iterable[str]) -> list[EndpointRecord]:
+        """Endpoints not deleted whose last known state is one of `states`."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EndpointRow)
+                .where(EndpointRow.deleted_at.is_(None), EndpointRow.state.in_(list(states)))
+                .order_by(EndpointRow.created_at)
+            )
+            return [_endpoint(row) for row in rows]
+
     def pending_deletes(self) -> list[EndpointRecord]:
         """Endpoints whose deletion was asked for and waits for Together to stop them first."""
         with self._sessions() as session:
@@ -475,6 +542,24 @@ class Store:
                 .order_by(EndpointRow.delete_requested_at)
             )
             return [_endpoint(row) for row in rows]
+
+    def observations(self, endpoint_ids: Iterable[str]) -> dict[str, list[Observation]]:
+        """Each endpoint's state history, oldest first, in one query whatever their number."""
+        ids = list(endpoint_ids)
+        found: dict[str, list[Observation]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(EndpointStateRow)
+                .where(EndpointStateRow.endpoint_id.in_(ids))
+                .order_by(EndpointStateRow.id)
+            )
+            for r in rows:
+                found[r.endpoint_id].append(
+                    Observation(r.state, r.observed_at, r.ready_replicas, r.min_replicas, r.max_replicas)
+                )
+        return found
 
     def endpoint_history(self, endpoint_id: str) -> list[tuple[str, datetime]]:
         with self._sessions() as session:
@@ -785,4 +870,5 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         deleted_at=row.deleted_at,
         delete_requested_by=row.delete_requested_by,
         delete_requested_at=row.delete_requested_at,
+        next_reminder_at=row.next_reminder_at,
     )

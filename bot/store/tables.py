@@ -141,6 +141,9 @@ class EndpointRow(Base):
     # A delete asked for and not finished yet (v2 stops an endpoint before it can be deleted): who, when.
     delete_requested_by: Mapped[str | None] = mapped_column(String(32))
     delete_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the "still running" reminder is next due while it serves (NULL: none scheduled, e.g. stopped).
+    # Sending one is a compare-and-set on this column, so several processes send it once.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EndpointStateRow(Base):
@@ -152,6 +155,11 @@ class EndpointStateRow(Base):
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id"), index=True)
     state: Mapped[str] = mapped_column(String(32))
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the running-cost meter needs: replicas serving where the API reports them (v2), and the replica
+    # bounds in force from then on (NULL in rows older than migration 0006). A scale adds a row too.
+    ready_replicas: Mapped[int | None] = mapped_column(Integer)
+    min_replicas: Mapped[int | None] = mapped_column(Integer)
+    max_replicas: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEventRow(Base):
