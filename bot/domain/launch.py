@@ -695,11 +695,9 @@ class LaunchService:
                 state=other.state,
                 launched=launched.id,
             )
-            tx.notify(
-                team_id=request.team_id,
-                request_id=request.id,
-                kind="thread",
-                payload={
+            tx.reply(
+                request,
+                {
                     "event": "duplicate",
                     "endpoint_id": other.id,
                     "name": other.name,
@@ -739,11 +737,9 @@ class LaunchService:
             with self.store.transaction() as tx:
                 if not tx.set_problem(endpoint.id, "unreachable"):
                     continue  # another process said it already
-                tx.notify(
-                    team_id=request.team_id,
-                    request_id=request.id,
-                    kind="thread",
-                    payload={
+                tx.reply(
+                    request,
+                    {
                         "event": "unreachable",
                         "minutes": minutes,
                         "message": error.message,
@@ -756,11 +752,9 @@ class LaunchService:
         request = self._get(endpoint.request_id)
         with self.store.transaction() as tx:
             if tx.set_problem(endpoint.id, None):
-                tx.notify(
-                    team_id=request.team_id,
-                    request_id=request.id,
-                    kind="thread",
-                    payload={"event": "reachable", "state": seen.state},
+                tx.reply(
+                    request,
+                    {"event": "reachable", "state": seen.state},
                 )
         self._on_outbox()
 

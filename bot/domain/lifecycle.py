@@ -605,11 +605,9 @@ class LifecycleService:
                 message=exc.message,
                 **(asked or {}),
             )
-            tx.notify(
-                team_id=request.team_id,
-                request_id=request.id,
-                kind="thread",
-                payload={
+            tx.reply(
+                request,
+                {
                     "event": "action_failed",
                     "action": act.value,
                     "user": user_id,

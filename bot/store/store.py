@@ -415,6 +415,10 @@ class Tx:
             )
         )
 
+    def reply(self, request: LaunchRequest, payload: dict[str, Any]) -> None:
+        """Queue a reply in the request's thread (no card re-render)."""
+        self.notify(team_id=request.team_id, request_id=request.id, kind="thread", payload=payload)
+
     def announce(
         self,
         request: LaunchRequest,
@@ -435,7 +439,7 @@ class Tx:
             **detail,
         )
         if reply is not None:
-            self.notify(team_id=request.team_id, request_id=request.id, kind="thread", payload=reply)
+            self.reply(request, reply)
         self.notify(team_id=request.team_id, request_id=request.id, kind="card")
 
     # --- running endpoints (lifecycle) ----------------------------------------------------
