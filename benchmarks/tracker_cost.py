@@ -3,8 +3,8 @@
 For each size N the simulator and a fresh database are seeded with N launched endpoints (created on the
 simulator through the bot's own Together client, recorded through the store's transaction API, as a
 launch records them). Then the tracker's tick is timed as the tracker loop runs it (`bot.runtime`): the
-work, `bot.tracker.track` (i.e. `LaunchService.track_once`), then `bot.runtime.poll_interval`, which
-decides when the next tick comes. Two kinds of tick:
+loop's work (`bot.tracker.track`: `LaunchService.track_once` and the deletions waiting for a stop; then
+the running reminders), then `bot.runtime.poll_interval`, which decides when the next tick comes. Two kinds of tick:
 
 * steady: Together reports what the database already holds, nothing to record;
 * all change: every endpoint changed state since the last tick (STOPPED <-> STARTED on v1, STOPPED <->
@@ -29,7 +29,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
 
@@ -56,7 +56,6 @@ from bot.runtime import poll_interval
 from bot.store.tables import utcnow
 from bot.testing.fake_slack import FakeSlack
 from bot.together.simulator import RecordedRequest, SimulatorTransport, TogetherSimulator
-from bot.tracker import track
 
 MODEL_ALIAS = "llama-8b"
 GPU = "h100"
@@ -278,7 +277,7 @@ def tick(
     sim_timer.take_ms()
     counter.counting = True
     began = time.perf_counter()
-    changes = track(bot.launches)
+    changes = cast(int, bot.tracker.work())  # the loop's own work: states, pending deletions, reminders
     poll_interval(bot.settings, bot.launches)
     elapsed = (time.perf_counter() - began) * 1000
     counter.counting = False
@@ -350,7 +349,7 @@ def measure_size(backend: str, size: int, args: argparse.Namespace, fake: FakeSl
 
 
 def track_and_interval(simulated: Simulated) -> None:
-    track(simulated.bot.launches)
+    simulated.bot.tracker.work()
     poll_interval(simulated.bot.settings, simulated.bot.launches)
 
 
@@ -385,7 +384,7 @@ def report(args: argparse.Namespace, results: list[Result]) -> str:
             ]
         )
     lines = [
-        "Tracker cost per tick (track, then poll_interval, as the tracker loop runs them)",
+        "Tracker cost per tick (the tracker loop's work, then poll_interval, as the loop runs them)",
         "Together calls and SQL statements are per tick; 'of which sim' is the simulator's own share of ms p50",
         f"{database_label(args.database)} database, Together simulator over local HTTP, "
         f"{args.warmup} warm-up then {args.iterations} timed ticks per row; counts are per tick",

@@ -173,7 +173,14 @@ def build_bot(
         timedelta(hours=hours) if hours > 0 else None,
         on_outbox=publishing.kick,
     )
-    tracker.work = lambda: (track(launches, lifecycle), reminders.send_due())
+
+    def tracker_tick() -> int:
+        """What the tracker loop does each tick; returns the state changes recorded."""
+        changes = track(launches, lifecycle)
+        reminders.send_due()
+        return changes
+
+    tracker.work = tracker_tick
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
