@@ -213,6 +213,25 @@ def test_configured_approvers_are_named_and_none_is_made_up(tmp_path: Path) -> N
     assert "Approvers: @alice, @bob." in result.stdout and "made one up" not in result.stdout
 
 
+def test_a_policy_files_approvers_are_named_and_a_two_approval_launch_works(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'approvers = ["UAPPROVER1", "UAPPROVER2"]\n[[tiers]]\nname = "pair"\napprovals = 2\n',
+        encoding="utf-8",
+    )
+    script = (
+        "/endpoint create llama-8b h100 1\nsubmit\n"
+        "as UAPPROVER1\nclick Approve\nsubmit\nas UAPPROVER2\nclick Approve\nsubmit\nwait STARTED 20\n"
+    )
+    result = shell(script, tmp_path, {"BOT_POLICY_FILE": str(policy)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Approvers: @UAPPROVER1, @UAPPROVER2 (from {policy}; type `as UAPPROVER1` to act as one)." in (
+        result.stdout
+    )
+    assert "made one up" not in result.stdout and "1 of 2 approvals" in result.stdout
+    assert "Approved by @UAPPROVER1 and @UAPPROVER2" in result.stdout
+
+
 def test_shell_will_not_follow_launches_from_a_real_workspace(tmp_path: Path) -> None:
     store = Store(make_engine(f"sqlite:///{tmp_path / 'endpoint-bot.db'}"))
     migrate(store.engine)

@@ -22,11 +22,14 @@ END_OF_INPUT_WAIT = 30.0  # seconds to let queued work finish once the script ha
 
 
 def banner(local: LocalBot, user: str, speed: float) -> list[str]:
-    approvers = sorted(local.settings.approvers)
+    approvers = sorted(local.bot.launches.policy.all_approvers)
     made_up = local.settings.bot_approvers == DEFAULT_APPROVER and DEFAULT_APPROVER in approvers
-    who = ", ".join(f"@{a}" for a in approvers)
+    who = ", ".join(f"@{a}" for a in approvers) or "nobody"
     if made_up:
         who += f" (BOT_APPROVERS is unset, so the shell made one up: type `as {DEFAULT_APPROVER}` to act as them)"
+    elif local.settings.bot_policy_file is not None:
+        first = approvers[0] if approvers else "U0123ABCD"
+        who += f" (from {local.settings.bot_policy_file}; type `as {first}` to act as one)"
     startup = (DEFAULT_DURATIONS["PENDING"] + DEFAULT_DURATIONS["STARTING"]) / speed
     database = make_url(local.settings.database_url).render_as_string(hide_password=True)
     lines = [
@@ -42,7 +45,8 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
             "its pretend Slack and Together ended with it."
         )
     return lines + [
-        "Try:  /endpoint create llama-8b h100 2-5   then submit, as approver, click Approve, submit.",
+        f"Try:  /endpoint create llama-8b h100 2-5   then submit, as {approvers[0] if approvers else 'approver'}, "
+        "click Approve, submit.",
         "Type `help` for every command, `quit` to leave.",
     ]
 

@@ -103,7 +103,7 @@ def local_settings(settings: Settings, fake: FakeSlack, simulator: SimulatorServ
         "together_api_key": SecretStr(LOCAL_KEY),
         "together_base_url": simulator.url + "/v1",
     }
-    if not settings.approvers:
+    if not settings.approvers and settings.bot_policy_file is None:  # a policy file names its approvers
         update["bot_approvers"] = DEFAULT_APPROVER
     if "bot_poll_seconds" not in settings.model_fields_set:
         update["bot_poll_seconds"] = SHELL_POLL_SECONDS
