@@ -21,7 +21,7 @@ from bot.config import ConfigError, Settings
 from bot.domain.catalog import Catalog
 from bot.domain.command import MAX_REPLICAS
 from bot.domain.errors import UserError
-from bot.domain.policy import LaunchPolicy, Limits, People, Tier, parse_duration, plural
+from bot.domain.policy import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration, plural
 
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
@@ -67,21 +67,28 @@ class LimitsTable(_Table):
     hardware: Names | None = None
 
 
+class BudgetsTable(_Table):
+    per_person_monthly: StrictFloat | None = Field(default=None, gt=0)
+    total_monthly: StrictFloat | None = Field(default=None, gt=0)
+
+
 class PolicyTable(_Table):
     approvers: Names = []
     admins: Names = []
     expire_after: StrictStr | None = None
     groups: dict[str, Names] = {}
     limits: LimitsTable = LimitsTable()
+    budgets: BudgetsTable = BudgetsTable()
     tiers: list[TierTable] = []
 
 
 TOP_LEVEL_KEYS = ("approvers", "admins", "expire_after")
-TABLES = {"groups": "[groups]", "limits": "[limits]", "tiers": "[[tiers]]"}
+TABLES = {"groups": "[groups]", "limits": "[limits]", "budgets": "[budgets]", "tiers": "[[tiers]]"}
 KEYS = {
     (): list(PolicyTable.model_fields),
     ("tiers",): list(TierTable.model_fields),
     ("limits",): list(LimitsTable.model_fields),
+    ("budgets",): list(BudgetsTable.model_fields),
 }
 
 # What to write, per key: the end of every message about that key.
@@ -98,6 +105,9 @@ HELP = {
     "at_least_one_from": 'people of whom at least one must approve, e.g. at_least_one_from = ["@platform"]',
     "max_replicas": f"a whole number from 1 to {MAX_REPLICAS}, e.g. max_replicas = 8",
     "max_dollars_per_hour": "dollars per hour at max replicas, e.g. max_dollars_per_hour = 100",
+    "budgets": "a [budgets] table with per_person_monthly and total_monthly, in dollars",
+    "per_person_monthly": "dollars a person's launches may cost per calendar month, e.g. per_person_monthly = 500",
+    "total_monthly": "dollars all launches together may cost per calendar month, e.g. total_monthly = 5000",
     "models": 'model aliases or ids, e.g. models = ["llama-8b", "meta-llama/Llama-3.3-70B-Instruct-Turbo"]',
     "hardware": 'hardware aliases or ids, e.g. hardware = ["h100", "2xh100"]',
 }
@@ -133,7 +143,7 @@ def _split(loc: tuple[Any, ...], data: Any) -> tuple[str, tuple[str, ...], list[
     """A pydantic location -> (where in the file, the table's key path, the rest of the location)."""
     if loc and loc[0] == "tiers" and len(loc) > 1 and isinstance(loc[1], int):
         return _tier_label(data, loc[1]), ("tiers",), list(loc[2:])
-    if loc and loc[0] in ("limits", "groups") and len(loc) > 1:
+    if loc and loc[0] in ("limits", "budgets", "groups") and len(loc) > 1:
         return f"[{loc[0]}]", (str(loc[0]),), list(loc[1:])
     return "", (), list(loc)
 
@@ -255,7 +265,10 @@ class _Builder:
                 self.problems.append(f"expire_after: {exc}. Write {HELP['expire_after']}.")
         if self.problems:
             raise PolicyFileError(self.source, self.problems)
-        return LaunchPolicy(approvers, admins, tiers, limits, expire_after, self.source, self.groups)
+        budgets = Budgets(self.table.budgets.per_person_monthly, self.table.budgets.total_monthly)
+        return LaunchPolicy(
+            approvers, admins, tiers, limits, expire_after, self.source, self.groups, budgets=budgets
+        )
 
     # --- people ------------------------------------------------------------------------------
 
@@ -485,6 +498,11 @@ def summary(policy: LaunchPolicy) -> str:
         )
         lines.append(f"  {key:<14} {shown}")
     lines.append("")
+    budgets = policy.budgets
+    lines.append("Budgets, per calendar month (UTC), counting what the meter shows surely spent")
+    for label, amount in (("per person", budgets.per_person_monthly), ("everyone", budgets.total_monthly)):
+        lines.append(f"  {label:<14} {format_dollars(amount) if amount is not None else 'no budget'}")
+    lines.append("")
     expiry = policy.expire_after
     lines.append(
         f"Expiry      pending requests expire after {describe_duration(expiry)}"
@@ -523,6 +541,10 @@ def one_line(policy: LaunchPolicy) -> str:
     if limits.hardware is not None:
         parts.append(f"{len(limits.hardware)} hardware")
     expiry = f"expire after {describe_duration(policy.expire_after)}" if policy.expire_after else "no expiry"
+    if policy.budgets.per_person_monthly is not None:
+        parts.append(f"{format_dollars(policy.budgets.per_person_monthly)}/month a person")
+    if policy.budgets.total_monthly is not None:
+        parts.append(f"{format_dollars(policy.budgets.total_monthly)}/month in all")
     return (
         f"{policy.source}: {tiers}; limits: {', '.join(parts) or 'none'}; {expiry}. "
         "`bot policy check` shows it all."

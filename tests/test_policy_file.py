@@ -113,7 +113,7 @@ aprovals = 1
         '[[tiers]] #1 ("small"): unknown key `aprovals` (did you mean `approvals`?). Its keys are name, up_to, '
         "approvers, approvals, at_least_one_from.",
         "unknown top-level key `aprovers` (did you mean `approvers`?). The file's keys are approvers, admins, "
-        "expire_after, [groups], [limits], [[tiers]].",
+        "expire_after, [groups], [limits], [budgets], [[tiers]].",
     ]
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.approval import check_may_decide, decided_message, window
+from bot.domain.budget import BudgetCheck
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
@@ -106,6 +107,7 @@ class LaunchService:
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
         self._lock = threading.Lock()
         self.costs = Costs(store, lambda: self.now())
+        self.budget = BudgetCheck(policy.budgets, store, self.costs)
 
     # --- hardware and validation ----------------------------------------------------------
 
@@ -182,11 +184,13 @@ class LaunchService:
         return option
 
     def precheck(
-        self, model: str | None, hardware: str | None, max_replicas: int | None
+        self, model: str | None, hardware: str | None, max_replicas: int | None, user_id: str | None = None
     ) -> list[HardwareOption] | None:
         """What `/endpoint create` can check before its form opens: the policy's limits on what was typed,
         and that the hardware fits the model. Returns the hardware that fits the model (None: no model)."""
         self.policy.check(model=model, max_replicas=max_replicas)
+        if user_id is not None:
+            self.budget.ensure_room(user_id)
         if model is None:
             return None
         options = self.hardware_for(model)
@@ -205,6 +209,7 @@ class LaunchService:
     def submit(self, *, team_id: str, channel_id: str, user_id: str, draft: LaunchDraft) -> LaunchRequest:
         """Record a launch request in its cost tier and queue its card. Nothing is sent to Together yet."""
         option = self.validate(draft)
+        self.budget.ensure_room(user_id)
         at_max = dollars_per_hour(option.cents_per_minute, draft.max_replicas)
         tier = self.policy.tier_for(at_max) or self.policy.tiers[-1]  # validate refused any cost above all
         now = self.now()
@@ -253,9 +258,11 @@ class LaunchService:
 
     def ensure_may_decide(self, request_id: int, user_id: str, *, approving: bool = True) -> LaunchRequest:
         """The request, if `user_id` may approve (or, with `approving=False`, reject) it now; else a
-        NotAllowed, AlreadyDecided or RequestExpired saying why and who can."""
+        NotAllowed, AlreadyDecided, RequestExpired or BudgetSpent saying why and who can."""
         request = self._open(self._get(request_id))
         check_may_decide(self.policy, request, user_id, approving=approving)
+        if approving:
+            self.budget.ensure_room(request.requested_by, approving=True)
         return request
 
     def approve(self, request_id: int, user_id: str, note: str | None = None) -> LaunchRequest:

@@ -149,6 +149,18 @@ def _allowed(items: Mapping[str, str], describe: bool = False) -> str:
     return ", ".join(shown)
 
 
+@dataclass(frozen=True)
+class Budgets:
+    """What launches may cost per calendar month (UTC), in dollars. None: no budget."""
+
+    per_person_monthly: float | None = None  # the launches a person asked for
+    total_monthly: float | None = None  # every launch through the bot
+
+    @property
+    def any(self) -> bool:
+        return self.per_person_monthly is not None or self.total_monthly is not None
+
+
 # --- the policy -----------------------------------------------------------------------------------
 
 
@@ -197,6 +209,7 @@ class LaunchPolicy:
     expire_after: timedelta | None = None
     source: str | None = None  # the policy file, named in messages; None: from the environment only
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    budgets: Budgets = field(default_factory=Budgets)
 
     @classmethod
     def from_environment(cls, approvers: Iterable[str], admins: Iterable[str] = ()) -> LaunchPolicy:

@@ -94,7 +94,9 @@ class Listeners:
             else DEFAULT_INACTIVE_TIMEOUT,
         )
         try:
-            hardware = self.launches.precheck(parsed.model, parsed.hardware, parsed.max_replicas)
+            hardware = self.launches.precheck(
+                parsed.model, parsed.hardware, parsed.max_replicas, user_id=command["user_id"]
+            )
         except UserError as exc:
             text = exc.message
             if isinstance(exc, PolicyLimit):  # what was typed, to change and send again
@@ -195,7 +197,9 @@ class Listeners:
             home=ref.home,
         )
         modal = (
-            self.renderer.approve_modal(request, ref) if approve else self.renderer.reject_modal(request, ref)
+            self.renderer.approve_modal(request, ref, self.launches.budget.uses(request.requested_by))
+            if approve
+            else self.renderer.reject_modal(request, ref)
         )
         client.views_open(trigger_id=body["trigger_id"], view=modal)
 

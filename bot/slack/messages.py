@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.approval import approvers_text, expiry_reason
+from bot.domain.budget import BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import again_command
 from bot.domain.cost import CostEstimate, format_dollars
@@ -338,7 +339,9 @@ class Renderer:
 
     # --- decision modals -------------------------------------------------------------------
 
-    def approve_modal(self, request: LaunchRequest, ref: RequestRef) -> dict[str, Any]:
+    def approve_modal(
+        self, request: LaunchRequest, ref: RequestRef, budget: list[BudgetUse] | None = None
+    ) -> dict[str, Any]:
         d = request.draft
         estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
         progress = self.policy.progress(request)
@@ -350,6 +353,8 @@ class Renderer:
             so_far = f" (so far: {approvers_text(progress.approved_by)})" if progress.approved_by else ""
             then = "it launches once you approve" if final else "it still needs another after yours"
             approval += f"• This is approval {progress.count + 1} of {progress.needed}{so_far}: {then}.\n"
+        for use in budget or []:
+            approval += f"• Budget: {use.describe()} this month.\n"
         summary = (
             f"Approve launch request #{request.id} from {mention(request.requested_by)}?\n"
             f"• {code(d.model)} on {escape(describe_hardware(d.hardware))}\n"
