@@ -53,6 +53,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from bot.testing.fake_socket_mode import FakeSocketMode
+
 __all__ = [
     "BOT_ID",
     "APP_ID",
@@ -396,6 +398,7 @@ class FakeSlack:
         team_domain: str = "sim",
         ts_clock: TsClock | None = None,
         port: int = 0,
+        app_token: str | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -418,6 +421,9 @@ class FakeSlack:
         self._rng = random.Random()
         self._listeners: list[Callable[[Call], None]] = []
         self._reset_state()
+        #: Socket Mode: ``apps.connections.open`` and the WebSocket it hands out (``app_token``: the one
+        #: app-level token accepted; None accepts any ``xapp-`` token).
+        self.socket_mode = FakeSocketMode(app_token=app_token, app_id=APP_ID, root_url=lambda: self.root_url)
 
     def _reset_state(self) -> None:
         self._messages: dict[str, list[Message]] = {}
@@ -449,6 +455,7 @@ class FakeSlack:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self.socket_mode.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -785,6 +792,8 @@ class FakeSlack:
                 reply = self._failure_reply(rule)
             elif rule is not None:
                 reply = self._failure_reply(rule)
+            elif method == "apps.connections.open":  # app-level token, header only: see fake_socket_mode
+                reply = _Reply(200, self.socket_mode.open_connection(params, headers))
             elif not self._is_known_method(method):
                 reply = _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
             else:
@@ -1336,6 +1345,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/link/":  # a Socket Mode WebSocket, from apps.connections.open
+            self.server.fake.socket_mode.serve(self, url.query)
+            return
         self._handle()
 
     def do_POST(self) -> None:
