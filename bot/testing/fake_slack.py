@@ -17,6 +17,10 @@ Two kinds of URL are served:
     to in order to show the response where Slack would; pass that to :meth:`FakeSlack.response_url`
     or use a tag built with :func:`make_response_tag` (``SlackRequests`` does this).
 
+``/link/?ticket=...``
+    Socket Mode: the WebSocket URL ``apps.connections.open`` hands out (an app-level token is needed for
+    that method); see :mod:`bot.testing.fake_socket_mode` and ``fake.socket_mode``.
+
 Unknown methods
     A method name must look like ``family.method`` and its family must be a real Slack API family
     (``chat``, ``views``, ``reactions``, ...), else the answer is ``{"ok": false, "error":
