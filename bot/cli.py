@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -52,6 +53,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         from bot.together.local import serve_simulator, simulator_client
 
         settings.require("slack_bot_token", "slack_signing_secret")
+        check_socket_mode(settings)
         simulator = serve_simulator(speed=args.speed)
         bot = build_bot(
             settings, provider=simulator_client(simulator, api=settings.together_api), simulated=True
@@ -61,15 +63,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         )
     else:
         settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
+        check_socket_mode(settings)
         bot = build_bot(settings)
     bot.start(tracker=not args.no_tracker)
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
             assert settings.slack_app_token is not None
-            log.info("endpoint-bot running in Socket Mode")
-            SocketModeHandler(bot.app, settings.slack_app_token.get_secret_value()).start()
+            serve_socket_mode(bot.app, settings.slack_app_token.get_secret_value())
         else:
             from bot.server import serve
 
@@ -80,6 +80,43 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         if simulator is not None:
             simulator.stop()
     return 0
+
+
+def check_socket_mode(settings: Settings) -> None:
+    """In Socket Mode, stop before anything starts when Slack will not take SLACK_APP_TOKEN, saying why."""
+    if not settings.socket_mode:
+        return
+    from bot.doctor import check_app_token
+
+    check = check_app_token(settings)
+    if not check.ok:
+        raise ConfigError(check.message)
+
+
+def serve_socket_mode(app: Any, app_token: str) -> None:
+    """Connect to Slack over Socket Mode and serve until Ctrl-C or SIGTERM; the client reconnects by itself
+    when Slack recycles the connection."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    handler = SocketModeHandler(app, app_token)
+    try:
+        try:
+            handler.connect()
+        except SlackApiError as exc:  # the token was refused between the check and now
+            error = exc.response.get("error") if exc.response is not None else None
+            raise ConfigError(
+                f"Slack refused SLACK_APP_TOKEN ({error or 'no reason given'}): run `bot doctor`."
+            ) from None
+        except OSError as exc:
+            raise ConfigError(
+                f"could not reach Slack to open a Socket Mode connection ({type(exc).__name__}): check the "
+                "network and SLACK_API_URL."
+            ) from None
+        logging.getLogger("bot").info("endpoint-bot running in Socket Mode")
+        wait_for_shutdown()
+    finally:
+        handler.close()
 
 
 def wait_for_shutdown() -> None:

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
 
+    @field_validator("slack_app_token")
+    @classmethod
+    def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `SLACK_APP_TOKEN=` (e.g. left empty in a .env file) means HTTP mode, not Socket Mode without a token.
+        return value if value is not None and value.get_secret_value().strip() else None
+
     @field_validator("bot_policy_file", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: object) -> object:

@@ -56,8 +56,7 @@ def check_settings(settings: Settings) -> list[Check]:
             Check(
                 "settings",
                 False,
-                "SLACK_APP_TOKEN does not start with xapp-: create an app-level token with the "
-                "connections:write scope under Basic Information, or unset it for HTTP mode.",
+                f"SLACK_APP_TOKEN does not start with xapp-: {APP_TOKEN_HELP}",
             )
         )
     from bot.domain.catalog import Catalog
@@ -140,6 +139,51 @@ def check_slack(settings: Settings) -> Check:
     return Check("slack", True, f"token works ({where}).")
 
 
+def check_app_token(settings: Settings) -> Check:
+    """Socket Mode: does Slack give this app-level token a WebSocket URL (`apps.connections.open`)?
+
+    `bot run` asks this before connecting, so a wrong token stops it with this message, not a trace."""
+    token = _secret(settings, "slack_app_token")
+    if not token.startswith("xapp-"):
+        kind = "a bot token (xoxb-…)" if token.startswith("xoxb-") else "not an app-level token (xapp-…)"
+        return Check("socket", False, f"SLACK_APP_TOKEN is {kind}: {APP_TOKEN_HELP}")
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(base_url=settings.slack_api_url, timeout=10)
+    try:
+        client.apps_connections_open(app_token=token)  # a URL nobody uses expires unused
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        if error == "not_allowed_token_type":
+            return Check(
+                "socket", False, f"Slack says SLACK_APP_TOKEN is not an app-level token: {APP_TOKEN_HELP}"
+            )
+        if error == "missing_scope":
+            return Check(
+                "socket", False, f"SLACK_APP_TOKEN lacks the connections:write scope: {APP_TOKEN_HELP}"
+            )
+        return Check(
+            "socket",
+            False,
+            f"Slack refused SLACK_APP_TOKEN ({error or 'no reason given'}): {APP_TOKEN_HELP}",
+        )
+    except Exception as exc:
+        return Check(
+            "socket",
+            False,
+            f"could not reach Slack at {settings.slack_api_url} ({type(exc).__name__}): check the network "
+            "and SLACK_API_URL.",
+        )
+    return Check("socket", True, "app-level token works: Slack hands out Socket Mode connections.")
+
+
+APP_TOKEN_HELP = (
+    "create an app-level token with the connections:write scope under Basic Information → App-Level "
+    "Tokens and set it as SLACK_APP_TOKEN, or unset SLACK_APP_TOKEN for HTTP mode."
+)
+
+
 def check_together(settings: Settings) -> Check:
     key = _secret(settings, "together_api_key")
     if not key:
@@ -218,6 +262,8 @@ def check_database(settings: Settings) -> Check:
 def run_checks(settings: Settings) -> list[Check]:
     checks = check_settings(settings)
     steps: list[Callable[[Settings], Check]] = [check_slack, check_together, check_database]
+    if _secret(settings, "slack_app_token").startswith("xapp-"):  # else check_settings said what is wrong
+        steps.insert(1, check_app_token)
     return checks + [step(settings) for step in steps]
 
 

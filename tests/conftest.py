@@ -27,6 +27,7 @@ from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-42"
+APP_TOKEN = "xapp-1-A0SIM-1-test-app-level-token"  # Socket Mode (tests/test_socket_mode.py)
 TOGETHER_KEY = "tk-test-together-key-0123456789"
 REQUESTER = "UREQUESTER"
 APPROVER = "UAPPROVER1"
@@ -283,7 +284,7 @@ def together(sim_server: SimulatorServer) -> Iterator[TogetherClient]:
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack(bot_token=BOT_TOKEN) as fake:
+    with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as fake:
         yield fake
 
 
@@ -307,10 +308,11 @@ def make_settings(
 
 @dataclass
 class Stack:
-    """The bot serving HTTP on a local port, wired to the fake Slack and the Together simulator."""
+    """The bot serving HTTP on a local port (or connected over Socket Mode, with no server), wired to the
+    fake Slack and the Together simulator."""
 
     bot: Bot
-    server: ServerThread
+    server: ServerThread | None
     slack: SlackDriver
     fake: FakeSlack
     sim: TogetherSimulator
@@ -355,6 +357,26 @@ class Stack:
         return [m.text for m in self.fake.ephemerals(user)]
 
 
+def build_stack_bot(
+    database_url: str,
+    fake_slack: FakeSlack,
+    sim: TogetherSimulator,
+    sim_server: SimulatorServer,
+    together: Any,
+    backend: Backend = V1,
+    **settings: object,
+) -> Bot:
+    """The whole bot wired to the fake Slack and the simulator, serving nothing yet."""
+    if backend.name == "v2":
+        settings = {"together_api": "v2", "together_project_id": sim.project_id, **settings}
+    config = make_settings(database_url, fake_slack, sim_server, **settings)
+    bot = build_bot(config, provider=together, client=make_web_client(BOT_TOKEN, fake_slack.base_url))
+    # Retries keep their logic but not their real waiting: tests must stay fast.
+    bot.publisher.base_delay = 0.01
+    bot.launches.sleep = lambda _seconds: None
+    return bot
+
+
 def start_stack(
     database_url: str,
     fake_slack: FakeSlack,
@@ -365,13 +387,7 @@ def start_stack(
     backend: Backend = V1,
     **settings: object,
 ) -> Stack:
-    if backend.name == "v2":
-        settings = {"together_api": "v2", "together_project_id": sim.project_id, **settings}
-    config = make_settings(database_url, fake_slack, sim_server, **settings)
-    bot = build_bot(config, provider=together, client=make_web_client(BOT_TOKEN, fake_slack.base_url))
-    # Retries keep their logic but not their real waiting: tests must stay fast.
-    bot.publisher.base_delay = 0.01
-    bot.launches.sleep = lambda _seconds: None
+    bot = build_stack_bot(database_url, fake_slack, sim, sim_server, together, backend, **settings)
     server = ServerThread(bot.app, bot.store).start()
     driver = SlackDriver(fake_slack, SIGNING_SECRET, server.url + "/slack/events")
     return Stack(bot, server, driver, fake_slack, sim, clock, backend)
@@ -411,6 +427,7 @@ def stack(database_url, fake_slack, sim, sim_server, clock, backend, stack_setti
     s = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend, **stack_settings)
     yield s
     s.bot.stop()
+    assert s.server is not None
     s.server.stop()
     s.slack.close()
     s.bot.store.engine.dispose()

@@ -1,50 +1,147 @@
 """Plays a person in Slack: types commands, clicks buttons, fills and submits modals.
 
-It sends the signed requests Slack would send to the bot's Request URL over real HTTP and reads what
-the bot made Slack show from the fake Web API. The tests and the local shell both drive the bot with it.
+It sends what Slack would send the bot, over either of Slack's transports: signed requests POSTed to the
+bot's Request URL (HTTP mode), or envelopes over the fake's Socket Mode WebSocket
+(:meth:`SlackDriver.over_socket_mode`), and reads what the bot made Slack show from the fake Web API.
+The tests and the local shell both drive the bot with it.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 
 from bot.testing.fake_slack import FakeSlack, Message
-from bot.testing.slack_requests import SlackRequests, state_values
+from bot.testing.slack_requests import SignedRequest, SlackRequests, state_values
 
 DEFAULT_CHANNEL = "C0LAUNCH"
+SLACK_ACK_SECONDS = 3.0  # Slack shows the person an error when an app takes longer to acknowledge
 
 
 class DriverError(AssertionError):
     """What the person tried to do is not possible on screen (no such button, no open form...)."""
 
 
-class SlackDriver:
-    def __init__(
-        self, fake: FakeSlack, signing_secret: str, events_url: str, *, team_id: str = "T0SIM"
-    ) -> None:
-        self.fake = fake
+@dataclass(frozen=True)
+class Answer:
+    """The bot's acknowledgement of one request: the HTTP response, or the payload of a Socket Mode ack."""
+
+    status_code: int
+    text: str
+    content_type: str = ""
+
+    @property
+    def content(self) -> bytes:
+        return self.text.encode()
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Transport(Protocol):
+    """How a request reaches the bot. `kind` is Slack's Socket Mode envelope type for it."""
+
+    def deliver(self, request: SignedRequest, kind: str) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+class HttpTransport:
+    """Signed requests POSTed to the bot's Request URL, as Slack does in HTTP mode."""
+
+    def __init__(self, events_url: str) -> None:
         self.events_url = events_url
-        self.requests = SlackRequests(signing_secret, team_id=team_id, response_url_factory=fake.response_url)
         self.http = httpx.Client(timeout=30)
-        self._edits: dict[str, dict[str, Any]] = {}  # view id -> block id -> value typed but not dispatched
+
+    def deliver(self, request: SignedRequest, kind: str) -> Answer:
+        response = request.post(self.events_url, self.http)
+        return Answer(response.status_code, response.text, response.headers.get("content-type", ""))
 
     def close(self) -> None:
         self.http.close()
+
+
+class SocketModeTransport:
+    """Envelopes sent over the fake's Socket Mode WebSocket; the answer is the bot's ack.
+
+    Nothing is signed in Socket Mode: the connection itself is authenticated by the app-level token.
+    An envelope the bot does not ack within Slack's 3 seconds is a :class:`DriverError`.
+    """
+
+    def __init__(self, fake: FakeSlack, ack_timeout: float = SLACK_ACK_SECONDS) -> None:
+        self.socket = fake.socket_mode
+        self.ack_timeout = ack_timeout
+
+    def deliver(self, request: SignedRequest, kind: str) -> Answer:
+        envelope = self.socket.send(kind, request.payload)
+        ack = self.socket.wait_for_ack(envelope.envelope_id, timeout=self.ack_timeout)
+        if ack is None:
+            raise DriverError(
+                f"the bot did not acknowledge the {kind} envelope within {self.ack_timeout:g}s "
+                "(Slack would show the person an error)"
+            )
+        if ack.payload is None:
+            return Answer(200, "")
+        return Answer(200, json.dumps(ack.payload), "application/json")
+
+    def close(self) -> None:
+        pass
+
+
+class SlackDriver:
+    def __init__(
+        self,
+        fake: FakeSlack,
+        signing_secret: str,
+        events_url: str | None = None,
+        *,
+        team_id: str = "T0SIM",
+        transport: Transport | None = None,
+    ) -> None:
+        if transport is None:
+            if events_url is None:
+                raise ValueError("give the bot's events URL (HTTP mode) or a transport")
+            transport = HttpTransport(events_url)
+        self.fake = fake
+        self.transport = transport
+        self.requests = SlackRequests(signing_secret, team_id=team_id, response_url_factory=fake.response_url)
+        self.http = transport.http if isinstance(transport, HttpTransport) else httpx.Client(timeout=30)
+        self.events_url = events_url or ""
+        self._edits: dict[str, dict[str, Any]] = {}  # view id -> block id -> value typed but not dispatched
+
+    @classmethod
+    def over_socket_mode(
+        cls, fake: FakeSlack, *, team_id: str = "T0SIM", ack_timeout: float = SLACK_ACK_SECONDS
+    ) -> SlackDriver:
+        """A driver that reaches the bot through the fake's Socket Mode (the bot must be connected)."""
+        # The secret only signs requests, which Socket Mode does not carry: any value will do.
+        return cls(
+            fake, "unused-in-socket-mode", team_id=team_id, transport=SocketModeTransport(fake, ack_timeout)
+        )
+
+    def close(self) -> None:
+        self.transport.close()
+        self.http.close()
+
+    def _send(self, request: SignedRequest, kind: str) -> Answer:
+        answer = self.transport.deliver(request, kind)
+        self._check(answer)
+        return answer
 
     # --- typing commands ----------------------------------------------------------------------
 
     def command(
         self, user: str, text: str, *, channel: str = DEFAULT_CHANNEL, command: str = "/endpoint"
-    ) -> httpx.Response:
+    ) -> Answer:
         request = self.requests.slash_command(user, channel, command, text)
-        response = request.post(self.events_url, self.http)
-        self._check(response)
+        response = self._send(request, "slash_commands")
         # Text in the ack is shown to the person only, as Slack would; keep it where the fake keeps ephemerals.
         if response.content:
-            if response.headers.get("content-type", "").startswith("application/json"):
+            if response.content_type.startswith("application/json"):
                 body = response.json()
             else:
                 body = {"text": response.text}
@@ -73,13 +170,12 @@ class SlackDriver:
                         return message, element
         raise DriverError(f"no button labelled {label!r} is visible" + (f" in {channel}" if channel else ""))
 
-    def click(self, user: str, label: str, *, channel: str | None = None) -> httpx.Response:
+    def click(self, user: str, label: str, *, channel: str | None = None) -> Answer:
         message, element = self.find_button(label, user=user, channel=channel)
         before = len(self.fake.open_views(user))
         answers = len(self.fake.ephemerals(user))
         request = self.requests.block_action(user, action_id=element["action_id"], message=message)
-        response = request.post(self.events_url, self.http)
-        self._check(response)
+        response = self._send(request, "interactive")
         # The bot answers a click by opening a form or with a private message: wait for a new one.
         self._wait(
             lambda: len(self.fake.open_views(user)) != before or len(self.fake.ephemerals(user)) > answers,
@@ -117,8 +213,7 @@ class SlackDriver:
     def open_home(self, user: str, timeout: float = 5.0) -> dict[str, Any]:
         """Open the app's Home tab as `user` and return the view the bot published."""
         before = (self.fake.home_view(user) or {}).get("hash")
-        response = self.requests.app_home_opened(user).post(self.events_url, self.http)
-        self._check(response)
+        self._send(self.requests.app_home_opened(user), "events_api")
         self._wait(
             lambda: (self.fake.home_view(user) or {}).get("hash") not in (None, before), timeout=timeout
         )
@@ -127,7 +222,7 @@ class SlackDriver:
             raise DriverError(f"the bot published no Home tab for {user}")
         return home
 
-    def click_home(self, user: str, label: str, *, block_id: str | None = None) -> httpx.Response:
+    def click_home(self, user: str, label: str, *, block_id: str | None = None) -> Answer:
         """Click a button in `user`'s Home tab (the first with that label, or the one in `block_id`)."""
         home = self.fake.home_view(user)
         if home is None:
@@ -154,8 +249,7 @@ class SlackDriver:
         request = self.requests.block_action(
             user, action_id=element["action_id"], block_id=found_block, view=home
         )
-        response = request.post(self.events_url, self.http)
-        self._check(response)
+        response = self._send(request, "interactive")
         self._wait(lambda: seen() != before, timeout=3)
         return response
 
@@ -193,7 +287,7 @@ class SlackDriver:
             user, action_id=element["action_id"], block_id=block_id, view=state_view, **kwargs
         )
         old_hash = view.get("hash")
-        self._check(request.post(self.events_url, self.http))
+        self._send(request, "interactive")
         self._wait(lambda: (self.fake.view(view["id"]) or {}).get("hash") != old_hash, timeout=5)
         self._edits.pop(view["id"], None)  # the bot re-rendered the form from these values
 
@@ -203,8 +297,7 @@ class SlackDriver:
         if view is None:
             raise DriverError("there is no open form to submit")
         request = self.requests.view_submission(user, view, self._values(view))
-        response = request.post(self.events_url, self.http)
-        self._check(response)
+        response = self._send(request, "interactive")
         outcome = self.fake.apply_view_ack(view["id"], response.text)
         if outcome == "errors":
             return self.fake.view_errors(view["id"])
@@ -227,7 +320,7 @@ class SlackDriver:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _check(self, response: httpx.Response) -> None:
+    def _check(self, response: Answer) -> None:
         if response.status_code != 200:
             raise DriverError(f"the bot answered HTTP {response.status_code}: {response.text[:300]}")
 

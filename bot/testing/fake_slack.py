@@ -17,6 +17,10 @@ Two kinds of URL are served:
     to in order to show the response where Slack would; pass that to :meth:`FakeSlack.response_url`
     or use a tag built with :func:`make_response_tag` (``SlackRequests`` does this).
 
+``/link/?ticket=...``
+    Socket Mode: the WebSocket URL ``apps.connections.open`` hands out (an app-level token is needed for
+    that method); see :mod:`bot.testing.fake_socket_mode` and ``fake.socket_mode``.
+
 Unknown methods
     A method name must look like ``family.method`` and its family must be a real Slack API family
     (``chat``, ``views``, ``reactions``, ...), else the answer is ``{"ok": false, "error":
@@ -52,6 +56,8 @@ from email.policy import HTTP as HTTP_POLICY
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from bot.testing.fake_socket_mode import FakeSocketMode
 
 __all__ = [
     "BOT_ID",
@@ -396,6 +402,7 @@ class FakeSlack:
         team_domain: str = "sim",
         ts_clock: TsClock | None = None,
         port: int = 0,
+        app_token: str | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -418,6 +425,9 @@ class FakeSlack:
         self._rng = random.Random()
         self._listeners: list[Callable[[Call], None]] = []
         self._reset_state()
+        #: Socket Mode: ``apps.connections.open`` and the WebSocket it hands out (``app_token``: the one
+        #: app-level token accepted; None accepts any ``xapp-`` token).
+        self.socket_mode = FakeSocketMode(app_token=app_token, app_id=APP_ID, root_url=lambda: self.root_url)
 
     def _reset_state(self) -> None:
         self._messages: dict[str, list[Message]] = {}
@@ -449,6 +459,7 @@ class FakeSlack:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self.socket_mode.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -785,6 +796,8 @@ class FakeSlack:
                 reply = self._failure_reply(rule)
             elif rule is not None:
                 reply = self._failure_reply(rule)
+            elif method == "apps.connections.open":  # app-level token, header only: see fake_socket_mode
+                reply = _Reply(200, self.socket_mode.open_connection(params, headers))
             elif not self._is_known_method(method):
                 reply = _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
             else:
@@ -1336,6 +1349,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/link/":  # a Socket Mode WebSocket, from apps.connections.open
+            self.server.fake.socket_mode.serve(self, url.query)
+            return
         self._handle()
 
     def do_POST(self) -> None:
