@@ -6,6 +6,8 @@ figure is exact; v1 does not, so the bot shows the range from the fewest to the 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import ADMIN, CHANNEL, REQUESTER, Stack
 from tests.lifecycle_helpers import answer, ask_to_confirm, launch, submit_and_read, thread_of
 
@@ -65,3 +67,20 @@ def test_a_start_after_a_stop_adds_to_the_meter_and_delete_reports_the_total(sta
     ask_to_confirm(stack, ADMIN, "delete llama-8b-r1")
     submit_and_read(stack, ADMIN, "Deleted")
     assert thread_of(stack)[-1].endswith("no longer follows it. Ran 2 h in all, ≈ $10.80.")
+
+
+@pytest.mark.backend("v2", reason="v1 does not report ready replicas: its range already spans min to max")
+def test_replicas_added_by_the_v2_autoscaler_are_counted(stack: Stack) -> None:
+    """v2 reports how many replicas are ready; when load brings more up without a change of state, the
+    meter counts them from when the bot saw them, without a thread reply."""
+    stack.follow_simulated_time()
+    endpoint = launch(stack, "create llama-8b h100 2-5 timeout=0")
+    replies = len(thread_of(stack))
+    stack.advance(HOUR)  # 2 replicas for an hour: $10.80
+    (deployment,) = endpoint["_deployments"]
+    stack.sim.autoscale(deployment["id"], 4)
+    stack.settle()  # the tracker's next look sees 4 ready
+    stack.advance(HOUR)  # 4 replicas for the next hour: $21.60
+    assert len(thread_of(stack)) == replies  # no state changed: nothing said
+    status = answer(stack, REQUESTER, "status llama-8b-r1", "Cost so far")
+    assert "Cost so far: ≈ $32.40 over 2 h serving · $21.60/h now" in status, status

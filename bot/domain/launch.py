@@ -102,6 +102,7 @@ class LaunchService:
         self.unreachable_report_after = unreachable_report_after
         self._unreachable_since: float | None = None
         self._busy_hint: tuple[bool, float] | None = None  # what the last tick saw, and when
+        self._ready: dict[str, int | None] = {}  # the ready replicas last recorded, by endpoint (v2)
         self._other_names: dict[str, str | None] = {}  # display names of endpoints the bot did not launch
         self._checked: dict[str, frozenset[str]] = {}  # other endpoint -> the endpoints it was compared with
         self._hardware_cache: dict[str, tuple[float, list[HardwareOption]]] = {}
@@ -624,6 +625,7 @@ class LaunchService:
         self._unreachable_since = None
         self._look_for_duplicates(tracked, current)
         moved: list[tuple[EndpointRecord, EndpointInfo]] = []
+        rescaled: list[tuple[EndpointRecord, EndpointInfo]] = []
         for endpoint in tracked:
             seen = current.get(endpoint.id)
             if seen is None:
@@ -633,18 +635,48 @@ class LaunchService:
             if endpoint.problem is not None:
                 self._clear_problem(endpoint, seen)
             if seen.state == endpoint.state:
+                if seen.ready_replicas is not None:
+                    rescaled.append((endpoint, seen))
                 continue
             if seen.state in EXPLAINED and seen.status_message is None:
                 seen = self._explained(seen)  # a list does not say why (v2); one read does
             moved.append((endpoint, seen))
-        requests = self.store.get_requests(e.request_id for e, _ in moved) if moved else {}
+        rescaled = self._replicas_changed(rescaled)
+        loads = [e.request_id for e, _ in moved + rescaled]
+        requests = self.store.get_requests(loads) if loads else {}
         changes = sum(1 for e, seen in moved if self.record_state(e, seen, requests.get(e.request_id)))
+        for endpoint, seen in moved:
+            self._ready[endpoint.id] = seen.ready_replicas
+        for endpoint, seen in rescaled:
+            self._record_replicas(endpoint, seen, requests.get(endpoint.request_id))
         after = {e.id: seen.state for e, seen in moved}
         busy = any(
             after.get(e.id, e.state) not in SETTLED or e.delete_requested_at is not None for e in tracked
         )
         self._busy_hint = (busy, self._monotonic())
         return changes
+
+    def _replicas_changed(
+        self, same_state: list[tuple[EndpointRecord, EndpointInfo]]
+    ) -> list[tuple[EndpointRecord, EndpointInfo]]:
+        """Those whose ready replica count (v2 reports it) changed without a change of state: the autoscaler
+        at work. The last count recorded is remembered; the store is asked once, for endpoints not seen yet."""
+        unknown = [e.id for e, _ in same_state if e.id not in self._ready]
+        if unknown:
+            for endpoint_id, history in self.store.observations(unknown).items():
+                self._ready[endpoint_id] = history[-1].ready_replicas if history else None
+        return [(e, seen) for e, seen in same_state if self._ready.get(e.id) != seen.ready_replicas]
+
+    def _record_replicas(
+        self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest | None
+    ) -> None:
+        """A row of state history for a new replica count, so the cost meter counts the replicas that ran.
+        No reply and no card: the state did not change. Several trackers may each add one; the meter
+        reads consecutive rows alike, so a repeat changes nothing."""
+        request = request or self._get(endpoint.request_id)
+        with self.store.transaction() as tx:
+            tx.add_observation(endpoint.id, endpoint.state, self.seen(request, seen))
+        self._ready[endpoint.id] = seen.ready_replicas
 
     def _look_for_duplicates(self, tracked: list[EndpointRecord], listed: dict[str, EndpointInfo]) -> None:
         """Say once, in the launch's thread, when the account has another endpoint with the display name a

@@ -383,6 +383,11 @@ class TogetherSimulator:
         with self._lock:
             self.v2.force_deployment_state(deployment_id, state, message)
 
+    def autoscale(self, deployment_id: str, replicas: int) -> None:
+        """A v2 deployment's autoscaler under load: `replicas` ready, its state unchanged."""
+        with self._lock:
+            self.v2.autoscale(deployment_id, replicas)
+
     def configure_v2(self, **switches: Any) -> None:
         """Set the v2 side's switches: key_type, error_shape, auto_route_first, delete_when_max_zero, auto_stop."""
         with self._lock:

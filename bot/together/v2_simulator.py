@@ -4,7 +4,7 @@
 sends those paths here, so one process (and one clock, key, fault list and request log) serves both APIs.
 Bodies are camelCase with prefixed enums and int64 fields as strings; errors use the RPC shape
 `{"code", "message", "details"}` (switchable to Together's envelope with `error_shape="together"`).
-Test controls: `set_headroom`, `force_deployment_state`, `key_type`, `auto_route_first`,
+Test controls: `set_headroom`, `force_deployment_state`, `autoscale`, `key_type`, `auto_route_first`,
 `delete_when_max_zero`, `auto_stop`, `credit_exhausted` (402 to whatever would start replicas: a deployment
 created with replicas, or one started from rest; the endpoint itself costs nothing and is still created).
 """
@@ -126,6 +126,16 @@ class V2Simulator:
             raise ValueError(f"unknown state {state!r}")
         dep = self._deployments[deployment_id]
         dep.enter(state, self.clock.now(), message)
+
+    def autoscale(self, deployment_id: str, replicas: int) -> None:
+        """The autoscaler under load: `replicas` ready (within the bounds), the state unchanged."""
+        now = self.clock.now()
+        self._settle_all(now)
+        dep = self._deployments[deployment_id]
+        if not dep.min_replicas <= replicas <= dep.max_replicas:
+            raise ValueError(f"{replicas} is outside {dep.min_replicas}-{dep.max_replicas}")
+        dep.ready = dep.target = replicas
+        dep.updated_at = now
 
     def snapshot(self) -> dict[str, Any]:
         """Every endpoint as GET shows it, by id (deployments in full under `_deployments`)."""
