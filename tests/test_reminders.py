@@ -6,7 +6,7 @@ BOT_REMIND_AFTER_HOURS is 8 by default. llama-8b on h100 with one replica costs 
 from __future__ import annotations
 
 from bot.audit import audit_rows
-from tests.conftest import BYSTANDER, CHANNEL, REQUESTER, Stack
+from tests.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER, Stack
 from tests.lifecycle_helpers import answer, launch, modal_text, submit_and_read, thread_of
 
 HOUR = 3600.0
@@ -91,3 +91,22 @@ def test_a_stopped_endpoint_gets_none_and_a_start_starts_the_count_again(stack: 
     stack.advance(1 * HOUR)
     (reminder,) = reminders(stack)
     assert "still running after 8 h, ≈ $43.20 so far" in reminder
+
+
+def test_an_unanswered_reminder_brings_in_the_approver_next_time(stack: Stack) -> None:
+    start_one(stack)
+    stack.advance(8 * HOUR)
+    first = reminders(stack)[-1]
+    assert "nobody answered" not in first  # the first reminder asks the requester only
+    stack.advance(8 * HOUR)  # nobody clicked anything
+    second = reminders(stack)[-1]
+    assert second.startswith(f":hourglass: <@{REQUESTER}> *llama-8b-r1* is still running after 16 h")
+    assert second.endswith(
+        f"\n<@{APPROVER}>: nobody answered the last reminder; you approved this launch, so you are asked too."
+    )
+    click(stack, REQUESTER, "Keep running")  # answered: the next one is the requester's alone again
+    stack.advance(8 * HOUR)
+    assert "nobody answered" not in reminders(stack)[-1]
+    (row,) = audit_rows(stack.bot.store)
+    escalated = [e["detail"].get("escalated_to") for e in row["events"] if e["action"] == "reminded"]
+    assert escalated == [[], [APPROVER], []]

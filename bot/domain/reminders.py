@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.access import Act, Policy
 from bot.domain.errors import NotFound
@@ -73,6 +73,7 @@ class Reminders:
         since = serving_since(history) or now
         run = measure(history, request.cents_per_minute, bounds=bounds_of(request), now=now, since=since)
         hourly = list(run.hourly_now) if run.hourly_now is not None else None
+        escalate = self._unanswered(request, endpoint.id, since)
         with self.store.transaction() as tx:
             if not tx.schedule_reminder(
                 endpoint.id, state=endpoint.state, expected=endpoint.next_reminder_at, at=now + self.interval
@@ -91,13 +92,33 @@ class Reminders:
                     "cost": [run.low, run.high],
                     "hourly": hourly,
                     "interval_hours": self.interval.total_seconds() / 3600,
+                    "escalate_to": escalate,
                 },
                 endpoint_id=endpoint.id,
+                escalated_to=escalate,
                 running_since=since.isoformat(),
                 next_reminder_at=(now + self.interval).isoformat(),
             )
         self._on_outbox()
         return True
+
+    def _unanswered(self, request: LaunchRequest, endpoint_id: str, since: datetime) -> list[str]:
+        """When this run's last reminder went unanswered (nobody kept it running, and it still runs), the
+        people to tell as well: whoever approved the launch. Empty otherwise."""
+        last_reminder = last_kept = None
+        for event in self.store.events(request.id):
+            if event["endpoint_id"] != endpoint_id or event["at"] < since:
+                continue
+            if event["action"] == "reminded":
+                last_reminder = event["at"]
+            elif event["action"] == "kept_running":
+                last_kept = event["at"]
+        if last_reminder is None or (last_kept is not None and last_kept >= last_reminder):
+            return []
+        approvers = [a.user_id for a in request.approvals] or (
+            [request.decided_by] if request.decided_by else []
+        )
+        return [u for u in dict.fromkeys(approvers) if u != request.requested_by]
 
     def keep(self, endpoint_id: str, user_id: str) -> EndpointRecord:
         """`user_id` keeps the endpoint running: no reminder for another interval. Who may stop it may keep

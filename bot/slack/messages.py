@@ -454,10 +454,17 @@ def reminder_text(payload: dict[str, Any]) -> str:
     running = duration_text(timedelta(seconds=int(payload["running_seconds"])))
     hourly = payload.get("hourly")
     now = f", {money_range(*hourly, approx=False)}/h now" if hourly else ""
+    escalated = payload.get("escalate_to") or []
+    also = (
+        f"\n{' '.join(mention(u) for u in escalated)}: nobody answered the last reminder; you approved this "
+        "launch, so you are asked too."
+        if escalated
+        else ""
+    )
     return (
         f":hourglass: {mention(payload['requester'])} *{escape(payload.get('display_name'))}* is still running "
         f"after {running}, {money_range(low, high)} so far{now}. Still needed? *Keep running* holds the next "
-        f"reminder for {_hours(payload.get('interval_hours'))}; *Stop now* asks to confirm, then stops it."
+        f"reminder for {_hours(payload.get('interval_hours'))}; *Stop now* asks to confirm, then stops it.{also}"
     )
 
 
