@@ -36,6 +36,17 @@ def test_home_shows_your_endpoints_and_your_requests_waiting(stack: Stack) -> No
     assert "Nothing is waiting for you." in text and "approve_request" not in text  # not theirs to approve
 
 
+def test_home_shows_what_your_endpoints_cost_so_far(stack: Stack) -> None:
+    stack.follow_simulated_time()
+    launch(stack, "create llama-8b h100 2-5 timeout=0")  # $5.40/h a replica; v1 runs 2 to 5 of them
+    stack.advance(2 * 3600)
+    home = stack.slack.open_home(REQUESTER)
+    (mine,) = [
+        b["text"]["text"] for b in home["blocks"] if "llama-8b-r1" in b.get("text", {}).get("text", "")
+    ]
+    assert "\ncost so far: $21.60–$54.00 over 2 h serving" in mine, mine
+
+
 def test_approver_sees_requests_waiting_for_them_and_approves_from_home(stack: Stack) -> None:
     ask(stack, "create llama-70b 2xh100 1")
     text = home_text(stack.slack.open_home(APPROVER))

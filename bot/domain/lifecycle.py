@@ -212,10 +212,13 @@ class LifecycleService:
 
     def home(self, user_id: str) -> Home:
         pending = self.store.requests(statuses=[RequestStatus.PENDING])
+        mine = [m for m in self.managed() if m.requested_by == user_id]
+        meters = self.launches.costs.of_many(m.request for m in mine)
         return Home(
-            mine=[m for m in self.managed() if m.requested_by == user_id],
+            mine=mine,
             waiting=[r for r in pending if user_id in self.launches.who_can_decide(r)],
             asked=[r for r in pending if r.requested_by == user_id],
+            spent={m.id: meters[m.request.id] for m in mine if m.request.id in meters},
         )
 
     @property

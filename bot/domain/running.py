@@ -131,6 +131,7 @@ class Home:
     mine: list[Managed]
     waiting: list[LaunchRequest]  # pending requests this person may approve
     asked: list[LaunchRequest]  # this person's own requests still waiting
+    spent: dict[str, Meter] = field(default_factory=dict)  # running-cost meters of `mine`, by endpoint id
 
 
 def current_draft(request: LaunchRequest) -> LaunchDraft:

@@ -476,7 +476,7 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
     ]
     if home.mine:
         for m in home.mine[:20]:
-            blocks.append(_section(endpoint_summary(m, links)))
+            blocks.append(_section(endpoint_summary(m, links, home.spent.get(m.id))))
     else:
         blocks.append(
             _section("You have no endpoints. `/endpoint create <model> <hardware> <replicas>` asks for one.")
