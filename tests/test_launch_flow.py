@@ -180,6 +180,23 @@ def test_non_approver_is_told_who_can_approve(stack: Stack) -> None:
     assert stack.creates() == 0
 
 
+def post_at_once(stack: Stack, requests: list) -> list[str]:  # type: ignore[type-arg]
+    """Send signed Slack requests to the bot all at the same moment (a thread each); their answers' bodies."""
+    results: list[str] = []
+    barrier = threading.Barrier(len(requests))
+
+    def send(req) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        results.append(req.post(stack.server.url + "/slack/events").text)
+
+    threads = [threading.Thread(target=send, args=(r,)) for r in requests]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -> None:
     request_launch(stack, launch_text(stack))
     stack.slack.click(APPROVER, "Approve")
@@ -193,18 +210,7 @@ def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -
     ]
     stack.bot.start()  # launcher, tracker and publisher run for real, concurrently with the clicks
     try:
-        results: list[str] = []
-        barrier = threading.Barrier(len(requests))
-
-        def send(req) -> None:  # type: ignore[no-untyped-def]
-            barrier.wait()
-            results.append(req.post(stack.server.url + "/slack/events").text)
-
-        threads = [threading.Thread(target=send, args=(r,)) for r in requests]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = post_at_once(stack, requests)
         stack.fake.wait_for(
             "chat.postMessage",
             lambda c: f"State: *{stack.backend.start_states[0]}*" in (c.params.get("text") or ""),

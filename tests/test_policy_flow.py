@@ -4,7 +4,6 @@ and `scale`, and requests that expire. The bot runs whole over signed Slack HTTP
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from bot.domain.model import RequestStatus
 from bot.slack.ids import Block
 from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
 from tests.lifecycle_helpers import answer, patches
-from tests.test_launch_flow import approve, request_launch
+from tests.test_launch_flow import approve, post_at_once, request_launch
 
 pytestmark = pytest.mark.backend(
     "v1", reason="the policy's rules do not depend on the Together API; the flow suites cover v2"
@@ -204,18 +203,7 @@ def test_twenty_concurrent_approvals_on_a_two_approval_tier_launch_once(stack: S
     requests = [stack.slack.requests.view_submission(people[i % 3], views[people[i % 3]]) for i in range(20)]
     stack.bot.start()  # launcher, tracker and publisher run for real, concurrently with the approvals
     try:
-        results: list[str] = []
-        barrier = threading.Barrier(len(requests))
-
-        def send(req) -> None:  # type: ignore[no-untyped-def]
-            barrier.wait()
-            results.append(req.post(stack.server.url + "/slack/events").text)
-
-        threads = [threading.Thread(target=send, args=(r,)) for r in requests]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = post_at_once(stack, requests)
         stack.fake.wait_for("chat.postMessage", lambda c: "State: *PENDING*" in (c.params.get("text") or ""))
     finally:
         stack.bot.stop()
