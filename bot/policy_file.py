@@ -63,6 +63,8 @@ class TierTable(_Table):
 class LimitsTable(_Table):
     max_replicas: StrictInt | None = Field(default=None, ge=1, le=MAX_REPLICAS)
     max_dollars_per_hour: StrictFloat | None = Field(default=None, gt=0)
+    max_running_per_person: StrictInt | None = Field(default=None, ge=1)
+    max_running_total: StrictInt | None = Field(default=None, ge=1)
     models: Names | None = None
     hardware: Names | None = None
 
@@ -105,6 +107,8 @@ HELP = {
     "at_least_one_from": 'people of whom at least one must approve, e.g. at_least_one_from = ["@platform"]',
     "max_replicas": f"a whole number from 1 to {MAX_REPLICAS}, e.g. max_replicas = 8",
     "max_dollars_per_hour": "dollars per hour at max replicas, e.g. max_dollars_per_hour = 100",
+    "max_running_per_person": "how many endpoints one person may have running at once, e.g. max_running_per_person = 3",
+    "max_running_total": "how many endpoints may run at once in all, e.g. max_running_total = 20",
     "budgets": "a [budgets] table with per_person_monthly and total_monthly, in dollars",
     "per_person_monthly": "dollars a person's launches may cost per calendar month, e.g. per_person_monthly = 500",
     "total_monthly": "dollars all launches together may cost per calendar month, e.g. total_monthly = 5000",
@@ -405,6 +409,8 @@ class _Builder:
         return Limits(
             max_replicas=t.max_replicas,
             max_dollars_per_hour=t.max_dollars_per_hour,
+            max_running_per_person=t.max_running_per_person,
+            max_running_total=t.max_running_total,
             models=self._resolved(t.models, "models", self.catalog.resolve_model),
             hardware=self._resolved(t.hardware, "hardware", self.catalog.resolve_hardware),
         )
@@ -497,6 +503,11 @@ def summary(policy: LaunchPolicy) -> str:
             ", ".join(w if w == real else f"{w} ({real})" for real, w in items.items()) if items else "any"
         )
         lines.append(f"  {key:<14} {shown}")
+    for label, count in (
+        ("running/person", limits.max_running_per_person),
+        ("running in all", limits.max_running_total),
+    ):
+        lines.append(f"  {label:<14} {count if count is not None else 'no limit'}")
     lines.append("")
     budgets = policy.budgets
     lines.append("Budgets, per calendar month (UTC), counting what the meter shows surely spent")
@@ -540,6 +551,10 @@ def one_line(policy: LaunchPolicy) -> str:
         parts.append(plural(len(limits.models), "model"))
     if limits.hardware is not None:
         parts.append(f"{len(limits.hardware)} hardware")
+    if limits.max_running_per_person is not None:
+        parts.append(f"{limits.max_running_per_person} running a person")
+    if limits.max_running_total is not None:
+        parts.append(f"{limits.max_running_total} running in all")
     expiry = f"expire after {describe_duration(policy.expire_after)}" if policy.expire_after else "no expiry"
     if policy.budgets.per_person_monthly is not None:
         parts.append(f"{format_dollars(policy.budgets.per_person_monthly)}/month a person")

@@ -38,6 +38,7 @@ from bot.domain.provider import (
     ProviderError,
     ProviderNotFound,
 )
+from bot.domain.quota import QuotaCheck
 from bot.domain.spend import Costs, bounds_of
 from bot.domain.states import EXPLAINED, GONE, SERVING, SETTLED, STOPPED
 from bot.store.store import Seen, Store
@@ -109,6 +110,7 @@ class LaunchService:
         self._lock = threading.Lock()
         self.costs = Costs(store, lambda: self.now())
         self.budget = BudgetCheck(policy.budgets, store, self.costs)
+        self.quota = QuotaCheck(policy.limits, store, lambda r: display_name(r, self.catalog))
 
     # --- hardware and validation ----------------------------------------------------------
 
@@ -192,6 +194,7 @@ class LaunchService:
         self.policy.check(model=model, max_replicas=max_replicas)
         if user_id is not None:
             self.budget.ensure_room(user_id)
+            self.quota.ensure_room(user_id)
         if model is None:
             return None
         options = self.hardware_for(model)
@@ -211,6 +214,7 @@ class LaunchService:
         """Record a launch request in its cost tier and queue its card. Nothing is sent to Together yet."""
         option = self.validate(draft)
         self.budget.ensure_room(user_id)
+        self.quota.ensure_room(user_id)
         at_max = dollars_per_hour(option.cents_per_minute, draft.max_replicas)
         tier = self.policy.tier_for(at_max) or self.policy.tiers[-1]  # validate refused any cost above all
         now = self.now()
@@ -264,6 +268,7 @@ class LaunchService:
         check_may_decide(self.policy, request, user_id, approving=approving)
         if approving:
             self.budget.ensure_room(request.requested_by, approving=True)
+            self.quota.ensure_room(request.requested_by, doing="This launch can't be approved")
         return request
 
     def approve(self, request_id: int, user_id: str, note: str | None = None) -> LaunchRequest:

@@ -246,6 +246,7 @@ class LifecycleService:
 
     def start(self, endpoint_id: str, user_id: str) -> Outcome:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
+        self.launches.quota.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
 
         def call() -> EndpointInfo:
             try:

@@ -133,11 +133,21 @@ class Limits:
     max_dollars_per_hour: float | None = None  # per endpoint, at max replicas
     models: Mapping[str, str] | None = None
     hardware: Mapping[str, str] | None = None
+    max_running_per_person: int | None = None  # endpoints running (or about to) that one person asked for
+    max_running_total: int | None = None  # endpoints running (or about to) through the bot in all
 
     @property
     def any(self) -> bool:
         return any(
-            x is not None for x in (self.max_replicas, self.max_dollars_per_hour, self.models, self.hardware)
+            x is not None
+            for x in (
+                self.max_replicas,
+                self.max_dollars_per_hour,
+                self.models,
+                self.hardware,
+                self.max_running_per_person,
+                self.max_running_total,
+            )
         )
 
 
