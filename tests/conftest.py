@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -416,8 +417,15 @@ def provider_for(
 @pytest.fixture
 def stack_settings() -> dict[str, object]:
     """Settings the `stack` fixture adds to the test defaults; a test module overrides this fixture to set
-    some (e.g. `bot_policy_file`)."""
+    some (e.g. `bot_policy_file`, with `policy_settings`)."""
     return {}
+
+
+def policy_settings(folder: Path, text: str) -> dict[str, object]:
+    """`stack_settings` for a policy file with `text`, written in `folder`."""
+    path = folder / "policy.toml"
+    path.write_text(text)
+    return {"bot_policy_file": path}
 
 
 @pytest.fixture

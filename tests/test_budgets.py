@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.budget import month_start
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
+from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
 from tests.lifecycle_helpers import answer, ask_to_confirm, launch, modal_text, submit_and_read
 
 HOUR = 3600.0
@@ -27,9 +27,7 @@ total_monthly = 100
 
 @pytest.fixture
 def stack_settings(tmp_path: Path) -> dict[str, object]:
-    path = tmp_path / "policy.toml"
-    path.write_text(POLICY)
-    return {"bot_policy_file": path}
+    return policy_settings(tmp_path, POLICY)
 
 
 def ask(stack: Stack, user: str, text: str = "create llama-8b h100 1") -> None:

@@ -12,7 +12,7 @@ import pytest
 from bot.audit import audit_rows
 from bot.domain.model import RequestStatus
 from bot.slack.ids import Block
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
+from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
 from tests.lifecycle_helpers import answer, patches
 from tests.test_launch_flow import approve, post_at_once, request_launch
 
@@ -56,9 +56,7 @@ at_least_one_from = ["@platform"]
 
 @pytest.fixture
 def stack_settings(tmp_path: Path) -> dict[str, object]:
-    path = tmp_path / "policy.toml"
-    path.write_text(POLICY)
-    return {"bot_policy_file": path}
+    return policy_settings(tmp_path, POLICY)
 
 
 class Clock:

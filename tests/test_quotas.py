@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
+from tests.conftest import ADMIN, APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
 from tests.lifecycle_helpers import answer, ask_to_confirm, launch, submit_and_read
 
 POLICY = f"""
@@ -21,9 +21,7 @@ max_running_total = 2
 
 @pytest.fixture
 def stack_settings(tmp_path: Path) -> dict[str, object]:
-    path = tmp_path / "policy.toml"
-    path.write_text(POLICY)
-    return {"bot_policy_file": path}
+    return policy_settings(tmp_path, POLICY)
 
 
 def refused(stack: Stack, user: str, text: str) -> str:
