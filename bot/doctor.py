@@ -222,10 +222,9 @@ def check_together(settings: Settings) -> Check:
 
 
 def check_database(settings: Settings) -> Check:
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from bot.store.db import make_engine, pending_migrations
+    from bot.store.db import make_engine, pending_migrations, ping
 
     try:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -238,8 +237,7 @@ def check_database(settings: Settings) -> Check:
     except Exception as exc:
         return Check("database", False, f"cannot use {shown}: {_first_line(exc)}")
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ping(engine)
         pending = pending_migrations(engine)
     except Exception as exc:
         return Check(

@@ -9,13 +9,13 @@ import threading
 import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.store.db import ping
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,8 @@ def make_asgi(app: App, store: Store) -> Starlette:
         return to_starlette_response(bolt_response)
 
     async def healthz(_request: Request) -> Response:
-        def check() -> None:
-            with store.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-
         try:
-            await run_in_threadpool(check)
+            await run_in_threadpool(ping, store.engine)
         except Exception as exc:
             return JSONResponse({"ok": False, "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"ok": True, "database": "ok"})

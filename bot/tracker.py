@@ -16,7 +16,7 @@ from bot.domain.provider import ProviderError
 log = logging.getLogger(__name__)
 
 
-def track(launches: LaunchService, lifecycle: LifecycleService | None = None) -> int:
+def track(launches: LaunchService, lifecycle: LifecycleService) -> int:
     """One tick: one list call to Together, a record per change; then the deletions that were waiting
     for a stop and whose endpoints are now stopped. Returns the number of changes."""
     try:
@@ -24,9 +24,8 @@ def track(launches: LaunchService, lifecycle: LifecycleService | None = None) ->
     except ProviderError as exc:
         log.warning("tracker could not reach Together this tick: %s", exc)
         return 0
-    if lifecycle is not None:
-        try:
-            changes += lifecycle.finish_deletes()
-        except ProviderError as exc:
-            log.warning("tracker could not finish a deletion this tick: %s", exc)
+    try:
+        changes += lifecycle.finish_deletes()
+    except ProviderError as exc:
+        log.warning("tracker could not finish a deletion this tick: %s", exc)
     return changes

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.approval import check_may_decide, decided_message, window
-from bot.domain.budget import BudgetCheck
+from bot.domain.budget import BudgetCheck, BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
@@ -263,13 +263,20 @@ class LaunchService:
 
     def ensure_may_decide(self, request_id: int, user_id: str, *, approving: bool = True) -> LaunchRequest:
         """The request, if `user_id` may approve (or, with `approving=False`, reject) it now; else a
-        NotAllowed, AlreadyDecided, RequestExpired or BudgetSpent saying why and who can."""
+        NotAllowed, AlreadyDecided, RequestExpired, BudgetSpent or TooManyRunning saying why and who can."""
+        return self.decision_context(request_id, user_id, approving=approving)[0]
+
+    def decision_context(
+        self, request_id: int, user_id: str, *, approving: bool = True
+    ) -> tuple[LaunchRequest, list[BudgetUse]]:
+        """`ensure_may_decide`, with the requester's budgets as they stand (for the approval form)."""
         request = self._open(self._get(request_id))
         check_may_decide(self.policy, request, user_id, approving=approving)
+        uses: list[BudgetUse] = []
         if approving:
-            self.budget.ensure_room(request.requested_by, approving=True)
+            uses = self.budget.ensure_room(request.requested_by, approving=True)
             self.quota.ensure_room(request.requested_by, doing="This launch can't be approved")
-        return request
+        return request, uses
 
     def approve(self, request_id: int, user_id: str, note: str | None = None) -> LaunchRequest:
         """Count one approval; the one that completes the tier's number approves the request for launch.
@@ -750,8 +757,7 @@ class LaunchService:
                     "created_at": other.created_at.isoformat() if other.created_at else None,
                     "launched": launched.id,
                     "requester": request.requested_by,
-                    "approvers": [a.user_id for a in request.approvals]
-                    or ([request.decided_by] if request.decided_by else []),
+                    "approvers": request.approvers,
                 },
             )
         self._on_outbox()

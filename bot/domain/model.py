@@ -73,6 +73,13 @@ class LaunchRequest:
         return self.decided_by if self.decision == "approved" else None
 
     @property
+    def approvers(self) -> list[str]:
+        """Who approved it, in order: each approval, else the approving decision alone."""
+        if self.approvals:
+            return [a.user_id for a in self.approvals]
+        return [self.approved_by] if self.approved_by else []
+
+    @property
     def rejected_by(self) -> str | None:
         return self.decided_by if self.decision == "rejected" else None
 

@@ -115,10 +115,7 @@ class Reminders:
                 last_kept = event["at"]
         if last_reminder is None or (last_kept is not None and last_kept >= last_reminder):
             return []
-        approvers = [a.user_id for a in request.approvals] or (
-            [request.decided_by] if request.decided_by else []
-        )
-        return [u for u in dict.fromkeys(approvers) if u != request.requested_by]
+        return [u for u in dict.fromkeys(request.approvers) if u != request.requested_by]
 
     def keep(self, endpoint_id: str, user_id: str) -> EndpointRecord:
         """`user_id` keeps the endpoint running: no reminder for another interval. Who may stop it may keep

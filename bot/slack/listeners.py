@@ -183,7 +183,7 @@ class Listeners:
         user = body["user"]["id"]
         channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
         try:
-            request = self.launches.ensure_may_decide(ref.request_id, user, approving=approve)
+            request, budget = self.launches.decision_context(ref.request_id, user, approving=approve)
         except UserError as exc:
             if channel:
                 client.chat_postEphemeral(channel=str(channel), user=user, text=exc.message)
@@ -197,7 +197,7 @@ class Listeners:
             home=ref.home,
         )
         modal = (
-            self.renderer.approve_modal(request, ref, self.launches.budget.uses(request.requested_by))
+            self.renderer.approve_modal(request, ref, budget)
             if approve
             else self.renderer.reject_modal(request, ref)
         )

@@ -39,6 +39,12 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises what the driver raises when it cannot be reached."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
 def alembic_config(url: str) -> Config:
     if not MIGRATIONS_DIR.is_dir():
         raise RuntimeError(
