@@ -93,7 +93,7 @@ class Settings(BaseSettings):
                 + ", ".join(missing)
                 + ". Set "
                 + ("them" if len(missing) > 1 else "it")
-                + " in the environment (see the settings table in README.md)."
+                + " in the environment (see the settings table in docs/setup.md)."
             )
 
     def secret_values(self) -> list[str]:

@@ -12,7 +12,7 @@ from bot.config import ConfigError, Settings, load_settings
 if TYPE_CHECKING:
     from bot.domain.policy import LaunchPolicy
 
-SETTINGS_HELP = "see the settings table in README.md"
+SETTINGS_HELP = "see the settings table in docs/setup.md"
 
 
 @dataclass(frozen=True)
