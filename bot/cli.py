@@ -1,4 +1,4 @@
-"""The `bot` command: run, tracker, shell, simulator, manifest, doctor, migrate, audit, spend."""
+"""The `bot` command: run, tracker, shell, simulator, manifest, doctor, migrate, audit, spend, digest."""
 
 from __future__ import annotations
 
@@ -230,11 +230,87 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     migrate(engine)
     store = Store(engine)
     catalog = Catalog.load(settings.bot_catalog)
+    if args.month or args.by or args.csv or args.chart:
+        return _spend_view(settings, args, store, catalog)
     report = spend_report(
-        Costs(store, utcnow), store.requests(), timedelta(days=args.days), lambda r: display_name(r, catalog)
+        Costs(store, utcnow),
+        store.requests(),
+        timedelta(days=args.days or 7),
+        lambda r: display_name(r, catalog),
     )
     print(json.dumps(spend_rows(report), indent=2) if args.json else spend_table(report))
     return 0
+
+
+def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalog: Any) -> int:
+    """`bot spend --by …`, `--month`, `--csv`, `--chart`: the breakdown, its CSV and its chart."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from bot.audit import spend_view_rows, spend_view_table
+    from bot.domain.errors import UserError
+    from bot.domain.launch import display_name
+    from bot.domain.spend import Costs
+    from bot.domain.spend_views import SpendViews, parse_month, rolling_window
+    from bot.policy_file import policy_from_settings
+    from bot.spend_files import spend_chart, spend_csv
+    from bot.store.tables import utcnow
+
+    policy = policy_from_settings(settings, catalog)
+    views = SpendViews(
+        Costs(store, utcnow), lambda r: display_name(r, catalog), policy.budgets, settings.timezone
+    )
+    try:
+        if args.month:
+            window = parse_month(args.month, views.now(), views.tz)
+        else:
+            days = args.days or 7
+            window = rolling_window(timedelta(days=days), views.now(), f"the last {days} days")
+        view = views.view(window, args.by or "person")
+    except UserError as exc:
+        print(f"bot spend: {exc.message}", file=sys.stderr)
+        return 2
+    if args.chart:
+        path = Path(args.chart)
+        try:
+            path.write_bytes(spend_chart(view, lambda key: views.label(view, key)))
+        except OSError as exc:
+            print(f"bot spend: could not write the chart to {path}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"Chart written to {path.resolve()}", file=sys.stderr if args.csv or args.json else sys.stdout)
+    if args.csv:
+        sys.stdout.write(spend_csv(view))
+    elif args.json:
+        print(json.dumps(spend_view_rows(view), indent=2))
+    elif args.by or args.month or not args.chart:
+        print(spend_view_table(view, lambda key: views.label(view, key)))
+    return 0
+
+
+def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
+    """`bot digest --now`: the weekly spend digest for the seven days up to now, posted at once."""
+    from bot.runtime import build_bot
+
+    if not args.now:
+        print(
+            "bot digest: say `bot digest --now` to post it now; `bot run` and `bot tracker` post it every "
+            "Monday at 09:00 (BOT_TIMEZONE) when BOT_DIGEST_CHANNEL is set.",
+            file=sys.stderr,
+        )
+        return 2
+    settings.require("slack_bot_token", "bot_digest_channel")
+    bot = build_bot(settings, provider=_no_provider(), serves_slack=False)
+    assert bot.digest is not None
+    posted = bot.digest.post_now()
+    print(f"Posted the spend digest to <#{settings.bot_digest_channel}>: {posted}.")
+    return 0
+
+
+def _no_provider() -> Any:
+    """The digest reads the database only: no Together key is needed to post it."""
+    from bot.together.local import offline_provider
+
+    return offline_provider()
 
 
 def _days(value: str) -> int:
@@ -371,9 +447,24 @@ def parser() -> argparse.ArgumentParser:
     spend = sub.add_parser(
         "spend", help="what endpoints cost, by endpoint and by person, over the last N days"
     )
-    spend.add_argument("--days", type=_days, default=7, help="how many days back (default 7)")
-    spend.add_argument("--json", action="store_true", help="as one JSON object")
+    when = spend.add_mutually_exclusive_group()
+    when.add_argument("--days", type=_days, default=None, help="how many days back (default 7)")
+    when.add_argument("--month", help="one calendar month in BOT_TIMEZONE, as YYYY-MM (e.g. 2026-11)")
+    spend.add_argument(
+        "--by",
+        choices=("person", "channel", "model", "hardware", "endpoint"),
+        help="break the cost down by this (the chart's bars too; default person)",
+    )
+    out = spend.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="as one JSON object")
+    out.add_argument(
+        "--csv", action="store_true", help="one row per endpoint per day, as CSV on standard output"
+    )
+    spend.add_argument("--chart", metavar="FILE", help="also write the chart as a PNG to FILE")
     spend.set_defaults(func=cmd_spend)
+    digest = sub.add_parser("digest", help="the weekly spend digest (BOT_DIGEST_CHANNEL)")
+    digest.add_argument("--now", action="store_true", help="post it now, for the seven days up to now")
+    digest.set_defaults(func=cmd_digest)
     return p
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import tzinfo
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -38,6 +40,8 @@ class Settings(BaseSettings):
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_policy_file: Path | None = None  # TOML file: approver groups, cost tiers, limits, expiry
     bot_log_level: str = "INFO"
+    bot_timezone: str = "UTC"  # IANA name: where days begin for spend charts, and the digest's Monday 09:00
+    bot_digest_channel: str | None = None  # channel id: the weekly spend digest goes there (unset: none)
     no_color: str = ""  # the NO_COLOR convention: any value turns colours off in `bot shell`
 
     @field_validator("slack_api_url")
@@ -64,6 +68,36 @@ class Settings(BaseSettings):
     def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         # `SLACK_APP_TOKEN=` (e.g. left empty in a .env file) means HTTP mode, not Socket Mode without a token.
         return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        name = value.strip() or "UTC"
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone: give an IANA name such as UTC, Europe/Paris or America/New_York"
+            ) from None
+        return name
+
+    @field_validator("bot_digest_channel")
+    @classmethod
+    def _blank_channel_is_none(cls, value: str | None) -> str | None:
+        channel = (value or "").strip() or None
+        if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+            raise ValueError(
+                f"{value!r} is not a channel id: give the id (C…), found under the channel's name > About"
+            )
+        return channel
+
+    @property
+    def timezone(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.bot_timezone)
 
     @field_validator("bot_policy_file", mode="before")
     @classmethod

@@ -57,6 +57,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from bot.testing.fake_slack_files import FILE_METHODS, UPLOAD_PATH, FakeFile, FakeFiles
+from bot.testing.fake_slack_files import HANDLERS as FILE_HANDLERS
 from bot.testing.fake_socket_mode import FakeSocketMode
 
 __all__ = [
@@ -105,6 +107,7 @@ KNOWN_METHODS: dict[str, frozenset[str]] = {
         }
     ),
     "views": frozenset({"views.open", "views.update", "views.push", "views.publish"}),
+    "files": FILE_METHODS,  # the upload flow: see fake_slack_files
     "users": frozenset(
         {
             "users.info", "users.list", "users.lookupByEmail", "users.conversations", "users.getPresence",
@@ -441,6 +444,7 @@ class FakeSlack:
         self._response_url_uses: dict[str, int] = {}
         self._view_seq = itertools.count(1)
         self._trigger_seq = itertools.count(1)
+        self.files = FakeFiles(self)  # uploads, files.info, DMs: see fake_slack_files
 
     # -------------------------------------------------------------- lifecycle
 
@@ -986,6 +990,13 @@ class FakeSlack:
             team=self.team_id,
         )
 
+    def _share_files(self, channel: str, comment: str, thread_ts: str | None, files: list[FakeFile]) -> None:
+        """A completed upload shared in `channel`: one message with the comment, naming the files."""
+        _, root = self._thread_root(channel, thread_ts)
+        msg = self._new_message(channel, {"text": comment}, root)
+        msg.metadata = {"files": [f.id for f in files]}
+        self._messages.setdefault(channel, []).append(msg)
+
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
         if not channel:
@@ -1312,6 +1323,7 @@ _HANDLERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.push": FakeSlack._views_push,
     "views.update": FakeSlack._views_update,
     "views.publish": FakeSlack._views_publish,
+    **FILE_HANDLERS,
 }
 
 
@@ -1372,6 +1384,9 @@ class _Handler(BaseHTTPRequestHandler):
             params.update(_parse_body(raw, content_type))
             reply = fake.handle_api(method, params, headers)
             self._send(reply.status, json.dumps(reply.body), "application/json; charset=utf-8", reply.headers)
+        elif url.path.startswith(UPLOAD_PATH):  # the bytes of a file, to the URL getUploadURLExternal gave
+            status, body = fake.files.receive(url.path[len(UPLOAD_PATH) :], raw)
+            self._send(status, body, "text/plain", {})
         elif url.path.startswith("/respond/"):
             tag = unquote(url.path[len("/respond/") :])
             payload: Any
