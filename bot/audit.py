@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.meter import Meter, duration_text
 from bot.domain.model import LaunchRequest
 from bot.domain.spend import SpendReport
+from bot.domain.spend_views import SpendView
 from bot.store.store import Store
 
 
@@ -154,5 +156,42 @@ def spend_table(report: SpendReport) -> str:
     for user, meter, count in report.by_person:
         lines.append(f"  {user}: {count} endpoint(s), {duration_text(meter.serving)}, {meter.cost_text()}")
     if not report.exact:
+        lines.append("A range runs from the fewest to the most replicas allowed (v1 does not report them).")
+    return "\n".join(lines)
+
+
+def spend_view_rows(view: SpendView) -> dict[str, Any]:
+    """A breakdown as data: dollars as [low, high] (equal where the data decides), seconds serving."""
+    return {
+        "since": _iso(view.window.since),
+        "until": _iso(view.window.until),
+        "by": view.by,
+        "total": {"serving_seconds": view.serving_seconds, "cost": [c / 100 for c in view.cents]},
+        "groups": [
+            {
+                view.by: g.key,
+                "endpoints": g.endpoints,
+                "serving_seconds": g.serving_seconds,
+                "cost": [c / 100 for c in g.cents],
+            }
+            for g in view.groups()
+        ],
+    }
+
+
+def spend_view_table(view: SpendView, label: Callable[[str], str] = str) -> str:
+    w = view.window
+    lines = [f"Spend by {view.by}, {w.label} ({w.since:%Y-%m-%d %H:%M} to {w.until:%Y-%m-%d %H:%M} UTC)"]
+    lines.append(
+        f"Total: {view.total_text} over {duration_text(timedelta(seconds=view.serving_seconds))} serving"
+    )
+    for g in view.groups():
+        name = label(g.key)
+        shown = name if name == g.key else f"{name} ({g.key})"
+        lines.append(
+            f"  {shown}: {g.endpoints} endpoint(s), "
+            f"{duration_text(timedelta(seconds=g.serving_seconds))}, {g.cost_text}"
+        )
+    if not view.exact:
         lines.append("A range runs from the fewest to the most replicas allowed (v1 does not report them).")
     return "\n".join(lines)

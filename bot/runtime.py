@@ -12,16 +12,18 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.domain.catalog import Catalog
-from bot.domain.launch import LaunchService
+from bot.domain.launch import LaunchService, display_name
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
 from bot.domain.reminders import Reminders
+from bot.domain.spend_views import SpendViews
 from bot.policy_file import policy_from_settings
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.lifecycle_listeners import LifecycleListeners
 from bot.slack.listeners import Listeners
 from bot.slack.messages import Renderer
 from bot.slack.publisher import Publisher
+from bot.slack.spend import SpendAnswers
 from bot.store.db import SingleProcessLock, make_engine, migrate
 from bot.store.store import Store
 from bot.tracker import track
@@ -181,6 +183,9 @@ def build_bot(
         return changes
 
     tracker.work = tracker_tick
+    spend_views = SpendViews(
+        launches.costs, lambda r: display_name(r, catalog), policy.budgets, settings.timezone
+    )
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
@@ -188,7 +193,12 @@ def build_bot(
     app = build_app(
         client=client,
         signing_secret=signing_secret,
-        listeners=Listeners(launches, catalog, renderer, lifecycle=LifecycleListeners(lifecycle, reminders)),
+        listeners=Listeners(
+            launches,
+            catalog,
+            renderer,
+            lifecycle=LifecycleListeners(lifecycle, reminders, SpendAnswers(spend_views)),
+        ),
     )
     return Bot(
         settings,

@@ -40,9 +40,15 @@ def test_spend_with_nothing_running_and_bad_input(stack: Stack) -> None:
     )
     text = answer(stack, REQUESTER, "spend lots")
     assert text.startswith(
-        "`spend lots`: say `spend` (the last 7 days), `spend 24h`, `spend 7d` or `spend 30d`."
+        "`spend lots`: say `spend` (the last 7 days), `spend 24h`, `spend 7d`, `spend 30d`, `spend month` "
+        "(this calendar month so far) or `spend last-month`"
     )
-    assert "`/endpoint spend [24h|7d|30d]`" in answer(stack, BYSTANDER, "help")
+    assert answer(stack, REQUESTER, "spend 7d by team").startswith(
+        "`spend 7d by team`: say `by person`, `by channel`, `by model`, `by hardware` or `by endpoint`."
+    )
+    assert "`/endpoint spend [24h|7d|30d|month|last-month] [by person|channel|model|hardware|endpoint]`" in (
+        answer(stack, BYSTANDER, "help")
+    )
 
 
 def test_bot_spend_on_the_command_line(stack: Stack) -> None:

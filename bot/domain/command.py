@@ -55,9 +55,10 @@ COMMANDS: tuple[CommandHelp, ...] = (
     CommandHelp("history", "history [<endpoint>]", "history llama-8b-r1", "who did what, and when"),
     CommandHelp(
         "spend",
-        "spend [24h|7d|30d]",
-        "spend 30d",
-        "what endpoints cost over the last day, week (the default) or 30 days, by endpoint and by person",
+        "spend [24h|7d|30d|month|last-month] [by person|channel|model|hardware|endpoint]",
+        "spend month by model",
+        "what endpoints cost over the last day, week (the default) or 30 days, this or last calendar month; "
+        "by endpoint and by person, or broken down as you say, with a chart and a CSV in your DM with the bot",
     ),
     CommandHelp("help", "help", "help", "this message"),
 )
@@ -159,11 +160,14 @@ class HistoryCommand:
 
 @dataclass(frozen=True)
 class SpendCommand:
-    window: str  # a key of WINDOWS
+    window: str  # one of SPEND_WINDOWS
+    by: str | None = None  # one of BREAKDOWNS; None: by endpoint and by person
 
 
 # `/endpoint spend` windows, as typed.
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+SPEND_WINDOWS = (*WINDOWS, "month", "last-month")
+BREAKDOWNS = ("person", "channel", "model", "hardware", "endpoint")
 DEFAULT_WINDOW = "7d"
 
 
@@ -333,13 +337,30 @@ def _parse_history(words: list[str], _catalog: Catalog) -> Command:
 
 
 def _parse_spend(words: list[str], _catalog: Catalog) -> Command:
-    word = words[0].lower() if len(words) == 1 else DEFAULT_WINDOW if not words else ""
-    if word not in WINDOWS:
+    """`spend [window] [by <breakdown>]`, in either order (`by=model` too)."""
+    typed = f"`spend {' '.join(words)}`"
+    rest = [w.lower() for w in words]
+    by = None
+    for i, word in enumerate(rest):
+        if word == "by" or word.startswith("by="):
+            value = word[3:] if word.startswith("by=") else (rest[i + 1] if i + 1 < len(rest) else "")
+            if value not in BREAKDOWNS:
+                raise _usage_error(
+                    "spend",
+                    f"{typed}: say `by person`, `by channel`, `by model`, `by hardware` or `by endpoint`.",
+                )
+            by = value
+            rest = rest[:i] + rest[i + (1 if word.startswith("by=") else 2) :]
+            break
+    window = rest[0] if len(rest) == 1 else DEFAULT_WINDOW if not rest else ""
+    if window not in SPEND_WINDOWS:
         raise _usage_error(
             "spend",
-            f"`spend {' '.join(words)}`: say `spend` (the last 7 days), `spend 24h`, `spend 7d` or `spend 30d`.",
+            f"{typed}: say `spend` (the last 7 days), `spend 24h`, `spend 7d`, `spend 30d`, `spend month` "
+            "(this calendar month so far) or `spend last-month`, and `by model` (or person, channel, "
+            "hardware, endpoint) to break it down.",
         )
-    return SpendCommand(word)
+    return SpendCommand(window, by)
 
 
 def _parse_help(_words: list[str], _catalog: Catalog) -> Command:

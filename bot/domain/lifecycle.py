@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from bot.domain.access import Act, Policy
@@ -18,7 +17,7 @@ from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import LaunchService, display_name, mention, ran_in_all, replace_state
+from bot.domain.launch import LaunchService, mention, ran_in_all, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     BOUNDS_UNKNOWN,
@@ -46,7 +45,6 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
-from bot.domain.spend import SpendReport, spend_report
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
 from bot.store.store import Seen, Store
 
@@ -188,13 +186,6 @@ class LifecycleService:
         self._adopt_settings(managed, info)
         after = self.get(managed.id)
         return Status(info, after, self.launches.costs.of(after.request))
-
-    def spend(self, window: timedelta) -> SpendReport:
-        """What the bot's endpoints (deleted ones too) cost over the last `window`, per endpoint."""
-        catalog = self.launches.catalog
-        return spend_report(
-            self.launches.costs, self.store.requests(), window, lambda r: display_name(r, catalog)
-        )
 
     def hardware(self, model: str) -> list[HardwareOption]:
         """Hardware that fits `model`, cheapest first."""

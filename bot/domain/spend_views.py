@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.domain.budget import BudgetUse
+from bot.domain.command import BREAKDOWNS
+from bot.domain.command import WINDOWS as ROLLING
 from bot.domain.errors import UsageError
 from bot.domain.meter import Meter, measure, money_range
 from bot.domain.model import LaunchRequest
 from bot.domain.policy import Budgets
 from bot.domain.spend import Costs, bounds_of
 
-BREAKDOWNS = ("person", "channel", "model", "hardware", "endpoint")
-ROLLING = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-WINDOW_WORDS = (*ROLLING, "month", "last-month")
 # measure() in these "cents per minute" gives replica-seconds: minutes × 6000 / 100 = seconds.
 _REPLICA_SECONDS = 6000.0
 TOP = 8  # series drawn apart on the chart; the rest is "others"

@@ -18,7 +18,6 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.domain.access import Act
 from bot.domain.command import (
-    WINDOWS,
     Command,
     DeleteCommand,
     HardwareCommand,
@@ -41,6 +40,7 @@ from bot.domain.running import Managed, Outcome
 from bot.slack import lifecycle_views as views
 from bot.slack.ids import Action, Callback
 from bot.slack.metadata import EndpointActionMeta, EndpointRef
+from bot.slack.spend import SpendAnswers
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,15 @@ class Permalinks:
 
 
 class LifecycleListeners:
-    def __init__(self, lifecycle: LifecycleService, reminders: Reminders | None = None) -> None:
+    def __init__(
+        self,
+        lifecycle: LifecycleService,
+        reminders: Reminders | None = None,
+        spend: SpendAnswers | None = None,
+    ) -> None:
         self.lifecycle = lifecycle
         self.reminders = reminders
+        self.spend = spend  # `/endpoint spend`: text, chart and CSV
         self.permalinks = Permalinks()
 
     def register(self, app: App) -> None:
@@ -142,7 +148,9 @@ class LifecycleListeners:
             requests = [status.managed.request] if status.managed else []
             return views.status_blocks(status, self.permalinks.for_requests(client, requests))
         if isinstance(parsed, SpendCommand):
-            return views.spend_text(self.lifecycle.spend(WINDOWS[parsed.window]), parsed.window), None
+            if self.spend is None:
+                raise UserError("Spend views are not wired into this bot.")
+            return self.spend.answer(parsed, user, client)
         if isinstance(parsed, HardwareCommand):
             return views.hardware_text(parsed.model, self.lifecycle.hardware(parsed.model)), None
         assert isinstance(parsed, HistoryCommand)

@@ -12,7 +12,7 @@ from bot.domain.catalog import describe_hardware
 from bot.domain.command import usage
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
-from bot.domain.meter import Meter, duration_text
+from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest
 from bot.domain.provider import HardwareOption
 from bot.domain.running import (
@@ -25,7 +25,6 @@ from bot.domain.running import (
     Outcome,
     Status,
 )
-from bot.domain.spend import SpendReport
 from bot.slack.ids import Callback
 from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
@@ -173,45 +172,6 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
             + (f" by {escape(info.owner)}" if info.owner else "")
         )
     return f"{info.name}: {info.state}", [_section("\n".join(lines))]
-
-
-# --- spend --------------------------------------------------------------------------------------
-
-SPEND_WINDOWS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
-
-
-def spend_text(report: SpendReport, window: str) -> str:
-    """`/endpoint spend`: the total, then per endpoint and per person, most expensive first."""
-    span = SPEND_WINDOWS.get(window, window)
-    title = (
-        f"*Spend over the last {span}* ({report.since:%Y-%m-%d %H:%M} – {report.until:%Y-%m-%d %H:%M} UTC)"
-    )
-    if not report.lines:
-        return f"{title}\nNo endpoint launched through the bot served in that time: $0.00."
-    whole = report.total
-    lines = [
-        title,
-        f"Total: *{whole.cost_text()}* over {duration_text(whole.serving)} serving, "
-        f"{len(report.lines)} endpoint{'s' if len(report.lines) != 1 else ''}",
-        "*By endpoint*",
-    ]
-    for line in report.lines[:MAX_LISTED]:
-        lines.append(
-            f"• *{escape(line.name)}* ({code(line.endpoint_id)}) · {mention(line.requested_by)} · "
-            f"{duration_text(line.meter.serving)} · {line.meter.cost_text()}"
-        )
-    lines.append("*By person* (who asked for the launch)")
-    for user, meter, count in report.by_person:
-        lines.append(
-            f"• {mention(user)} · {count} endpoint{'s' if count != 1 else ''} · "
-            f"{duration_text(meter.serving)} · {meter.cost_text()}"
-        )
-    if not report.exact:
-        lines.append(
-            "_A range is from the fewest to the most replicas allowed: Together's v1 API does not say how "
-            "many ran._"
-        )
-    return truncate("\n".join(lines), 3000)
 
 
 # --- hardware -----------------------------------------------------------------------------------
