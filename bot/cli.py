@@ -289,7 +289,18 @@ def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalo
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     """`bot digest --now`: the weekly spend digest for the seven days up to now, posted at once."""
-    from bot.runtime import build_bot
+    from slack_sdk.errors import SlackApiError
+
+    from bot.domain.catalog import Catalog
+    from bot.domain.launch import display_name
+    from bot.domain.spend import Costs
+    from bot.domain.spend_views import SpendViews
+    from bot.policy_file import policy_from_settings
+    from bot.slack.app import make_web_client
+    from bot.slack.digest import DigestPoster
+    from bot.store.db import make_engine, migrate
+    from bot.store.store import Store
+    from bot.store.tables import utcnow
 
     if not args.now:
         print(
@@ -299,18 +310,29 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     settings.require("slack_bot_token", "bot_digest_channel")
-    bot = build_bot(settings, provider=_no_provider(), serves_slack=False)
-    assert bot.digest is not None
-    posted = bot.digest.post_now()
-    print(f"Posted the spend digest to <#{settings.bot_digest_channel}>: {posted}.")
+    assert settings.slack_bot_token is not None and settings.bot_digest_channel is not None
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    store = Store(engine)
+    catalog = Catalog.load(settings.bot_catalog)
+    policy = policy_from_settings(settings, catalog)
+    views = SpendViews(
+        Costs(store, utcnow), lambda r: display_name(r, catalog), policy.budgets, settings.timezone
+    )
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    poster = DigestPoster(store, views, client, settings.bot_digest_channel)
+    try:
+        chart = poster.post_now()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        print(
+            f"bot digest: Slack refused it ({error or 'no reason given'}). The app needs the files:write "
+            "scope, and to be in the channel if it is private: run `bot doctor`.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Posted the spend digest to {settings.bot_digest_channel} (chart: file {chart}).")
     return 0
-
-
-def _no_provider() -> Any:
-    """The digest reads the database only: no Together key is needed to post it."""
-    from bot.together.local import offline_provider
-
-    return offline_provider()
 
 
 def _days(value: str) -> int:

@@ -19,6 +19,8 @@ from bot.domain.reminders import Reminders
 from bot.domain.spend_views import SpendViews
 from bot.policy_file import policy_from_settings
 from bot.slack.app import build_app, make_publisher_client, make_web_client
+from bot.slack.digest import CHECK_INTERVAL as DIGEST_CHECK_INTERVAL
+from bot.slack.digest import DigestPoster
 from bot.slack.lifecycle_listeners import LifecycleListeners
 from bot.slack.listeners import Listeners
 from bot.slack.messages import Renderer
@@ -59,10 +61,13 @@ class Bot:
     loops: list[Loop] = field(default_factory=list)
     lifecycle: LifecycleService | None = None
     reminders: Reminders | None = None
+    digest: DigestPoster | None = None  # the weekly spend digest (BOT_DIGEST_CHANNEL set)
+    digests: Loop | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
-        self.loops += [loop for loop in (self.catalog_refresh, self.housekeeping) if loop is not None]
+        extra = (self.catalog_refresh, self.housekeeping, self.digests)
+        self.loops += [loop for loop in extra if loop is not None]
         for loop in self.loops:
             loop.start()
 
@@ -186,6 +191,9 @@ def build_bot(
     spend_views = SpendViews(
         launches.costs, lambda r: display_name(r, catalog), policy.budgets, settings.timezone
     )
+    digest = None
+    if settings.bot_digest_channel is not None:
+        digest = DigestPoster(store, spend_views, client, settings.bot_digest_channel)
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
@@ -220,4 +228,6 @@ def build_bot(
         lock=lock,
         lifecycle=lifecycle,
         reminders=reminders,
+        digest=digest,
+        digests=Loop("spend-digest", digest.post_due, DIGEST_CHECK_INTERVAL) if digest else None,
     )

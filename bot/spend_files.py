@@ -42,13 +42,6 @@ CSV_COLUMNS = (
     "cost_low",
     "cost_high",
 )
-_STYLE = {
-    "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs everywhere
-    "svg.hashsalt": "endpoint-bot",
-    "text.parse_math": False,  # "$5.40" is money, not the start of a formula
-    "hatch.linewidth": 0.8,
-    "axes.spines.top": False,
-}
 
 
 def spend_csv(view: SpendView) -> str:
@@ -78,7 +71,15 @@ def spend_csv(view: SpendView) -> str:
 
 def spend_chart(view: SpendView, label: Callable[[str], str] = str) -> bytes:
     """The chart as PNG bytes; `label` names a series key (a user id, a channel id, ...)."""
-    with rc_context(_STYLE):
+    with rc_context(
+        {
+            "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs everywhere
+            "svg.hashsalt": "endpoint-bot",
+            "text.parse_math": False,  # "$5.40" is money, not the start of a formula
+            "hatch.linewidth": 0.8,
+            "axes.spines.top": False,
+        }
+    ):
         fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()

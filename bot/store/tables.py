@@ -206,3 +206,17 @@ class DuplicateSightingRow(Base):
     endpoint_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the other endpoint's id
     request_id: Mapped[int] = mapped_column(ForeignKey("launch_requests.id"), index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SpendDigestRow(Base):
+    """The weekly spend digest, one row per week (the Monday it is due, in BOT_TIMEZONE): claimed by one
+    process with a lease, then marked posted. The primary key makes the claim once-only across processes;
+    a claim whose lease ran out without a post (the process died, or Slack refused) is taken over."""
+
+    __tablename__ = "spend_digests"
+
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, a Monday
+    channel_id: Mapped[str] = mapped_column(String(32))
+    claimed_by: Mapped[str] = mapped_column(String(64))
+    claimed_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
