@@ -6,12 +6,23 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from slack_sdk import WebClient
 
-from tests.conftest import APPROVER, APPROVER_2, BOT_TOKEN, BYSTANDER, CHANNEL, REQUESTER, Stack
+from tests.conftest import (
+    ADMIN,
+    APPROVER,
+    APPROVER_2,
+    BOT_TOKEN,
+    BYSTANDER,
+    CHANNEL,
+    REQUESTER,
+    Stack,
+    policy_settings,
+)
 from tests.lifecycle_helpers import launch
 
 HOUR = 3600.0
@@ -79,3 +90,35 @@ def test_a_refused_upload_still_answers_with_the_figures_and_says_why(stack: Sta
     assert text.startswith("*Spend by channel in ") and "$0.00" in text
     assert not any(b["type"] == "image" for b in blocks)
     assert "Slack said `missing_scope`" in str(blocks) and "`files:write`" in str(blocks)
+
+
+@pytest.fixture
+def stack_settings(tmp_path: Path) -> dict[str, object]:
+    policy = f'approvers = ["{APPROVER}", "{APPROVER_2}"]\n[budgets]\nper_person_monthly = 100\ntotal_monthly = 1000\n'
+    return policy_settings(tmp_path, policy)
+
+
+def home_spend(stack: Stack, user: str) -> str:
+    home = stack.slack.open_home(user)
+    return next(b["text"]["text"] for b in home["blocks"] if "*Spend this month*" in str(b))
+
+
+@pytest.mark.backend("v1", reason="Slack-side behaviour that does not depend on the Together API")
+def test_app_home_shows_the_month_against_the_budgets_and_admins_see_the_top_spenders(stack: Stack) -> None:
+    stack.follow_simulated_time()
+    launch(stack, "create llama-8b a100 1 timeout=0")
+    requester_home = home_spend(stack, REQUESTER)
+    assert requester_home.splitlines()[1] == "Your launches: `░░░░░░░░░░` $0 of $100"
+    per_hour = stack.bot.launches.costs.of(stack.bot.store.requests()[0]).hourly_now  # type: ignore[union-attr]
+    assert per_hour is not None
+    hours = 40 / per_hour[0]  # $40 of the $100: 4 cells of 10
+    stack.advance(hours * HOUR)
+
+    lines = home_spend(stack, REQUESTER).splitlines()
+    assert lines[1] == "Your launches: `▓▓▓▓░░░░░░` $40 of $100"
+    assert lines[2] == "Everyone's: `░░░░░░░░░░` $40 of $1,000"
+    assert "Top spenders" not in "\n".join(lines)  # not an admin
+    bystander = home_spend(stack, BYSTANDER).splitlines()
+    assert bystander[1] == "Your launches: `░░░░░░░░░░` $0 of $100"
+    admin = home_spend(stack, ADMIN)
+    assert f"*Top spenders* (admins see this)\n1. <@{REQUESTER}> · ≈ $40.00" in admin

@@ -45,6 +45,7 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
+from bot.domain.spend_views import month_spend
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
 from bot.store.store import Seen, Store
 
@@ -210,6 +211,13 @@ class LifecycleService:
             waiting=[r for r in pending if user_id in self.launches.who_can_decide(r)],
             asked=[r for r in pending if r.requested_by == user_id],
             spent={m.id: meters[m.request.id] for m in mine if m.request.id in meters},
+            month=month_spend(
+                self.launches.costs,
+                self.store.requests(),
+                user_id,
+                self.launches.budget.budgets,
+                admin=user_id in self.policy.admins,
+            ),
         )
 
     @property

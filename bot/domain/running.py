@@ -15,6 +15,7 @@ from bot.domain.errors import UserError
 from bot.domain.meter import Meter
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest
 from bot.domain.provider import EndpointInfo, ProviderError
+from bot.domain.spend_views import MonthSpend
 from bot.domain.states import billed
 
 TOGETHER_DEFAULT_TIMEOUT = 60  # minutes of idleness before auto-stop, when the launch did not say
@@ -132,6 +133,7 @@ class Home:
     waiting: list[LaunchRequest]  # pending requests this person may approve
     asked: list[LaunchRequest]  # this person's own requests still waiting
     spent: dict[str, Meter] = field(default_factory=dict)  # running-cost meters of `mine`, by endpoint id
+    month: MonthSpend | None = None  # this month's spending against the budgets
 
 
 def current_draft(request: LaunchRequest) -> LaunchDraft:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from bot.domain.budget import BudgetUse
+from bot.domain.budget import BudgetUse, month_start
 from bot.domain.command import BREAKDOWNS
 from bot.domain.command import WINDOWS as ROLLING
 from bot.domain.errors import UsageError
@@ -282,3 +282,36 @@ class SpendViews:
     def label(self, view: SpendView, key: str) -> str:
         """A series key as a person reads it, where the domain knows better than the id."""
         return view.names.get(key, key) if view.by == "endpoint" else key
+
+
+@dataclass(frozen=True)
+class MonthSpend:
+    """This calendar month (UTC, as budgets count) for the App Home: the viewer's launches and everyone's,
+    against the budgets; for admins, the three who spent most."""
+
+    mine: Meter
+    everyone: Meter
+    my_budget: float | None
+    total_budget: float | None
+    top: list[tuple[str, Meter]] | None = None  # None: not shown (the viewer is not an admin)
+
+
+def month_spend(
+    costs: Costs, requests: Iterable[LaunchRequest], user_id: str, budgets: Budgets, *, admin: bool
+) -> MonthSpend:
+    now = costs.now()
+    launched = [r for r in requests if r.endpoint is not None]
+    meters = costs.of_many(launched, since=month_start(now), at=now)
+    people: dict[str, Meter] = {}
+    for r in launched:
+        people[r.requested_by] = people.get(r.requested_by, Meter()) + meters[r.id]
+    top = None
+    if admin:
+        spenders = [(u, m) for u, m in people.items() if m.high > 0]
+        top = sorted(spenders, key=lambda p: (-p[1].low, -p[1].high, p[0]))[:3]
+    everyone = Meter()
+    for m in meters.values():
+        everyone = everyone + m
+    return MonthSpend(
+        people.get(user_id, Meter()), everyone, budgets.per_person_monthly, budgets.total_monthly, top
+    )

@@ -28,6 +28,7 @@ from bot.domain.running import (
 from bot.slack.ids import Callback
 from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
+from bot.slack.spend import month_home_text
 from bot.slack.text import code, escape, mention, truncate
 
 MAX_LISTED = 40  # sections per message; Slack allows 50 blocks
@@ -441,6 +442,8 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
         blocks.append(
             _section("You have no endpoints. `/endpoint create <model> <hardware> <replicas>` asks for one.")
         )
+    if home.month is not None:
+        blocks.append(_section(month_home_text(home.month)))
     if home.asked:
         lines = ["*Your requests waiting for approval*"]
         lines += [f"• {_request_line(r)}" for r in home.asked[:10]]

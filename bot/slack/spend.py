@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.command import SpendCommand
-from bot.domain.meter import duration_text
-from bot.domain.spend_views import Group, SpendView, SpendViews
+from bot.domain.meter import Meter, duration_text
+from bot.domain.spend_views import Group, MonthSpend, SpendView, SpendViews
 from bot.slack.text import code, escape, mention, truncate
 from bot.spend_files import spend_chart, spend_csv
 
@@ -206,6 +206,43 @@ class SpendAnswers:
         )
         blocks.append(_context("The chart and its CSV are in your DM with the bot."))
         return text, blocks
+
+
+# --- App Home ------------------------------------------------------------------------------------
+
+BAR_CELLS = 10
+
+
+def text_bar(spent: Meter, budget: float) -> str:
+    """`▓▓▓▓░░░░░░ $412 of $1,000`: filled by what was surely spent (the low end, as budgets count)."""
+    filled = min(BAR_CELLS, round(BAR_CELLS * spent.low / budget)) if budget > 0 else BAR_CELLS
+    amount = _whole(spent.low) if spent.exact else f"{_whole(spent.low)}–{_whole(spent.high)}"
+    used_up = " · used up" if spent.low >= budget else ""
+    return f"`{'▓' * filled}{'░' * (BAR_CELLS - filled)}` {amount} of {_whole(budget)}{used_up}"
+
+
+def _whole(dollars: float) -> str:
+    return f"${dollars:,.0f}"
+
+
+def month_home_text(month: MonthSpend) -> str:
+    """The App Home's spend section: the viewer's month and everyone's, against the budgets."""
+    lines = ["*Spend this month* (UTC calendar month, as budgets count)"]
+    if month.my_budget is not None:
+        lines.append(f"Your launches: {text_bar(month.mine, month.my_budget)}")
+    else:
+        lines.append(f"Your launches: {month.mine.cost_text().removeprefix('≈ ')} (no personal budget)")
+    if month.total_budget is not None:
+        lines.append(f"Everyone's: {text_bar(month.everyone, month.total_budget)}")
+    else:
+        lines.append(f"Everyone's: {month.everyone.cost_text().removeprefix('≈ ')} (no total budget)")
+    if month.top is not None:
+        lines.append("*Top spenders* (admins see this)")
+        lines += [f"{i}. {mention(u)} · {m.cost_text()}" for i, (u, m) in enumerate(month.top, 1)]
+        if not month.top:
+            lines.append("Nobody has spent anything this month.")
+    lines.append("`/endpoint spend month` draws the month as a chart.")
+    return "\n".join(lines)
 
 
 def _section(text: str) -> dict[str, Any]:
