@@ -25,6 +25,10 @@ SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {
     "views_publish": (),
     "conversations_history": HISTORY,  # checking for an update already posted before posting it again
     "conversations_replies": HISTORY,
+    "conversations_open": ("im:write",),  # the DM the spend chart goes to
+    "files_upload_v2": ("files:write",),  # the spend chart and CSV
+    "users_info": ("users:read",),  # people's names on the chart
+    "conversations_info": ("channels:read", "groups:read"),  # channels' names on the chart
 }
 
 
@@ -45,7 +49,7 @@ def web_api_calls_in_the_code() -> set[str]:
             continue
         calls |= set(
             re.findall(
-                r"client\.(chat_\w+|views_\w+|users_\w+|conversations_\w+|reactions_\w+)\(", path.read_text()
+                r"client\.(chat_\w+|views_\w+|users_\w+|conversations_\w+|reactions_\w+|files_\w+)\(", path.read_text()
             )
         )
     return calls
