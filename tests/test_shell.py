@@ -257,3 +257,14 @@ def test_mrkdwn_reads_as_a_person_sees_it() -> None:
     bold = mrkdwn("*STARTED* :rocket:", Style(color=True))
     assert "\x1b[1mSTARTED\x1b[0m" in bold and "🚀" in bold
     assert mrkdwn("*STARTED* :rocket:", PLAIN) == "*STARTED* :rocket:"
+
+
+def test_spend_charts_are_saved_in_the_current_folder(tmp_path: Path) -> None:
+    result = shell("/endpoint spend month by model\nwait in your DM with the bot 30\n", tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "[image: Spend by model" in out  # the chart, in the private answer
+    saved = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("spend-by-model-"))
+    assert [name.rsplit(".", 1)[1] for name in saved] == ["csv", "png"]
+    assert f"saved to {tmp_path / saved[1]}" in out and f"saved to {tmp_path / saved[0]}" in out
+    assert (tmp_path / saved[0]).read_text().startswith("date,endpoint_id,endpoint,requested_by,")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.shell.render import PLAIN, Style, buttons, message_lines, view_lines
@@ -26,8 +27,10 @@ class Screen:
         fake: FakeSlack,
         values: Callable[[dict[str, Any]], dict[str, Any]],
         style: Style = PLAIN,
+        folder: Path | None = None,
     ) -> None:
         self.fake = fake
+        self.folder = folder  # where files shared in the pretend Slack are saved (default: the current one)
         self.values = values  # a form's current values (with what was typed but not sent)
         self.style = style
         self._messages: dict[tuple[str, str], int] = {}  # (channel, ts) -> edits shown
@@ -106,6 +109,7 @@ class Screen:
         self._bodies[key] = body
         if changed and not updated:
             lines += [self.style.bold(f"{self._where(channel)} {BOT_NAME}")] + self._indent(body, "  ")
+            lines += self._indent(self._save_files(top), "  ")
         elif changed:
             # An edited card: the lines that changed, under its first line, as a person's eye would catch.
             fresh = [line for line in body if line not in before]
@@ -119,6 +123,22 @@ class Screen:
             lines.append(self.style.dim(f"{self._where(channel)} in the thread of “{self._quote(top)}”"))
         self._buttons[key] = buttons(top.blocks)
         return [_Item(top.ts, lines + replies)]
+
+    def _save_files(self, message: Message) -> list[str]:
+        """Files shared with a message (a chart, a CSV), saved where the shell runs, and where they went."""
+        lines = []
+        for file_id in (message.metadata or {}).get("files") or []:
+            shared = self.fake.files.get(file_id)
+            if shared is None or shared.data is None:
+                continue
+            path = (self.folder or Path.cwd()) / Path(shared.filename).name
+            try:
+                path.write_bytes(shared.data)
+            except OSError as exc:
+                lines.append(self.style.dim(f"📎 {shared.filename}: not saved ({exc.strerror})"))
+                continue
+            lines.append(self.style.dim(f"📎 {shared.title or shared.filename}: saved to {path}"))
+        return lines
 
     def _forms(self) -> list[str]:
         lines: list[str] = []
