@@ -49,7 +49,8 @@ def web_api_calls_in_the_code() -> set[str]:
             continue
         calls |= set(
             re.findall(
-                r"client\.(chat_\w+|views_\w+|users_\w+|conversations_\w+|reactions_\w+|files_\w+)\(", path.read_text()
+                r"client\.(chat_\w+|views_\w+|users_\w+|conversations_\w+|reactions_\w+|files_\w+)\(",
+                path.read_text(),
             )
         )
     return calls

@@ -959,11 +959,12 @@ class FakeSlack:
     def _has_content(params: Mapping[str, Any]) -> bool:
         return bool(params.get("text") or params.get("blocks") or params.get("attachments"))
 
-    @staticmethod
-    def _bad_blocks(params: Mapping[str, Any]) -> bool:
+    def _bad_blocks(self, params: Mapping[str, Any]) -> bool:
         blocks = params.get("blocks")
         return blocks is not None and not (
-            isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)
+            isinstance(blocks, list)
+            and all(isinstance(b, dict) for b in blocks)
+            and self.files.knows_images_in(blocks)
         )
 
     def _thread_root(self, channel: str, thread_ts: Any) -> tuple[bool, str | None]:

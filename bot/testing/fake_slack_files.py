@@ -9,7 +9,8 @@
    ``channel_id``, ``initial_comment``, ``thread_ts``) finishes it. A file id Slack never handed out, or
    one whose bytes never arrived, or one already completed, is ``file_not_found``, and nothing is shared.
    With ``channel_id`` the files are shared there in one message carrying ``initial_comment``.
-4. ``files.info`` knows completed files only (``file_not_found`` otherwise).
+4. ``files.info`` knows completed files only (``file_not_found`` otherwise), and so do image blocks: a
+   message whose image block's ``slack_file`` names another id is refused with ``invalid_blocks``.
 
 ``conversations.open`` with ``users`` (one user id) answers that person's DM channel with the bot, the
 same id every time, as Slack does.
@@ -99,6 +100,18 @@ class FakeFiles:
         """The DM channel id between `user` and the bot."""
         with self._lock:
             return self._dms.setdefault(user, "D" + user.removeprefix("U")[:9].upper().ljust(6, "0"))
+
+    def knows_images_in(self, blocks: list[dict[str, Any]]) -> bool:
+        """Whether every image block's `slack_file` names a completed upload (Slack refuses the message
+        with invalid_blocks otherwise)."""
+        for block in blocks:
+            ref = block.get("slack_file") if block.get("type") == "image" else None
+            if ref is None:
+                continue
+            f = self.get(str(ref.get("id") or "")) if isinstance(ref, dict) else None
+            if f is None or not f.completed:
+                return False
+        return True
 
     # ---- Web API methods
 
