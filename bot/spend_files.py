@@ -12,16 +12,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-
-from matplotlib import rc_context
-from matplotlib.artist import Artist
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from typing import TYPE_CHECKING
 
 from bot.domain.cost import format_dollars
 from bot.domain.spend_views import SpendView
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn: `bot spend --csv` needs none of it
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
 
 WIDTH, HEIGHT, DPI = 12, 6, 100  # 1200 × 600 pixels
 COLOURS = (
@@ -71,6 +69,10 @@ def spend_csv(view: SpendView) -> str:
 
 def spend_chart(view: SpendView, label: Callable[[str], str] = str) -> bytes:
     """The chart as PNG bytes; `label` names a series key (a user id, a channel id, ...)."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     with rc_context(
         {
             "font.family": "DejaVu Sans",  # bundled with matplotlib: the same glyphs everywhere
@@ -100,6 +102,8 @@ def spend_chart(view: SpendView, label: Callable[[str], str] = str) -> bytes:
 
 
 def _bars(ax: Axes, view: SpendView, label: Callable[[str], str]) -> list[Artist]:
+    from matplotlib.patches import Patch
+
     keys, values = view.series()
     x = list(range(len(view.days)))
     bottom = [0.0] * len(x)

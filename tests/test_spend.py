@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from decimal import Decimal
+from pathlib import Path
 
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
-from tests.lifecycle_helpers import answer, launch
+import pytest
+from PIL import Image
+
+from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, CHANNEL, REQUESTER, Stack
+from tests.lifecycle_helpers import LLAMA_8B, answer, launch
 from tests.test_cli import run_bot
 
 HOUR = 3600.0
@@ -77,3 +84,48 @@ def test_bot_spend_on_the_command_line(stack: Stack) -> None:
     assert "Total: ≈ $0.00" in recent.stdout
     bad = run_bot("spend", "--days", "lots", env={"DATABASE_URL": url})
     assert bad.returncode == 2 and "give a whole number of days" in bad.stderr
+
+
+@pytest.mark.backend(
+    "v1", reason="the command line over the database; the arithmetic is the meter's, tested on both"
+)
+def test_bot_spend_breakdowns_csv_and_chart(stack: Stack, tmp_path: Path) -> None:
+    stack.follow_simulated_time()
+    endpoint = launch(stack, f"create llama-8b {stack.backend.hardware} 1 timeout=0")
+    stack.advance(2 * HOUR)
+    stack.force_state(endpoint["id"], "STOPPED")
+    stack.advance(1)
+    ran = stack.bot.launches.now()  # simulated time: months before the real clock's
+    month = f"{ran:%Y-%m}"
+    env = {"DATABASE_URL": stack.bot.settings.database_url}
+
+    table = run_bot("spend", "--month", month, "--by", "model", env=env)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith(f"Spend by model, {ran:%B %Y} (")
+    assert lines[1:] == [
+        "Total: ≈ $10.80 over 2 h serving",
+        f"  {LLAMA_8B}: 1 endpoint(s), 2 h, ≈ $10.80",
+    ]
+
+    chart = tmp_path / "spend.png"
+    out = run_bot("spend", "--month", month, "--by", "person", "--csv", "--chart", str(chart), env=env)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert {r["requested_by"] for r in rows} == {REQUESTER} and {r["channel"] for r in rows} == {CHANNEL}
+    assert sum(Decimal(r["cost_low"]) for r in rows) == Decimal("10.80")
+    assert sum(int(r["serving_seconds"]) for r in rows) == 7201
+    assert f"Chart written to {chart}" in out.stderr
+    assert Image.open(chart).size == (1200, 600)
+
+    as_json = json.loads(run_bot("spend", "--days", "3650", "--by", "hardware", "--json", env=env).stdout)
+    assert as_json["total"]["cost"] == [10.8, 10.8] and as_json["groups"][0]["endpoints"] == 1
+
+    bad = run_bot("spend", "--month", "2026-13", env=env)
+    assert bad.returncode == 2 and "is not a month: write it as YYYY-MM" in bad.stderr
+    later = run_bot("spend", "--month", "2999-01", env=env)
+    assert later.returncode == 2 and "has not begun yet" in later.stderr
+    both = run_bot("spend", "--days", "3", "--month", month, env=env)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    unwritable = run_bot("spend", "--chart", str(tmp_path / "no" / "such" / "x.png"), env=env)
+    assert unwritable.returncode == 1 and "could not write the chart" in unwritable.stderr
