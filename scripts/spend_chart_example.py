@@ -140,14 +140,18 @@ def run_story(bot, slack: SlackDriver, sim: TogetherSimulator, clock: ManualCloc
     advance(bot, clock, END_HOUR - hour)
 
 
-def launch(bot, slack: SlackDriver, sim: TogetherSimulator, clock: ManualClock, user: str, channel: str, text: str) -> str:  # type: ignore[no-untyped-def]
+def launch(
+    bot, slack: SlackDriver, sim: TogetherSimulator, clock: ManualClock, user: str, channel: str, text: str
+) -> str:  # type: ignore[no-untyped-def]
     known = set(sim.endpoints)
     answer = slack.command(user, text, channel=channel)
     if slack.view(user) is None:
         try:
             slack.wait_for_view(user)
         except Exception:
-            raise SystemExit(f"{text!r} opened no form: {answer}, {slack.fake.ephemerals(user)[-1:]}") from None
+            raise SystemExit(
+                f"{text!r} opened no form: {answer}, {slack.fake.ephemerals(user)[-1:]}"
+            ) from None
     if slack.submit(user) is not None:
         raise SystemExit(f"the launch form refused {text!r}")
     settle(bot)
