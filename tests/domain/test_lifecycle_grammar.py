@@ -12,6 +12,7 @@ from bot.domain.command import (
     ListCommand,
     RenameCommand,
     ScaleCommand,
+    SpendCommand,
     StartCommand,
     StatusCommand,
     StopCommand,
@@ -99,3 +100,34 @@ def test_usage_has_an_example_per_command() -> None:
     ):
         assert f"e.g. `/endpoint {name} " in text
     assert "history" in text and "help" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("spend", SpendCommand("7d")),
+        ("spend 30d", SpendCommand("30d")),
+        ("spend month by model", SpendCommand("month", "model")),
+        ("spend by channel last-month", SpendCommand("last-month", "channel")),
+        ("spend BY Person", SpendCommand("7d", "person")),
+        ("spend 24h by=hardware", SpendCommand("24h", "hardware")),
+        ("spend by endpoint", SpendCommand("7d", "endpoint")),
+    ],
+)
+def test_spend_windows_and_breakdowns(text: str, expected: SpendCommand) -> None:
+    assert parse_command(text, CATALOG) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("spend 30d by", "`spend 30d by`: say `by person`"),
+        ("spend by team", "`spend by team`: say `by person`, `by channel`, `by model`, `by hardware` or"),
+        ("spend 2w", "`spend 2w`: say `spend` (the last 7 days)"),
+        ("spend 7d 30d", "`spend 7d 30d`: say `spend` (the last 7 days)"),
+    ],
+)
+def test_bad_spend_words_say_what_to_type(text: str, says: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_command(text, CATALOG)
+    assert caught.value.message.startswith(says)
