@@ -179,13 +179,20 @@ def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(_settings: Settings, args: argparse.Namespace) -> int:
-    from bot.manifest import ManifestError, render_manifest
+    from bot.manifest import PLACEHOLDER, ManifestError, render_manifest
 
     try:
         print(render_manifest(url=args.url, socket_mode=args.socket_mode), end="")
     except ManifestError as exc:
         print(f"bot manifest: {exc}", file=sys.stderr)
         return 2
+    if not args.url and not args.socket_mode:  # on standard error: the manifest itself stays pasteable
+        print(
+            f"bot manifest: no --url given, so the Request URLs are the placeholder {PLACEHOLDER}. Give "
+            "`--url https://<where bot run is reachable>`, or use --socket-mode if the bot has no public "
+            "address.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -208,11 +215,36 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store.db import make_engine, migrate
     from bot.store.store import Store
 
+    if not _has_record(settings, table=not args.json):
+        if args.json:
+            print("[]")
+        return 0
     engine = make_engine(settings.database_url)
     migrate(engine)
     store = Store(engine)
     print(audit_json(store) if args.json else audit_table(store))
     return 0
+
+
+def _has_record(settings: Settings, *, table: bool) -> bool:
+    """False, having said so, when the database does not exist yet: a reading command does not create it.
+
+    The message goes to standard output for a person, to standard error beside `--json` (which then
+    prints an empty result, so that scripts read the same shape either way).
+    """
+    from sqlalchemy.engine import make_url
+
+    from bot.store.db import has_record
+
+    if has_record(settings.database_url):
+        return True
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(
+        f"No record yet: the bot has not used {shown} (it keeps its record there from the first `bot run`, "
+        "`bot shell` or `bot migrate`). Set DATABASE_URL to read another database.",
+        file=sys.stdout if table else sys.stderr,
+    )
+    return False
 
 
 def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
@@ -226,7 +258,13 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from bot.store.store import Store
     from bot.store.tables import utcnow
 
-    engine = make_engine(settings.database_url)
+    if not _has_record(settings, table=not args.json):
+        if not args.json:
+            return 0
+        url = "sqlite://"  # nothing recorded: the same empty report, from an empty database in memory
+    else:
+        url = settings.database_url
+    engine = make_engine(url)
     migrate(engine)
     store = Store(engine)
     catalog = Catalog.load(settings.bot_catalog)
@@ -383,7 +421,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bot", description="endpoint-bot: Together AI dedicated endpoints from Slack."
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     shell = sub.add_parser(
         "shell", help="try the whole bot in the terminal: a pretend Slack and a simulated Together"
@@ -491,7 +529,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    commands = parser()
+    args = commands.parse_args(argv)
+    if args.command is None:  # `bot` alone: what it can do, not an error
+        commands.print_help()
+        return 0
     if getattr(args, "loads_settings", False):  # reports bad settings itself, as one of its checks
         try:
             return int(args.func(None, args))

@@ -249,10 +249,13 @@ def check_database(settings: Settings) -> Check:
     finally:
         engine.dispose()
     if pending:
+        # Not a failure: `bot run` (and `bot tracker`, `bot shell`) apply migrations at start.
         return Check(
             "database",
-            False,
-            f"{shown} is reachable but not migrated ({len(pending)} migration(s) pending): run `bot migrate`.",
+            True,
+            f"{shown} is reachable but not migrated yet ({len(pending)} migration(s) pending): `bot run` "
+            "migrates it at start (or run `bot migrate` now).",
+            warning=True,
         )
     return Check("database", True, f"{shown} is reachable and migrated.")
 

@@ -119,9 +119,11 @@ def build_bot(
     apply_migrations: bool = True,
     simulated: bool = False,
     serves_slack: bool = True,
+    callable_endpoints: bool = True,
 ) -> Bot:
     """Everything the bot runs. `serves_slack=False` (the worker role) receives no Slack requests, so it
-    needs no signing secret."""
+    needs no signing secret. `callable_endpoints=False` (the shell, whose simulator ends with it) leaves
+    the `curl` example out of the STARTED reply."""
     settings.require(
         *(("slack_signing_secret",) if serves_slack else ()),
         *(() if client is not None else ("slack_bot_token",)),
@@ -156,7 +158,12 @@ def build_bot(
         launches.launch_approved(),
         launches.recover_launches(),
     )
-    renderer = Renderer(catalog, policy, inference_url=inference_url(provider), simulated=simulated)
+    renderer = Renderer(
+        catalog,
+        policy,
+        inference_url=inference_url(provider) if callable_endpoints else None,
+        simulated=simulated,
+    )
     publisher = Publisher(
         store,
         make_publisher_client(client.token or "", client.base_url),

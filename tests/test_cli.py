@@ -67,3 +67,36 @@ def test_audit_json_and_table(stack: Stack) -> None:
 def test_audit_on_an_empty_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = run_bot("audit", "--json", env={"DATABASE_URL": f"sqlite:///{tmp_path}/new.db"})
     assert result.returncode == 0 and json.loads(result.stdout) == []
+
+
+def test_reading_commands_on_a_missing_database_say_there_is_no_record_and_create_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    database = tmp_path / "endpoint-bot.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    for command in ("audit", "spend"):
+        result = run_bot(command, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "No record yet: the bot has not used sqlite:///" in result.stdout
+        assert "Traceback" not in result.stderr
+    # With --json the shape stays what scripts read, empty; the note goes beside it.
+    listed = run_bot("audit", "--json", env=env)
+    assert json.loads(listed.stdout) == [] and "No record yet" in listed.stderr
+    spent = run_bot("spend", "--json", env=env)
+    assert json.loads(spent.stdout)["endpoints"] == [] and "No record yet" in spent.stderr
+    assert not database.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_bot_alone_prints_the_command_list() -> None:
+    result = run_bot()
+    assert result.returncode == 0, result.stderr
+    for command in ("shell", "run", "doctor", "audit", "manifest"):
+        assert f"\n    {command} " in result.stdout
+    assert "required" not in result.stdout + result.stderr
+
+
+def test_manifest_without_url_says_it_used_a_placeholder() -> None:
+    result = run_bot("manifest")
+    assert result.returncode == 0
+    assert "https://bot.example.com/slack/events" in result.stdout
+    assert "no --url given, so the Request URLs are the placeholder" in result.stderr
+    quiet = run_bot("manifest", "--url", "https://bot.example.org")
+    assert quiet.returncode == 0 and quiet.stderr == ""

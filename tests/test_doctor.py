@@ -98,10 +98,10 @@ def test_unmigrated_database(
     healthy: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     healthy.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
-    status, lines, _ = doctor(capsys)
-    assert status == 1
-    assert lines["database"].startswith("FAIL") and "not migrated" in lines["database"]
-    assert "run `bot migrate`" in lines["database"]
+    status, lines, out = doctor(capsys)
+    assert status == 0, out  # `bot run` migrates at start: worth a look, not a failure
+    assert lines["database"].startswith("warn") and "not migrated yet" in lines["database"]
+    assert "`bot run` migrates it at start" in lines["database"]
 
 
 def test_missing_settings_are_named_and_their_checks_skipped(

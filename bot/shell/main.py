@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.shell.commands import Shell, StopScript
 from bot.shell.render import Style
 from bot.shell.wiring import DEFAULT_APPROVER, ForeignDatabase, LocalBot, start_local
+from bot.store.db import DatabaseInUse
 from bot.testing.driver import DEFAULT_CHANNEL
 from bot.together.simulator import DEFAULT_DURATIONS
 
@@ -51,6 +52,16 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
     ]
 
 
+def busy_advice(settings: Settings) -> str:
+    """What to do when another process holds the shell's database (usually another `bot shell`)."""
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    return (
+        f"{database} is in use by another bot process, most likely another `bot shell` (or a `bot run`) "
+        "started in this folder. Type `quit` in that one first, or give this one a database of its own: "
+        "DATABASE_URL=sqlite:///shell2.db bot shell"
+    )
+
+
 def run_shell(
     settings: Settings,
     *,
@@ -68,6 +79,9 @@ def run_shell(
         local = start_local(settings, speed=speed)
     except ForeignDatabase as exc:
         print(f"bot shell: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseInUse:
+        print(f"bot shell: {busy_advice(settings)}", file=sys.stderr)
         return 2
     style = Style(color=_isatty(stdout) and not settings.no_color)
     shell = Shell(local, stdout, user=user, style=style)

@@ -123,6 +123,7 @@ def start_local(settings: Settings, *, speed: float) -> LocalBot:
             provider=simulator_client(simulator, api=settings.together_api),
             client=make_web_client(config.slack_bot_token.get_secret_value(), fake.base_url),
             simulated=True,
+            callable_endpoints=False,  # the simulator's port is gone once the shell exits
         )
     except BaseException:
         simulator.stop()

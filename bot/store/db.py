@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.config import ConfigError
@@ -102,6 +102,21 @@ class SingleProcessLock:
 
 class DatabaseInUse(ConfigError):
     pass
+
+
+def has_record(url: str) -> bool:
+    """Whether the database holds the bot's tables, found without creating anything (a SQLite file that
+    does not exist stays that way), so that read-only commands can say there is nothing yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or not Path(database).exists():
+            return False
+    engine = make_engine(url)
+    try:
+        return inspect(engine).has_table("launch_requests")
+    finally:
+        engine.dispose()
 
 
 def pending_migrations(engine: Engine) -> list[str]:
