@@ -31,7 +31,7 @@ def test_home_shows_your_endpoints_and_your_requests_waiting(stack: Stack) -> No
     home = stack.slack.open_home(REQUESTER)
     assert home["type"] == "home"
     text = home_text(home)
-    assert "llama-8b-r1" in text and "STARTED" in text and "$8.00\\u2013$20.01/h" in text
+    assert "llama-8b-r1" in text and "STARTED" in text and "$8.00\\u2013$20.00/h" in text
     assert "Your requests waiting for approval" in text and "Request #2" in text
     assert "Nothing is waiting for you." in text and "approve_request" not in text  # not theirs to approve
 

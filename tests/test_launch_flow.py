@@ -102,8 +102,10 @@ def test_a100_form_prices_and_create_body(stack: Stack) -> None:
     assert (_selected(view, Block.MIN_REPLICAS), _selected(view, Block.MAX_REPLICAS)) == ("2", "5")
     assert _selected(view, Block.INACTIVE_TIMEOUT) == "60"
     estimate = next(b for b in view["blocks"] if b.get("block_id") == Block.ESTIMATE)["text"]["text"]
-    # 1x A100 SXM is 6.67 cents a minute per replica: $4.00/h each, $8.00 at 2, $20.01 at 5.
-    assert "$8.00/h at 2 replicas" in estimate and "$20.01/h at 5" in estimate
+    # 1x A100 SXM is 6.67 cents a minute per replica: $4.00/h each as shown, so $8.00 at 2 and $20.00 at 5
+    # (not the $20.01 that 5 × 6.67 × 60 rounds to: the figures shown add up).
+    assert "$8.00/h at 2 replicas" in estimate and "$20.00/h at 5" in estimate
+    assert "1x A100 80GB SXM · $4.00/h per replica" in json.dumps(view, ensure_ascii=False)
     hardware = next(b for b in view["blocks"] if b.get("block_id") == Block.HARDWARE)["element"]["options"]
     assert all("$" in o["text"]["text"] for o in hardware)
 

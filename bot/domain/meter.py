@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.cost import format_dollars
+from bot.domain.cost import dollars_per_hour, format_dollars
 from bot.domain.states import SERVING
 
 
@@ -117,7 +117,7 @@ def measure(
     hourly_now = None
     if ordered and ordered[-1].state in SERVING and ordered[-1].at <= now:
         few, many = replicas_then(ordered[-1], bounds)
-        hourly_now = (cents_per_minute * 60 * few / 100, cents_per_minute * 60 * many / 100)
+        hourly_now = (dollars_per_hour(cents_per_minute, few), dollars_per_hour(cents_per_minute, many))
     return Meter(serving, low, high, hourly_now)
 
 

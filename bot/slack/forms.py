@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import MAX_REPLICAS, MAX_TIMEOUT_MINUTES
-from bot.domain.cost import CostEstimate, format_dollars
+from bot.domain.cost import CostEstimate, format_dollars, replica_count
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.model import LaunchDraft
 from bot.domain.policy import LaunchPolicy
@@ -290,11 +290,10 @@ def estimate_text(
     if values.min_replicas > values.max_replicas:
         return "*Estimated cost:* the minimum is larger than the maximum." + warning
     estimate = CostEstimate(chosen.cents_per_minute, values.min_replicas, values.max_replicas)
-    text = (
-        f"*Estimated cost:* {format_dollars(estimate.at_min)}/h at {values.min_replicas} "
-        f"replica{'s' if values.min_replicas != 1 else ''}, {format_dollars(estimate.at_max)}/h at "
-        f"{values.max_replicas}. Billed per minute while running, even when idle."
-    )
+    at = f"{format_dollars(estimate.at_min)}/h at {replica_count(values.min_replicas, values.min_replicas)}"
+    if values.max_replicas != values.min_replicas:
+        at += f", {format_dollars(estimate.at_max)}/h at {values.max_replicas}"
+    text = f"*Estimated cost:* {at}. Billed per minute while running, even when idle."
     if warning or policy is None or not policy.tiered:
         return text + warning
     tier = policy.tier_for(estimate.at_max)

@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.access import Act
 from bot.domain.catalog import describe_hardware
 from bot.domain.command import usage
-from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars, replica_count
 from bot.domain.errors import UserError
 from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest
@@ -55,7 +55,7 @@ def name_of(managed: Managed) -> str:
 
 
 def replicas(low: int, high: int) -> str:
-    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
+    return replica_count(low, high)
 
 
 def auto_stop(minutes: int | None) -> str:
@@ -151,8 +151,9 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
         line = f"• {replicas(info.min_replicas, info.max_replicas)}"
         if m is not None:
             cost = CostEstimate(m.request.cents_per_minute, info.min_replicas, info.max_replicas)
-            each = format_dollars(dollars_per_hour(m.request.cents_per_minute))
-            line += f" at {each}/h each: {hourly(cost)} while running"
+            if info.max_replicas > 1:  # one replica's price is the whole price: no "1 replica at $x each"
+                line += f" at {format_dollars(cost.each)}/h each"
+            line += f": {hourly(cost)} while running"
         lines.append(line)
     if status.spent is not None:
         lines.append(f"• Cost so far: {spent_text(status.spent)}")
@@ -284,8 +285,7 @@ def _done_phrase(action: str, d: dict[str, Any]) -> str:
 
 def confirm_modal(act: Act, m: Managed, meta: EndpointActionMeta) -> dict[str, Any]:
     """The stop or delete dialog: what will happen and what it saves."""
-    each = format_dollars(dollars_per_hour(m.request.cents_per_minute))
-    cost = f"{hourly(m.cost)} ({replicas(m.min_replicas, m.max_replicas)} at {each}/h each)"
+    cost = escape(m.cost.describe())
     if m.running:
         saves = f"It saves {cost}: Together bills every running replica, busy or idle."
     else:

@@ -46,7 +46,7 @@ class Renderer:
 
     catalog: Catalog
     policy: LaunchPolicy
-    inference_url: str = "https://api.together.xyz/v1"
+    inference_url: str | None = "https://api.together.xyz/v1"  # None: nothing lasting answers there (shell)
     simulated: bool = False
 
     # --- the request card ------------------------------------------------------------------
@@ -73,8 +73,8 @@ class Renderer:
                 ]
             ),
         ]
-        if spent is not None:
-            fields.append(f"*Cost so far*\n{spent_text(spent)}")
+        if spent is not None and (spent.serving > timedelta(0) or spent.hourly_now is not None):
+            fields.append(f"*Cost so far*\n{spent_text(spent)}")  # once it has run: no "$0.00" before
         if d.display_name:
             fields.append(f"*Name*\n{escape(d.display_name)}")
         if self.policy.tiered:
@@ -311,6 +311,11 @@ class Renderer:
             line += f": {escape(truncate(str(payload['status_message']), 300))}"
         if state in READY_TO_SERVE:
             name = payload.get("name") or ""
+            if self.inference_url is None:
+                return (
+                    f"{line}. The endpoint is serving, in the simulator only: there is nothing to call. A real "
+                    f"endpoint's reply here shows how to call it (`model` set to its name, here {code(name)})."
+                )
             return (
                 f"{line}. The endpoint is serving. Call it with `model` set to {code(name)}:\n"
                 "```curl " + self.inference_url.rstrip("/") + "/chat/completions \\\n"
@@ -358,7 +363,7 @@ class Renderer:
         summary = (
             f"Approve launch request #{request.id} from {mention(request.requested_by)}?\n"
             f"• {code(d.model)} on {escape(describe_hardware(d.hardware))}\n"
-            f"• {d.min_replicas}–{d.max_replicas} replicas, {escape(estimate.describe())}\n"
+            f"• {escape(estimate.describe())}\n"
             f"• Auto-stop: {self._auto_stop(d.inactive_timeout)}\n"
             f"{approval}"
             "Together starts billing as soon as the endpoint runs."

@@ -113,7 +113,18 @@ def test_cost_estimate() -> None:
     estimate = CostEstimate(cents_per_minute=9.0, min_replicas=2, max_replicas=5)
     assert (estimate.at_min, estimate.at_max) == (10.8, 27.0)
     assert estimate.describe() == "$10.80–$27.00/h (2–5 replicas at $5.40/h each)"
-    assert CostEstimate(9.0, 1, 1).describe() == "$5.40/h (1 replica at $5.40/h each)"
+    assert CostEstimate(9.0, 1, 1).describe() == "$5.40/h (1 replica)"
+    assert CostEstimate(9.0, 3, 3).describe() == "$16.20/h (3 replicas at $5.40/h each)"
+
+
+def test_every_figure_is_made_from_the_per_replica_price_as_shown() -> None:
+    # 1x A100 SXM is 6.67 cents a minute: $4.002/h, shown as $4.00; five of them are $20.00, not $20.01.
+    estimate = CostEstimate(6.67, 2, 5)
+    assert estimate.describe() == "$8.00–$20.00/h (2–5 replicas at $4.00/h each)"
+    for cents in (6.67, 13.15, 19.92, 3.33, 0.01):
+        for n in range(1, 65):
+            each = CostEstimate(cents, n, n)
+            assert f"{each.at_min:.2f}" == f"{round(float(f'{each.each:.2f}') * n, 2):.2f}"
     assert describe_hardware("2x_nvidia_h100_80gb_sxm") == "2x H100 80GB SXM"
 
 
