@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.slack.ids import Block
-from tests.conftest import REQUESTER, Stack
+from tests.conftest import APPROVER, REQUESTER, Stack
 
 pytestmark = [
     pytest.mark.backend(
@@ -32,6 +32,32 @@ def test_unknown_subcommand_shows_usage(stack: Stack) -> None:
     text = answer(stack, "launch llama-8b a100 2")
     assert "I don't know the command `launch`" in text
     assert "/endpoint create <model> <hardware> <replicas>" in text
+
+
+def test_a_mistyped_subcommand_gets_did_you_mean_not_the_whole_usage(stack: Stack) -> None:
+    text = answer(stack, "crate llama-8b a100 2")
+    assert text.startswith("I don't know the command `crate`. Did you mean `create`?")
+    assert "`/endpoint create <model>" in text and "/endpoint list" not in text
+
+
+def test_a_subcommand_with_no_likely_meaning_lists_only_what_the_person_may_use(stack: Stack) -> None:
+    text = answer(stack, "frobnicate")
+    assert "The commands are `create`, `list`" in text and "`/endpoint help`" in text
+    assert "delete" not in text  # the requester is not an approver: no `delete` offered
+    assert "Usage" not in text
+    refused = answer(stack, "delet llama-8b-r1")
+    assert "(`delete` is not one of yours.)" in refused and "/endpoint delete" not in refused
+    stack.slack.command(APPROVER, "frobnicate")
+    stack.fake.wait_for("response_url", count=3, timeout=5)
+    assert "`delete`" in stack.ephemeral_texts(APPROVER)[-1]
+
+
+def test_every_mistake_in_a_create_is_reported_at_once(stack: Stack) -> None:
+    text = answer(stack, "create lama-8b a10 5-2")
+    assert text.startswith("3 things to fix in that command:")
+    assert "• I don't know the model `lama-8b`." in text and "Did you mean `llama-8b`" in text
+    assert "• I don't know the hardware `a10`. Did you mean `a100`" in text
+    assert "• `5-2`: the minimum (5) is larger than the maximum (2); did you mean `2-5`?" in text
 
 
 def test_help_and_empty_command_show_usage(stack: Stack) -> None:

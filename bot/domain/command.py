@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.domain.catalog import Catalog
-from bot.domain.errors import InvalidReplicas, UsageError
+from bot.domain.errors import InvalidReplicas, UsageError, UserError
 from bot.domain.model import LaunchDraft
+
+T = TypeVar("T")
 
 MAX_REPLICAS = 64
 MAX_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -228,12 +232,18 @@ def parse_timeout(text: str) -> int:
     return int(word)
 
 
-def parse_command(text: str, catalog: Catalog) -> Command:
-    """Parse what followed `/endpoint`. Raises UsageError (or a subclass) with a helpful message."""
+def parse_command(text: str, catalog: Catalog, *, commands: Sequence[str] | None = None) -> Command:
+    """Parse what followed `/endpoint`. Raises UsageError (or a subclass) with a helpful message.
+
+    `commands` are the sub-commands the person may use (default: all), so that a mistake is answered
+    with those only.
+    """
     try:
         words = shlex.split(text.strip())
     except ValueError:
-        raise UsageError("I couldn't read that: a quote is not closed.\n" + USAGE) from None
+        raise UsageError(
+            'I couldn\'t read that: a quote is not closed. Close it (`name="my endpoint"`) and send it again.'
+        ) from None
     if not words or words[0].lower() in ("help", "-h", "--help", "?"):
         return HelpCommand()
     sub, rest = ALIASES.get(words[0].lower(), words[0].lower()), words[1:]
@@ -241,10 +251,55 @@ def parse_command(text: str, catalog: Catalog) -> Command:
         return _parse_create(rest, catalog)
     if sub in _PARSERS:
         return _PARSERS[sub](rest, catalog)
-    raise UsageError(f"I don't know the command `{words[0]}`.\n{USAGE}")
+    raise UsageError(unknown_command(words[0], commands))
 
 
 ALIASES = {"ls": "list", "get": "status", "show": "status", "rm": "delete", "gpus": "hardware"}
+# Words people reach for that are not commands here, and the command that does what they mean.
+MEANT = {
+    "launch": "create",
+    "deploy": "create",
+    "new": "create",
+    "run": "create",
+    "add": "create",
+    "up": "start",
+    "resume": "start",
+    "restart": "start",
+    "pause": "stop",
+    "halt": "stop",
+    "down": "stop",
+    "remove": "delete",
+    "destroy": "delete",
+    "info": "status",
+    "describe": "status",
+    "resize": "scale",
+    "log": "history",
+    "logs": "history",
+    "audit": "history",
+    "cost": "spend",
+    "costs": "spend",
+    "gpu": "hardware",
+}
+
+
+def unknown_command(word: str, commands: Sequence[str] | None = None) -> str:
+    """`I don't know the command `crate`. Did you mean `create`?` with that command's usage; without a
+    likely one, the names of the commands the person may use (not the whole usage)."""
+    allowed = [c for c in (commands if commands is not None else COMMANDS_BY_NAME) if c in COMMANDS_BY_NAME]
+    typed = word.lower()
+    guess = MEANT.get(typed) or next(
+        iter(difflib.get_close_matches(typed, list(COMMANDS_BY_NAME) + list(ALIASES), n=1, cutoff=0.6)), None
+    )
+    guess = ALIASES.get(guess, guess) if guess else None
+    head = f"I don't know the command `{word}`."
+    if guess is not None and guess in allowed:
+        return f"{head} Did you mean `{guess}`?\n{usage([guess])}"
+    names = ", ".join(f"`{c}`" for c in allowed)
+    if guess is not None:  # a command this person may not use: name it, without its usage
+        return (
+            f"{head} (`{guess}` is not one of yours.) Your commands are {names}: `/endpoint help` shows each."
+        )
+    return f"{head} The commands are {names}: `/endpoint help` shows each with an example."
 
 
 def _usage_error(name: str, problem: str) -> UsageError:
@@ -384,38 +439,66 @@ _PARSERS: dict[str, Callable[[list[str], Catalog], Command]] = {
 
 
 def _parse_create(words: list[str], catalog: Catalog) -> CreateCommand:
+    """Every part is checked, and every mistake reported in one answer: fixing them one by one is slow."""
+    problems: list[UserError] = []
+
+    def checked(parse: Callable[[], T]) -> T | None:
+        try:
+            return parse()
+        except UserError as exc:
+            problems.append(exc)
+            return None
+
     positional: list[str] = []
     options: dict[str, str] = {}
     for word in words:
         if m := _KEY_VALUE.match(word):
             key = m.group(1).lower()
             if key not in ("name", "timeout"):
-                raise UsageError(
-                    f"I don't know the option `{m.group(1)}=`. Options are `name=` and `timeout=`."
+                problems.append(
+                    UsageError(
+                        f"I don't know the option `{m.group(1)}=`. Options are `name=` and `timeout=`."
+                    )
                 )
+                continue
             options[key] = m.group(2)
         else:
             positional.append(word)
     if len(positional) > 3:
         extra = " ".join(positional[3:])
-        raise UsageError(
-            f'Too many words: `{extra}`. A display name with spaces goes in quotes: `name="my endpoint"`.\n'
-            + USAGE
+        problems.append(
+            UsageError(
+                f'Too many words: `{extra}`. A display name with spaces goes in quotes: `name="my endpoint"`.\n'
+                + usage(["create"])
+            )
         )
     # "create llama-8b 2-5": a replica range in second place means the hardware was left out.
     if len(positional) == 2 and _looks_like_replicas(positional[1]):
         positional = [positional[0], "", positional[1]]
     model_word, hardware_word, replicas_word = (positional + ["", "", ""])[:3]
-    model = catalog.resolve_model(model_word) if model_word else None
-    hardware = catalog.resolve_hardware(hardware_word) if hardware_word else None
-    low = high = None
-    if replicas_word:
-        low, high = parse_replicas(replicas_word)
+    model = checked(lambda: catalog.resolve_model(model_word)) if model_word else None
+    hardware = checked(lambda: catalog.resolve_hardware(hardware_word)) if hardware_word else None
+    replicas = checked(lambda: parse_replicas(replicas_word)) if replicas_word else None
+    low, high = replicas if replicas is not None else (None, None)
     name = options.get("name")
     if name is not None:
         name = name.strip() or None
-    timeout = parse_timeout(options["timeout"]) if "timeout" in options else None
+    timeout = checked(lambda: parse_timeout(options["timeout"])) if "timeout" in options else None
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise UsageError(all_problems(problems))
     return CreateCommand(model, hardware, low, high, name, timeout)
+
+
+def all_problems(problems: Sequence[UserError]) -> str:
+    """Several mistakes as one answer: each a bullet, its own further lines indented under it."""
+    lines = [f"{len(problems)} things to fix in that command:"]
+    for problem in problems:
+        first, *more = problem.message.split("\n")
+        lines.append(f"• {first}")
+        lines += [f"   {line}" for line in more]
+    return "\n".join(lines)
 
 
 def again_command(draft: LaunchDraft, catalog: Catalog, default_timeout: int = 60) -> str:

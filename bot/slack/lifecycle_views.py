@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.access import Act
 from bot.domain.catalog import describe_hardware
 from bot.domain.command import usage
-from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars, replica_count
+from bot.domain.cost import CostEstimate, format_dollars, replica_count
 from bot.domain.errors import UserError
 from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest

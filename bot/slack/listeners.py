@@ -72,7 +72,13 @@ class Listeners:
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         try:
-            parsed = parse_command(command.get("text") or "", self.catalog)
+            # A mistake is answered with the commands this person may use (no `delete` for the others).
+            allowed = (
+                self.lifecycle.lifecycle.commands_for(command["user_id"])
+                if self.lifecycle is not None
+                else None
+            )
+            parsed = parse_command(command.get("text") or "", self.catalog, commands=allowed)
         except UserError as exc:
             ack(text=exc.message)  # the ack's text is shown only to the person who typed the command
             return

@@ -57,6 +57,49 @@ def test_help_forms() -> None:
         assert isinstance(parse_command(text, CATALOG), HelpCommand)
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("crate", "create"), ("lst", "list"), ("stauts", "status"), ("launch", "create"), ("resume", "start")],
+)
+def test_a_mistyped_subcommand_gets_did_you_mean_and_that_commands_usage(typed: str, meant: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_command(f"{typed} x", CATALOG)
+    message = caught.value.message
+    assert message.startswith(f"I don't know the command `{typed}`. Did you mean `{meant}`?")
+    assert f"`/endpoint {meant}" in message and message.count("• `/endpoint") == 1
+
+
+def test_an_unknown_subcommand_names_only_the_commands_the_person_may_use() -> None:
+    mine = ["create", "list", "status", "stop", "help"]
+    with pytest.raises(UsageError) as caught:
+        parse_command("frobnicate", CATALOG, commands=mine)
+    assert caught.value.message == (
+        "I don't know the command `frobnicate`. The commands are `create`, `list`, `status`, `stop`, `help`: "
+        "`/endpoint help` shows each with an example."
+    )
+    with pytest.raises(UsageError, match=r"\(`delete` is not one of yours.\)") as refused:
+        parse_command("delet x", CATALOG, commands=mine)
+    assert "/endpoint delete" not in refused.value.message
+
+
+def test_every_mistake_in_a_create_is_reported_at_once() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_command("create lama-8b a10 5-2 color=red timeout=soon", CATALOG)
+    message = caught.value.message
+    assert message.startswith("5 things to fix in that command:\n")
+    for says in (
+        "option `color=`",
+        "the model `lama-8b`",
+        "the hardware `a10`",
+        "`5-2`: the minimum",
+        "`timeout=soon`",
+    ):
+        assert says in message
+    assert message.count("\n• ") == 5
+    with pytest.raises(UnknownModel):  # one mistake keeps its own type (a form field can point at it)
+        parse_command("create lama-8b a100 2-5", CATALOG)
+
+
 def test_unknown_subcommand_and_unclosed_quote() -> None:
     with pytest.raises(UsageError, match="I don't know the command `deploy`"):
         parse_command("deploy x", CATALOG)
