@@ -118,7 +118,8 @@ def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: 
 
 def test_a_session_that_died_is_tidied_up_by_the_next(tmp_path: Path) -> None:
     script = (
-        "/endpoint create llama-8b a100 2-5\nsubmit\nas approver\nclick Approve\nsubmit\nwait PENDING 20\n"
+        # PENDING is shown as the approval's answer; STARTING is the first news after it.
+        "/endpoint create llama-8b a100 2-5\nsubmit\nas approver\nclick Approve\nsubmit\nwait STARTING 20\n"
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "shell"],
@@ -189,7 +190,7 @@ as
 /deploy llama
 /endpoint create llama-8b a100 2-5
 set nonsense 3
-set hardware a100
+set hardware 80GB
 set min lots
 /endpoint help
 """
@@ -204,10 +205,79 @@ set min lots
     assert "✗ Say who, as one word" in out
     assert "✗ /deploy is not a valid command" in out
     assert "✗ This form has no field 'nonsense'. Fields: Model, Hardware" in out
-    assert "✗ 'a100' matches several: 1x A100 80GB PCIE, 1x A100 80GB SXM" in out
+    assert "✗ '80GB' matches several: 1x A100 80GB PCIE, 1x A100 80GB SXM" in out
     assert "✗ Minimum replicas (always running, always billed) takes a number (got 'lots')." in out
     # The lines that made sense still worked: the bot's own usage answer, only for the person who asked.
     assert "[only visible to you]" in out and "/endpoint create" in out
+
+
+def test_wait_sees_only_what_arrives_after_the_line_before_and_form_buttons_click(tmp_path: Path) -> None:
+    script = """\
+/endpoint create llama-8b a100 1
+set hardware h100
+submit
+as approver
+click Approve
+click Approve and launch
+wait STARTED 30
+/endpoint stop llama-8b
+click Stop
+click Stop it
+wait STOPPED 30
+wait STARTED 1
+"""
+    result = shell(script, tmp_path)
+    out = result.stdout
+    assert "Traceback" not in out + result.stderr
+    # `set` takes the hardware as the command does: `h100` is 1x H100, not "several".
+    assert "Hardware (price per replica): 1x H100 80GB SXM · $5.40/h per replica" in out
+    # One replica: one figure, said once.
+    assert "*Estimated cost:* $5.40/h at 1 replica. Billed per minute" in out
+    assert "• $5.40/h (1 replica)" in out and "1–1" not in out and "at 1 replica," not in out
+    # Nothing has run while the launch is pending: no cost line on the card yet.
+    before_started = out.split("> wait STARTED 30")[0]
+    assert "Approved by @approver" in before_started and "Cost so far" not in before_started
+    # The form's own buttons are clicked by their labels; an unknown label lists what can be clicked.
+    assert (
+        "✗ No button labelled 'Stop'. Buttons on screen: Stop it, Cancel (in your form “Stop endpoint”)"
+        in out
+    )
+    assert "(form “Stop endpoint” closed)" in out
+    # `wait STOPPED` is not fooled by "billing stops once it is STOPPED", said before it was stopped.
+    seen = [line for line in out.splitlines() if line.startswith("✓ seen:")]
+    assert len(seen) == 2 and "STOPPED" in seen[1] and "billing" not in seen[1].lower()
+    # Nothing that arrived after STOPPED says STARTED: the earlier messages do not count.
+    assert "✗ wait: no bot message containing 'STARTED' appeared within 1 s" in out
+    assert result.returncode == 1
+    assert (
+        "only messages that arrive or change after the line before it count"
+        in shell("help\n", tmp_path).stdout
+    )
+
+
+def test_a_second_shell_on_the_same_database_is_told_what_to_do(tmp_path: Path) -> None:
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "shell"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert first.stdin is not None and first.stdout is not None
+    try:
+        for line in first.stdout:  # the banner is printed once the first shell holds the database
+            if line.startswith("Type `help`"):
+                break
+        second = shell("/endpoint help\n", tmp_path)
+    finally:
+        first.communicate("quit\n", timeout=30)
+    assert second.returncode == 2
+    assert "is in use by another bot process, most likely another `bot shell`" in second.stderr
+    assert "DATABASE_URL=sqlite:///shell2.db bot shell" in second.stderr
+    assert "PostgreSQL" not in second.stderr and "Traceback" not in second.stderr
+    assert first.returncode == 0
 
 
 def test_configured_approvers_are_named_and_none_is_made_up(tmp_path: Path) -> None:

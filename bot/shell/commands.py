@@ -9,26 +9,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from bot.domain.errors import UserError
 from bot.shell.render import PLAIN, Style, buttons, option_text, short_option
-from bot.shell.screen import Screen
+from bot.shell.screen import Screen, Snapshot
 from bot.shell.wiring import LocalBot
-from bot.slack.ids import COMMAND
+from bot.slack.ids import COMMAND, Block
 from bot.testing.driver import DriverError
 
 DEFAULT_WAIT_SECONDS = 60.0
+SUBMIT_ANSWER_SECONDS = 3.0  # Slack's own bound on an answer; the bot answers a submission well within it
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 HELP = """\
 Commands (one per line):
   /endpoint <text>        type a slash command, e.g. /endpoint create llama-8b h100 2-5
   as <user>               act as someone else, e.g. as approver
-  click <label>           click the most recent button with that label, e.g. click Approve
+  click <label>           click the most recent button with that label, e.g. click Approve;
+                          an open form's buttons too (click Stop it, click Cancel)
   set <field> <value>     change a field of your open form (the start of its label is enough),
                           e.g. set min 1 · set display name demo · set note looks fine
   submit                  submit your open form as it stands
   cancel                  close your open form
   wait <text> [seconds]   wait until a bot message contains the text (default 60 s), e.g. wait STARTED;
-                          lowercase text matches any case
+                          only messages that arrive or change after the line before it count, so an
+                          older message never matches; lowercase text matches any case
   help                    this list
   quit                    leave (end of input does too)
 Lines starting with # are comments."""
@@ -58,6 +62,7 @@ class Shell:
         self.style = style
         self.screen = Screen(local.fake, local.driver.values, style)
         self.lock = threading.RLock()  # one writer at a time: commands and the background printer
+        self._seen: Snapshot = {}  # what Slack showed when the last line ended: `wait` looks past it
         self._commands: dict[str, Callable[[str], None]] = {
             "as": self._as,
             "click": self._click,
@@ -103,6 +108,14 @@ class Shell:
         word, rest = word.lower(), rest.strip()
         if word in ("quit", "exit"):
             return Outcome(quit=True)
+        try:
+            return self._run(line, word, rest)
+        finally:
+            with self.lock:  # what is on screen now is what the next `wait` looks past
+                self.flush()
+                self._seen = self.screen.snapshot()
+
+    def _run(self, line: str, word: str, rest: str) -> Outcome:
         try:
             if line.startswith("/"):
                 self._slash(line)
@@ -152,25 +165,34 @@ class Shell:
     def _click(self, label: str) -> None:
         if not label:
             raise ShellError("Say which button: `click Approve`.")
+        view = self.local.driver.view(self.user)
+        form = form_buttons(view)
+        if form and label.lower() == form[0].lower():
+            self._submit("")
+            return
+        if len(form) > 1 and label.lower() == form[1].lower():
+            self._cancel("")
+            return
         try:
             self.local.driver.find_button(label, user=self.user)
         except DriverError:
-            visible = self._visible_buttons()
-            hint = (
-                f" Buttons on screen: {', '.join(visible)}."
-                if visible
-                else " There are no buttons on screen."
-            )
-            raise ShellError(f"No button labelled {label!r}.{hint}") from None
+            raise ShellError(f"No button labelled {label!r}.{self._buttons_hint(view)}") from None
         self.local.driver.click(self.user, label)
         self._settled()
 
-    def _visible_buttons(self) -> list[str]:
+    def _buttons_hint(self, view: dict[str, Any] | None) -> str:
+        """The labels a person could click now: their open form's, then the messages'."""
         seen: dict[str, None] = {}
         for message in self.screen.all_messages():
             if message.ephemeral_for in (None, self.user):
-                seen.update(dict.fromkeys(buttons(message.blocks)))
-        return list(seen)
+                seen.update(dict.fromkeys(b for b in buttons(message.blocks) if b))
+        parts = []
+        if view is not None and form_buttons(view):
+            title = str((view.get("title") or {}).get("text", "form"))
+            parts.append(f"{', '.join(form_buttons(view))} (in your form “{title}”)")
+        if seen:
+            parts.append(", ".join(seen) + (" (in messages)" if parts else ""))
+        return f" Buttons on screen: {'; '.join(parts)}." if parts else " There are no buttons on screen."
 
     def _open_form(self, action: str) -> dict[str, Any]:
         view = self.local.driver.view(self.user)
@@ -182,7 +204,12 @@ class Shell:
 
     def _submit(self, rest: str) -> None:
         self._open_form("submit")
+        calls = self.local.calls
         errors = self.local.driver.submit(self.user)
+        if not errors:
+            # The form closed with the ack; the bot's answer (a card, a reply) follows it: let it arrive
+            # within this line, so that a `wait` after it looks only at what comes next.
+            self.local.wait_for_call(after=calls, timeout=SUBMIT_ANSWER_SECONDS)
         self._settled()
         if errors:
             raise ShellError("The form was not accepted: fix the fields marked ! with `set`, then `submit`.")
@@ -197,23 +224,40 @@ class Shell:
         block, value = match_field(view, rest)
         element = block["element"]
         label = str(block["label"]["text"])
-        resolved = resolve_value(element, value, label)
+        resolved = self._as_in_command(block, value)
+        if resolved is None:
+            resolved = resolve_value(element, value, label)
         self.local.driver.set(self.user, block["block_id"], resolved)
         shown = value if element.get("type") in _TEXT_TYPES else _describe(element, resolved)
         self.say(self.style.good(f"{label}: {shown or '(empty)'}"))
         self._settled()
+
+    def _as_in_command(self, block: dict[str, Any], value: str) -> str | None:
+        """A hardware option named as `/endpoint create` takes it (`h100`, `2xh100`), when it is one the
+        form offers; None to match the options' text instead."""
+        if block.get("block_id") != Block.HARDWARE or not value.strip():
+            return None
+        try:
+            hardware = self.local.bot.catalog.resolve_hardware(value)
+        except UserError:
+            return None
+        offered = {str(o.get("value")) for o in block["element"].get("options") or []}
+        return hardware if hardware in offered else None
 
     def _wait(self, rest: str) -> None:
         text, seconds = parse_wait(rest)
         deadline = time.monotonic() + seconds
         while True:
             self.flush()
-            found = self.screen.find_text(text)
+            found = self.screen.find_text(text, since=self._seen)
             if found is not None:
                 self.say(self.style.good(f"✓ seen: {found}"))
                 return
             if time.monotonic() >= deadline:
-                self._fail(f"wait: no bot message containing {text!r} appeared within {seconds:g} s.")
+                self._fail(
+                    f"wait: no bot message containing {text!r} appeared within {seconds:g} s "
+                    "(only what arrived or changed after the line before it counts)."
+                )
                 raise StopScript()
             time.sleep(0.1)
 
@@ -239,6 +283,14 @@ def parse_wait(rest: str) -> tuple[str, float]:
         if seconds <= 0:
             raise ShellError("The time to wait must be more than 0 seconds.")
     return " ".join(words), seconds
+
+
+def form_buttons(view: dict[str, Any] | None) -> list[str]:
+    """A form's own buttons: [submit, close], as far as it has them."""
+    if view is None:
+        return []
+    submit, close = (str((view.get(k) or {}).get("text", "")) for k in ("submit", "close"))
+    return [submit, close] if submit else []
 
 
 def _inputs(view: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,17 @@ from bot.testing.fake_slack import FakeSlack, Message
 
 BOT_NAME = "endpoint-bot"
 
+# Per message ((channel, ts, ephemeral for whom)), the lines it showed at some moment.
+Snapshot = dict[tuple[str, str, str | None], frozenset[str]]
+
+
+def _key(message: Message) -> tuple[str, str, str | None]:
+    return (message.channel, message.ts, message.ephemeral_for)
+
+
+def _shown(message: Message) -> list[str]:
+    return message_lines(message, PLAIN) + [message.text or ""]
+
 
 @dataclass
 class _Item:
@@ -52,13 +63,22 @@ class Screen:
         found.extend(self.fake.ephemerals())
         return found
 
-    def find_text(self, needle: str) -> str | None:
-        """The first line of a bot message containing `needle` (case-insensitive when it is all lowercase)."""
+    def snapshot(self) -> Snapshot:
+        """What every message shows now, line by line: `find_text` can then look only at what is newer."""
+        return {_key(m): frozenset(_shown(m)) for m in self.all_messages()}
+
+    def find_text(self, needle: str, since: Snapshot | None = None) -> str | None:
+        """The first line of a bot message containing `needle` (case-insensitive when it is all lowercase).
+
+        With `since`, only lines that were not there then count: new messages, and the changed lines of
+        edited ones (a card's new state, not the text it showed all along).
+        """
         fold = needle == needle.lower()
         for message in self.all_messages():
-            for line in message_lines(message, PLAIN) + [message.text or ""]:
+            before = since.get(_key(message), frozenset()) if since is not None else frozenset()
+            for line in _shown(message):
                 hay = line.lower() if fold else line
-                if needle in hay:
+                if needle in hay and line not in before:
                     return line.strip()
         return None
 

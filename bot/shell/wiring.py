@@ -60,6 +60,15 @@ class LocalBot:
         with self._lock:
             return self._calls
 
+    def wait_for_call(self, *, after: int, timeout: float) -> bool:
+        """Wait until the bot has made a Web API call beyond the first `after` (it answered something)."""
+        deadline = time.monotonic() + timeout
+        while self.calls <= after:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def quiet_for(self) -> float:
         with self._lock:
             return time.monotonic() - self._last_call
