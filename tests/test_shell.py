@@ -193,6 +193,8 @@ set nonsense 3
 set hardware 80GB
 set min lots
 /endpoint help
+/endpoint create whisper
+set hardware l40s
 """
     result = shell(script, tmp_path)
     out = result.stdout
@@ -207,6 +209,8 @@ set min lots
     assert "✗ This form has no field 'nonsense'. Fields: Model, Hardware" in out
     assert "✗ '80GB' matches several: 1x A100 80GB PCIE, 1x A100 80GB SXM" in out
     assert "✗ Minimum replicas (always running, always billed) takes a number (got 'lots')." in out
+    # Hardware as the command takes it, but not offered for this model: the form's choices instead.
+    assert "✗ 1x L40S is not among the hardware this form offers for the model. Choices: 1x H100" in out
     # The lines that made sense still worked: the bot's own usage answer, only for the person who asked.
     assert "[only visible to you]" in out and "/endpoint create" in out
 

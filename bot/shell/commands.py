@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from bot.domain.catalog import describe_hardware
 from bot.domain.errors import UserError
 from bot.shell.render import PLAIN, Style, buttons, option_text, short_option
 from bot.shell.screen import Screen, Snapshot
@@ -241,8 +242,13 @@ class Shell:
             hardware = self.local.bot.catalog.resolve_hardware(value)
         except UserError:
             return None
-        offered = {str(o.get("value")) for o in block["element"].get("options") or []}
-        return hardware if hardware in offered else None
+        options = block["element"].get("options") or []
+        if hardware not in {str(o.get("value")) for o in options}:
+            raise ShellError(
+                f"{describe_hardware(hardware)} is not among the hardware this form offers for the model. "
+                f"Choices: {_listing(options)}."
+            )
+        return hardware
 
     def _wait(self, rest: str) -> None:
         text, seconds = parse_wait(rest)
