@@ -195,6 +195,10 @@ set min lots
 /endpoint help
 /endpoint create whisper
 set hardware l40s
+cancel
+/endpoint crate llama-8b
+/endpoint frobnicate
+/endpoint create lama-8b a10 5-2
 """
     result = shell(script, tmp_path)
     out = result.stdout
@@ -209,6 +213,13 @@ set hardware l40s
     assert "✗ This form has no field 'nonsense'. Fields: Model, Hardware" in out
     assert "✗ '80GB' matches several: 1x A100 80GB PCIE, 1x A100 80GB SXM" in out
     assert "✗ Minimum replicas (always running, always billed) takes a number (got 'lots')." in out
+    # A mistyped sub-command: a suggestion, not the whole usage; none likely: only what @you may use.
+    assert "I don't know the command `crate`. Did you mean `create`?" in out
+    assert "I don't know the command `frobnicate`. The commands are `create`, `list`" in out
+    assert "`delete`" not in out.split("> /endpoint frobnicate")[1].split("> /endpoint create lama-8b")[0]
+    # Every mistake of a command at once.
+    assert "3 things to fix in that command:" in out
+    assert "the model `lama-8b`" in out and "the hardware `a10`" in out and "`5-2`: the minimum (5)" in out
     # Hardware as the command takes it, but not offered for this model: the form's choices instead.
     assert "✗ 1x L40S is not among the hardware this form offers for the model. Choices: 1x H100" in out
     # The lines that made sense still worked: the bot's own usage answer, only for the person who asked.
