@@ -262,7 +262,7 @@ wait STARTED 1
     seen = [line for line in out.splitlines() if line.startswith("✓ seen:")]
     assert len(seen) == 2 and "STOPPED" in seen[1] and "billing" not in seen[1].lower()
     # Nothing that arrived after STOPPED says STARTED: the earlier messages do not count.
-    assert "✗ wait: no bot message containing 'STARTED' appeared within 1 s" in out
+    assert "✗ wait: no bot message containing 'STARTED' appeared within 1 s (it was shown before: “" in out
     assert result.returncode == 1
     assert (
         "only messages that arrive or change after the line before it count"

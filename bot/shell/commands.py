@@ -260,10 +260,14 @@ class Shell:
                 self.say(self.style.good(f"✓ seen: {found}"))
                 return
             if time.monotonic() >= deadline:
-                self._fail(
-                    f"wait: no bot message containing {text!r} appeared within {seconds:g} s "
-                    "(only what arrived or changed after the line before it counts)."
+                earlier = self.screen.find_text(text)
+                why = (
+                    f"it was shown before: “{earlier}”, and only what arrives or changes after the line "
+                    "before the wait counts"
+                    if earlier is not None
+                    else "only what arrives or changes after the line before the wait counts"
                 )
+                self._fail(f"wait: no bot message containing {text!r} appeared within {seconds:g} s ({why}).")
                 raise StopScript()
             time.sleep(0.1)
 
