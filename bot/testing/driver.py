@@ -15,11 +15,16 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.testing.fake_slack import FakeSlack, Message
-from bot.testing.slack_requests import SignedRequest, SlackRequests, state_values
+from bot.testing.fake_slack import FakeSlack, Message, SlackRefused
+from bot.testing.slack_requests import (
+    SLACK_ACK_SECONDS,
+    AckTimeout,
+    SignedRequest,
+    SlackRequests,
+    state_values,
+)
 
 DEFAULT_CHANNEL = "C0LAUNCH"
-SLACK_ACK_SECONDS = 3.0  # Slack shows the person an error when an app takes longer to acknowledge
 
 
 class DriverError(AssertionError):
@@ -58,6 +63,7 @@ class HttpTransport:
         self.http = httpx.Client(timeout=30)
 
     def deliver(self, request: SignedRequest, kind: str) -> Answer:
+        # SignedRequest.post fails a request the bot does not answer within Slack's 3 seconds.
         response = request.post(self.events_url, self.http)
         return Answer(response.status_code, response.text, response.headers.get("content-type", ""))
 
@@ -128,7 +134,10 @@ class SlackDriver:
         self.http.close()
 
     def _send(self, request: SignedRequest, kind: str) -> Answer:
-        answer = self.transport.deliver(request, kind)
+        try:
+            answer = self.transport.deliver(request, kind)
+        except AckTimeout as exc:
+            raise DriverError(str(exc)) from None
         self._check(answer)
         return answer
 
@@ -298,7 +307,10 @@ class SlackDriver:
             raise DriverError("there is no open form to submit")
         request = self.requests.view_submission(user, view, self._values(view))
         response = self._send(request, "interactive")
-        outcome = self.fake.apply_view_ack(view["id"], response.text)
+        try:
+            outcome = self.fake.apply_view_ack(view["id"], response.text)
+        except SlackRefused as exc:
+            raise DriverError(str(exc)) from None
         if outcome == "errors":
             return self.fake.view_errors(view["id"])
         self._edits.pop(view["id"], None)
