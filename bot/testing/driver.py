@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.testing import slack_requests
 from bot.testing.fake_slack import FakeSlack, Message, SlackRefused
 from bot.testing.slack_requests import (
-    SLACK_ACK_SECONDS,
     AckTimeout,
     SignedRequest,
     SlackRequests,
@@ -78,9 +78,9 @@ class SocketModeTransport:
     An envelope the bot does not ack within Slack's 3 seconds is a :class:`DriverError`.
     """
 
-    def __init__(self, fake: FakeSlack, ack_timeout: float = SLACK_ACK_SECONDS) -> None:
+    def __init__(self, fake: FakeSlack, ack_timeout: float | None = None) -> None:
         self.socket = fake.socket_mode
-        self.ack_timeout = ack_timeout
+        self.ack_timeout = slack_requests.SLACK_ACK_SECONDS if ack_timeout is None else ack_timeout
 
     def deliver(self, request: SignedRequest, kind: str) -> Answer:
         envelope = self.socket.send(kind, request.payload)
@@ -121,7 +121,7 @@ class SlackDriver:
 
     @classmethod
     def over_socket_mode(
-        cls, fake: FakeSlack, *, team_id: str = "T0SIM", ack_timeout: float = SLACK_ACK_SECONDS
+        cls, fake: FakeSlack, *, team_id: str = "T0SIM", ack_timeout: float | None = None
     ) -> SlackDriver:
         """A driver that reaches the bot through the fake's Socket Mode (the bot must be connected)."""
         # The secret only signs requests, which Socket Mode does not carry: any value will do.
