@@ -64,7 +64,8 @@ LIMITS: dict[str, int] = {
     # {_ELEMENTS}/button-element ("text": max 75 characters; "value": max 2000; "url": max 3000)
     "button_text": 75,
     "button_value": 2_000,
-    # {_ELEMENTS}/button-element ("action_id": max 255) and {_BLOCKS} ("block_id": max 255)
+    # {_ELEMENTS}/button-element ("action_id": max 255, "unique among all other action_ids in the containing
+    # block") and {_BLOCKS} ("block_id": max 255, "unique for each message and each iteration of a message")
     "action_id": 255,
     "block_id": 255,
     # {_ELEMENTS}/select-menu-element ("options": max 100)
@@ -217,7 +218,6 @@ def _text_problems(obj: Any, limit: int, pointer: str, *, required: bool = False
 def _blocks_problems(blocks: list[Any], pointer: str, allowed: frozenset[str]) -> list[str]:
     problems: list[str] = []
     block_ids: dict[str, int] = {}
-    action_ids: dict[str, int] = {}
     for index, block in enumerate(blocks):
         here = f"{pointer}/{index}"
         if not isinstance(block, Mapping):
@@ -235,6 +235,7 @@ def _blocks_problems(blocks: list[Any], pointer: str, allowed: frozenset[str]) -
                 problems.append(f"duplicate block_id {block_id!r} [json-pointer:{here}/block_id]")
             block_ids[str(block_id)] = index
         problems += _block_problems(block, here)
+        action_ids: dict[str, int] = {}  # unique within the containing block (see LIMITS["action_id"])
         for el_pointer, element in _elements(block, here):
             action_id = element.get("action_id")
             if action_id is None:
@@ -243,7 +244,7 @@ def _blocks_problems(blocks: list[Any], pointer: str, allowed: frozenset[str]) -
                 problems.append(_too_long(LIMITS["action_id"], f"{el_pointer}/action_id"))
             elif action_id in action_ids:
                 problems.append(f"duplicate action_id {action_id!r} [json-pointer:{el_pointer}/action_id]")
-            action_ids[str(action_id)] = index
+            action_ids[str(action_id)] = 1
         if not problems:
             problems += _sdk_problems(lambda b=block: Block.parse(dict(b)), here)
     return problems

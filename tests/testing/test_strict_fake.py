@@ -124,8 +124,8 @@ def refused(call: Any) -> dict[str, Any]:
             "duplicate block_id 'same' [json-pointer:/blocks/1/block_id]",
         ),
         (
-            [{"type": "actions", "elements": [button("a", "same")]}, {"type": "actions", "elements": [button("b", "same")]}],
-            "duplicate action_id 'same' [json-pointer:/blocks/1/elements/0/action_id]",
+            [{"type": "actions", "elements": [button("a", "same"), button("b", "same")]}],
+            "duplicate action_id 'same' [json-pointer:/blocks/0/elements/1/action_id]",
         ),
         (
             [{"type": "actions", "elements": [{"type": "static_select", "action_id": "s",
