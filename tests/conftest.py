@@ -419,6 +419,22 @@ def provider_for(
     )
 
 
+# What Slack answers when the app sent something it does not accept (not a fault injected by a test).
+REFUSALS = frozenset(
+    {"invalid_blocks", "invalid_arguments", "msg_too_long", "view_too_large", "expired_trigger_id"}
+)
+
+
+def assert_nothing_refused(fake: FakeSlack) -> None:
+    """The bot sent Slack nothing it would refuse: a refusal the bot only logs would go unseen otherwise."""
+    refused = [
+        f"{c.method}: {c.error or c.response} {c.problems}"
+        for c in fake.calls()
+        if c.error in REFUSALS or (c.method == "response_url" and c.response in REFUSALS)
+    ]
+    assert not refused, "Slack would have refused:\n" + "\n".join(refused)
+
+
 @pytest.fixture
 def stack_settings() -> dict[str, object]:
     """Settings the `stack` fixture adds to the test defaults; a test module overrides this fixture to set
@@ -439,6 +455,7 @@ def stack(database_url, fake_slack, sim, sim_server, clock, backend, stack_setti
     provider = provider_for(backend, sim, sim_server, clock)
     s = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend, **stack_settings)
     yield s
+    assert_nothing_refused(fake_slack)
     s.bot.stop()
     assert s.server is not None
     s.server.stop()
