@@ -31,6 +31,7 @@ from slack_sdk.models.views import View
 
 __all__ = [
     "LIMITS",
+    "REFUSALS",
     "message_problems",
     "refusal",
     "view_ack_problems",
@@ -89,6 +90,12 @@ LIMITS: dict[str, int] = {
     # https://docs.slack.dev/reference/methods/views.open (a view is refused past 250 kB: view_too_large)
     "view_bytes": 250_000,
 }
+
+#: The errors with which Slack refuses what an app sent (as opposed to an outage or a rate limit).
+REFUSALS = frozenset(
+    {"invalid_blocks", "invalid_arguments", "msg_too_long", "view_too_large", "expired_trigger_id",
+     "exchanged_trigger_id"}
+)  # fmt: skip
 
 # The types Slack allows in each surface ({_BLOCKS}: "Available in surfaces").
 _MESSAGE_BLOCKS = frozenset(

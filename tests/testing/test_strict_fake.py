@@ -348,3 +348,18 @@ def test_an_interaction_not_answered_within_3_seconds_fails(fake: FakeSlack) -> 
         _Slow.delay = 0.0
         server.shutdown()
         server.server_close()
+
+
+def test_the_shell_says_when_slack_refused_what_the_bot_sent(fake: FakeSlack, client: WebClient) -> None:
+    from bot.shell.screen import Screen
+
+    screen = Screen(fake, lambda view: {})
+    client.chat_postMessage(channel="C1", text="fine")
+    refused(lambda: client.chat_postMessage(channel="C1", text="t", blocks=[section("x" * 3001)]))
+    lines = screen.updates("U1")
+    (line,) = [x for x in lines if "refused" in x]
+    assert line.startswith(
+        "✗ Slack refused the bot's chat.postMessage (invalid_blocks): must be less than 3001"
+    )
+    assert "nobody would see it" in line
+    assert not [x for x in screen.updates("U1") if "refused" in x]  # said once
