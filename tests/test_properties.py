@@ -37,7 +37,7 @@ HARDWARE = [
     HardwareOption("2x_nvidia_h100_80gb_sxm", "h100-80gb", 2, 80, 11.16, "insufficient"),
     HardwareOption("1x_nvidia_a100_80gb_sxm", "a100-80gb", 1, 80, 4.0, None),
 ]
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Words a person is likely to type, mixed with anything at all.
 WORDS = [
