@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
@@ -53,18 +54,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         from bot.together.local import serve_simulator, simulator_client
 
         settings.require("slack_bot_token", "slack_signing_secret")
-        check_socket_mode(settings)
+        check_start(settings)
         simulator = serve_simulator(speed=args.speed)
-        bot = build_bot(
-            settings, provider=simulator_client(simulator, api=settings.together_api), simulated=True
-        )
+        with starting():
+            bot = build_bot(
+                settings, provider=simulator_client(simulator, api=settings.together_api), simulated=True
+            )
         log.info(
             "simulating Together at %s/v1 (%gx speed): no real endpoint is created", simulator.url, args.speed
         )
     else:
         settings.require("slack_bot_token", "slack_signing_secret", "together_api_key")
-        check_socket_mode(settings)
-        bot = build_bot(settings)
+        check_start(settings)
+        with starting():
+            bot = build_bot(settings)
     bot.start(tracker=not args.no_tracker)
     try:
         if settings.socket_mode:
@@ -80,6 +83,47 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         if simulator is not None:
             simulator.stop()
     return 0
+
+
+def check_start(settings: Settings) -> None:
+    """Before anything starts: the database, the bot token and (Socket Mode) the app token, each as
+    `bot doctor` checks them, so a wrong one stops `bot run` with one line saying what to do."""
+    from bot.doctor import check_database, check_slack
+
+    for run_check in (lambda: check_database(settings, migrated=False), lambda: check_slack(settings)):
+        check = run_check()
+        if not check.ok:
+            raise ConfigError(f"{check.name}: {check.message}")
+    check_socket_mode(settings)
+
+
+@contextlib.contextmanager
+def starting() -> Iterator[None]:
+    """What can still fail while the bot is built after `check_start` passed (the network went away, the
+    token was revoked in between) ends in one line too, not in a traceback."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (BoltError, SlackApiError) as exc:
+        raise ConfigError(
+            f"slack: Slack refused to start the app ({_first_line(exc)}): run `bot doctor`."
+        ) from None
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"database: cannot use DATABASE_URL ({type(exc).__name__}): run `bot doctor`."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"could not reach Slack or Together while starting ({type(exc).__name__}): check the network, "
+            "then run `bot doctor`."
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def check_socket_mode(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +100,11 @@ def check_policy(settings: Settings, catalog: Any) -> tuple[LaunchPolicy | None,
     return policy, Check("policy", True, one_line(policy))
 
 
+# slack_sdk logs each failed connection at ERROR; a check says what failed in its own one line instead.
+_QUIET = logging.getLogger("bot.doctor.slack_sdk")
+_QUIET.disabled = True
+
+
 def check_slack(settings: Settings) -> Check:
     token = _secret(settings, "slack_bot_token")
     if not token:
@@ -106,7 +112,7 @@ def check_slack(settings: Settings) -> Check:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
-    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10, logger=_QUIET)
     try:
         response = client.auth_test()
     except SlackApiError as exc:
@@ -150,7 +156,7 @@ def check_app_token(settings: Settings) -> Check:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
-    client = WebClient(base_url=settings.slack_api_url, timeout=10)
+    client = WebClient(base_url=settings.slack_api_url, timeout=10, logger=_QUIET)
     try:
         client.apps_connections_open(app_token=token)  # a URL nobody uses expires unused
     except SlackApiError as exc:
@@ -221,7 +227,9 @@ def check_together(settings: Settings) -> Check:
     )
 
 
-def check_database(settings: Settings) -> Check:
+def check_database(settings: Settings, *, migrated: bool = True) -> Check:
+    """Can the bot use DATABASE_URL? With `migrated`, also that no migration is pending (`bot run` applies
+    them itself, so it asks without)."""
     from sqlalchemy.engine import make_url
 
     from bot.store.db import make_engine, pending_migrations, ping
@@ -248,7 +256,7 @@ def check_database(settings: Settings) -> Check:
         )
     finally:
         engine.dispose()
-    if pending:
+    if pending and migrated:
         # Not a failure: `bot run` (and `bot tracker`, `bot shell`) apply migrations at start.
         return Check(
             "database",

@@ -19,6 +19,8 @@ from bot.config import Settings, load_settings
 from bot.runtime import Bot, build_bot
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
+from bot.testing import slack_requests
+from bot.testing.block_kit_rules import REFUSALS
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.client import TogetherClient
@@ -42,6 +44,10 @@ DATABASES = [
     d.strip() for d in os.environ.get("BOT_TEST_DATABASES", "sqlite,postgresql").split(",") if d.strip()
 ]
 BACKENDS = [b.strip() for b in os.environ.get("BOT_TEST_BACKENDS", "v1,v2").split(",") if b.strip()]
+# Slack's 3 seconds for an answer hold in every test; a machine too loaded to keep time may allow more.
+slack_requests.SLACK_ACK_SECONDS = float(
+    os.environ.get("BOT_TEST_ACK_SECONDS", slack_requests.SLACK_ACK_SECONDS)
+)
 
 # A PATCH that changes a running endpoint, as a test compares it: (its updateMask, its body without etag).
 Patch = tuple[str | None, dict[str, Any]]
@@ -414,6 +420,16 @@ def provider_for(
     )
 
 
+def assert_nothing_refused(fake: FakeSlack) -> None:
+    """The bot sent Slack nothing it would refuse: a refusal the bot only logs would go unseen otherwise."""
+    refused = [
+        f"{c.method}: {c.error or c.response} {c.problems}"
+        for c in fake.calls()
+        if c.error in REFUSALS - {"exchanged_trigger_id"}  # a double click uses one twice: Slack's own answer
+    ]
+    assert not refused, "Slack would have refused:\n" + "\n".join(refused)
+
+
 @pytest.fixture
 def stack_settings() -> dict[str, object]:
     """Settings the `stack` fixture adds to the test defaults; a test module overrides this fixture to set
@@ -434,6 +450,7 @@ def stack(database_url, fake_slack, sim, sim_server, clock, backend, stack_setti
     provider = provider_for(backend, sim, sim_server, clock)
     s = start_stack(database_url, fake_slack, sim, sim_server, provider, clock, backend, **stack_settings)
     yield s
+    assert_nothing_refused(fake_slack)
     s.bot.stop()
     assert s.server is not None
     s.server.stop()

@@ -43,6 +43,11 @@ _COUNT_LAST = re.compile(r"^([a-z0-9-]+?)\s*[x*×:]\s*(\d+)$")
 MAX_GPUS = 8
 
 
+# Longer than any Together model id; a form's model choice carries the id as its value, which Slack caps at
+# 150 characters (https://docs.slack.dev/reference/block-kit/composition-objects/option-object).
+MAX_MODEL_ID = 150
+
+
 @dataclass(frozen=True)
 class Catalog:
     models: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_MODELS))
@@ -73,6 +78,11 @@ class Catalog:
     def resolve_model(self, text: str) -> str:
         """An alias or a full Together model id (anything with a '/') -> the model id."""
         word = text.strip()
+        if "/" in word and len(word) > MAX_MODEL_ID:
+            raise UnknownModel(
+                f"That model id is {len(word)} characters long; Together's model ids are much shorter (at most "
+                f"{MAX_MODEL_ID} characters here). Copy it again from Together's model list, or use an alias."
+            )
         if "/" in word:
             return word
         found = self.models.get(word.lower())

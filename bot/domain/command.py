@@ -483,6 +483,13 @@ def _parse_create(words: list[str], catalog: Catalog) -> CreateCommand:
     name = options.get("name")
     if name is not None:
         name = name.strip() or None
+    if name is not None and len(name) > MAX_DISPLAY_NAME:
+        problems.append(
+            UsageError(
+                f"`name=` is {len(name)} characters long; a display name has at most {MAX_DISPLAY_NAME}. "
+                'Give a shorter one, e.g. `name="support bot"`, or leave it out for the default.'
+            )
+        )
     timeout = checked(lambda: parse_timeout(options["timeout"])) if "timeout" in options else None
     if len(problems) == 1:
         raise problems[0]

@@ -15,7 +15,7 @@ from typing import Any
 from bot.domain.approval import check_may_decide, decided_message, window
 from bot.domain.budget import BudgetCheck, BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
-from bot.domain.command import check_replicas
+from bot.domain.command import MAX_DISPLAY_NAME, MAX_TIMEOUT_MINUTES, check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.errors import (
     AlreadyDecided,
@@ -173,9 +173,17 @@ class LaunchService:
         """Check a complete draft against the catalogue and the policy's limits; raises a UserError naming
         the field at fault."""
         check_replicas(draft.min_replicas, draft.max_replicas)
-        if draft.inactive_timeout is not None and draft.inactive_timeout < 0:
+        if draft.inactive_timeout is not None and not 0 <= draft.inactive_timeout <= MAX_TIMEOUT_MINUTES:
             raise UserError(
-                "Auto-stop minutes can't be negative; 0 means never stop.", field="inactive_timeout"
+                f"Auto-stop is a number of idle minutes from 0 (never stop) to {MAX_TIMEOUT_MINUTES} (a week); "
+                f"{draft.inactive_timeout} is out of range.",
+                field="inactive_timeout",
+            )
+        if draft.display_name is not None and len(draft.display_name) > MAX_DISPLAY_NAME:
+            raise UserError(
+                f"A display name has at most {MAX_DISPLAY_NAME} characters; this one has "
+                f"{len(draft.display_name)}. Shorten it.",
+                field="display_name",
             )
         self.policy.check(model=draft.model)
         option = self.check_fit(draft.model, draft.hardware)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.shell.render import PLAIN, Style, buttons, message_lines, view_lines
+from bot.testing.block_kit_rules import REFUSALS
 from bot.testing.fake_slack import FakeSlack, Message
 
 BOT_NAME = "endpoint-bot"
@@ -50,6 +51,7 @@ class Screen:
         self._titles: dict[str, str] = {}
         self._bodies: dict[tuple[str, str], list[str]] = {}  # what each message showed last
         self._buttons: dict[tuple[str, str], list[str]] = {}
+        self._calls_seen = 0  # calls to the fake already looked at for refusals
 
     # --- reading the fake -------------------------------------------------------------------
 
@@ -104,9 +106,27 @@ class Screen:
                     + self._indent(message_lines(message, self.style), "  "),
                 )
             )
+        items += self._refusals()
         items.sort(key=lambda item: float(item.ts))
         lines = [line for item in items for line in item.lines]
         return lines + self._forms()
+
+    def _refusals(self) -> list[_Item]:
+        """What Slack refused the bot since the last call: in a workspace, nobody would see what it sent."""
+        calls = self.fake.calls()
+        new, self._calls_seen = calls[self._calls_seen :], len(calls)
+        items = []
+        for call in new:
+            if call.error not in REFUSALS:
+                continue
+            reason = f": {call.problems[0]}" if call.problems else ""
+            more = f" (and {len(call.problems) - 1} more)" if len(call.problems) > 1 else ""
+            line = (
+                f"✗ Slack refused the bot's {call.method} ({call.error}){reason}{more}. In a real workspace "
+                "nobody would see it: this is a bug in the bot."
+            )
+            items.append(_Item(f"{call.at:.6f}", [self.style.error(line)]))
+        return items
 
     def _thread(self, channel: str, top: Message) -> list[_Item]:
         key = (channel, top.ts)

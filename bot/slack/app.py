@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -42,16 +46,34 @@ def make_publisher_client(token: str, base_url: str) -> WebClient:
 
 
 def build_app(*, client: WebClient, signing_secret: str, listeners: Listeners, workers: int = 16) -> App:
-    app = App(
-        client=client,
-        signing_secret=signing_secret,
-        process_before_response=False,
-        raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bolt"),
-    )
+    with _bolt_env_hidden():
+        app = App(
+            client=client,
+            signing_secret=signing_secret,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+            listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bolt"),
+        )
     listeners.register(app)
     app.error(_on_error)
     return app
+
+
+_BOLT_ENV = ("SLACK_BOT_TOKEN",)
+_bolt_env_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bolt_env_hidden() -> Iterator[None]:
+    """Bolt's App reads SLACK_BOT_TOKEN from the environment even when given a client (which already
+    carries the token from our settings), then warns at every start that "`token` will be unused". The
+    settings are the one reader of the environment: hide the variable from Bolt while it is built."""
+    with _bolt_env_lock:
+        saved = {name: os.environ.pop(name) for name in _BOLT_ENV if name in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
 
 
 def _on_error(error: Exception, body: dict[str, Any], respond: Any, client: WebClient) -> BoltResponse | None:

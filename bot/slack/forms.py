@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
-from bot.domain.command import MAX_REPLICAS, MAX_TIMEOUT_MINUTES
+from bot.domain.command import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES
 from bot.domain.cost import CostEstimate, format_dollars, replica_count
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.model import LaunchDraft
@@ -192,9 +192,9 @@ def launch_form(
             "element": {
                 "type": "plain_text_input",
                 "action_id": Action.DISPLAY_NAME,
-                "max_length": 100,
+                "max_length": MAX_DISPLAY_NAME,
                 "placeholder": {"type": "plain_text", "text": "Default: <model alias>-r<request number>"},
-                **({"initial_value": values.display_name} if values.display_name else {}),
+                **({"initial_value": values.display_name[:MAX_DISPLAY_NAME]} if values.display_name else {}),
             },
         },
         _number_input(

@@ -29,9 +29,13 @@ from bot.slack.ids import Callback
 from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
 from bot.slack.spend import month_home_text
-from bot.slack.text import code, escape, mention, truncate
+from bot.slack.text import SECTION_TEXT, code, escape, fit_lines, mention, truncate
 
 MAX_LISTED = 40  # sections per message; Slack allows 50 blocks
+HOME_MINE = 20  # sections of your endpoints in the App Home (Slack allows 100 blocks in a view)
+HOME_WAITING = 15  # requests waiting for you, two blocks each
+HOME_ASKED = 10
+MORE_ENDPOINTS = "`/endpoint status <endpoint>` shows any one of them"
 Links = dict[int, str]  # request id -> permalink of its card
 
 
@@ -98,18 +102,18 @@ def listing_blocks(listing: Listing, scope: str, links: Links) -> tuple[str, lis
     for m in items[:MAX_LISTED]:
         blocks.append(_section(endpoint_summary(m, links, listing.spent.get(m.id))))
     if len(items) > MAX_LISTED:
-        blocks.append(_context(f"…and {len(items) - MAX_LISTED} more. `/endpoint list mine` shows yours."))
+        rest = f"`/endpoint list mine` shows yours; {MORE_ENDPOINTS}." if not mine else f"{MORE_ENDPOINTS}."
+        blocks.append(_context(f"…and {len(items) - MAX_LISTED} more. {rest}"))
     if listing.others is not None:
         blocks.append({"type": "divider"})
         header = f"*Other dedicated endpoints on the Together account* ({len(listing.others)}): not launched through the bot"
-        lines = [header]
-        for e in listing.others[:MAX_LISTED]:
-            lines.append(
-                f"• {code(e.name)} · {code(e.id)} · {code(e.model)} · {_icon(e.state)} {escape(e.state)}"
-            )
-        if not listing.others:
-            lines.append("None.")
-        blocks.append(_section("\n".join(lines)))
+        lines = [
+            f"• {code(e.name)} · {code(e.id)} · {code(e.model)} · {_icon(e.state)} {escape(e.state)}"
+            for e in listing.others
+        ]
+        more = "…and {n} more: Together's console lists them all; `/endpoint status <endpoint>` shows one."
+        body = fit_lines([header, *lines] if lines else [header, "None."], SECTION_TEXT, more)
+        blocks.append(_section(body))
     text = f"{title}: {len(items)}"
     return text, blocks
 
@@ -219,7 +223,10 @@ def history_text(managed: Managed | None, entries: list[HistoryEntry]) -> str:
     for e in entries:
         where = "" if managed else f" · {escape(e.label)}"
         lines.append(f"• `{e.at:%Y-%m-%d %H:%M}`{where} · {_actor(e.actor)} {describe_event(e)}")
-    return truncate("\n".join(lines), 3000)
+    more = "…and {n} more. `bot audit` on the bot's host shows the whole trail" + (
+        "." if managed else "; `/endpoint history <endpoint>` shows one endpoint's."
+    )
+    return fit_lines(lines, SECTION_TEXT, more)
 
 
 def _actor(actor: str) -> str:
@@ -436,8 +443,11 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": "Your Together endpoints"}},
     ]
     if home.mine:
-        for m in home.mine[:20]:
+        for m in home.mine[:HOME_MINE]:
             blocks.append(_section(endpoint_summary(m, links, home.spent.get(m.id))))
+        if len(home.mine) > HOME_MINE:
+            rest = f"`/endpoint list mine` lists them all; {MORE_ENDPOINTS}."
+            blocks.append(_context(f"…and {len(home.mine) - HOME_MINE} more. {rest}"))
     else:
         blocks.append(
             _section("You have no endpoints. `/endpoint create <model> <hardware> <replicas>` asks for one.")
@@ -446,18 +456,28 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
         blocks.append(_section(month_home_text(home.month)))
     if home.asked:
         lines = ["*Your requests waiting for approval*"]
-        lines += [f"• {_request_line(r)}" for r in home.asked[:10]]
-        blocks.append(_section("\n".join(lines)))
+        lines += [f"• {_request_line(r)}" for r in home.asked[:HOME_ASKED]]
+        more = "…and {n} more: each has its card in the channel where you asked."
+        blocks.append(
+            _section(fit_lines(lines, SECTION_TEXT, more, hidden=max(0, len(home.asked) - HOME_ASKED)))
+        )
     blocks.append({"type": "divider"})
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Waiting for your approval"}})
     if not home.waiting:
         blocks.append(_section("Nothing is waiting for you."))
-    for r in home.waiting[:15]:
+    for r in home.waiting[:HOME_WAITING]:
         ref = RequestRef(request_id=r.id, channel_id=r.channel_id, message_ts=r.message_ts, home=True).dump()
         blocks.append(
             _section(f"{_request_line(r)}\nasked by {mention(r.requested_by)} in <#{r.channel_id}>")
         )
         blocks.append(decision_buttons(f"home-decide-{r.id}", ref))
+    if len(home.waiting) > HOME_WAITING:
+        blocks.append(
+            _context(
+                f"…and {len(home.waiting) - HOME_WAITING} more waiting for you: decide these first, or use "
+                "the Approve and Reject buttons on their cards in the channel."
+            )
+        )
     blocks.append(
         _context("`/endpoint help` lists the commands. This tab is refreshed each time you open it.")
     )

@@ -18,7 +18,7 @@ from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import EndpointRef, RequestRef
-from bot.slack.text import code, escape, mention, truncate
+from bot.slack.text import SECTION_TEXT, code, escape, fit, mention, truncate
 
 SIMULATED_CARD_NOTE = ":test_tube: Simulated: no real Together endpoint is created."
 SIMULATED_REPLY_NOTE = "_:test_tube: Simulated: nothing runs at Together._"
@@ -148,11 +148,13 @@ class Renderer:
         if request.decision == "approved" and len(request.approvals) > 1:
             by = approvers_text([a.user_id for a in request.approvals])
         if status is RequestStatus.REJECTED:
-            reason = f": {escape(request.decision_note)}" if request.decision_note else ""
-            return f":no_entry: Rejected by {by}{reason}"
+            rejected = f":no_entry: Rejected by {by}"
+            if not request.decision_note:
+                return rejected
+            return f"{rejected}: {fit(request.decision_note, SECTION_TEXT - len(rejected) - 2)}"
         approved = f":white_check_mark: Approved by {by}"
         if request.decision_note:
-            approved += f" ({escape(truncate(request.decision_note, 300))})"
+            approved += f" ({fit(request.decision_note, 300)})"
         if status in (RequestStatus.APPROVED, RequestStatus.LAUNCHING):
             return approved + ". Launching…"
         if status is RequestStatus.FAILED:
@@ -238,7 +240,7 @@ class Renderer:
             )
         if event == "rejected":
             return (
-                f":no_entry: Rejected by {mention(payload['user'])}: {escape(payload.get('note'))}\n"
+                f":no_entry: Rejected by {mention(payload['user'])}: {fit(payload.get('note'), SECTION_TEXT)}\n"
                 f"{mention(request.requested_by)}, nothing was launched."
             )
         if event == "launched":

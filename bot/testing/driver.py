@@ -15,11 +15,16 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.testing.fake_slack import FakeSlack, Message
-from bot.testing.slack_requests import SignedRequest, SlackRequests, state_values
+from bot.testing import slack_requests
+from bot.testing.fake_slack import FakeSlack, Message, SlackRefused
+from bot.testing.slack_requests import (
+    AckTimeout,
+    SignedRequest,
+    SlackRequests,
+    state_values,
+)
 
 DEFAULT_CHANNEL = "C0LAUNCH"
-SLACK_ACK_SECONDS = 3.0  # Slack shows the person an error when an app takes longer to acknowledge
 
 
 class DriverError(AssertionError):
@@ -58,6 +63,7 @@ class HttpTransport:
         self.http = httpx.Client(timeout=30)
 
     def deliver(self, request: SignedRequest, kind: str) -> Answer:
+        # SignedRequest.post fails a request the bot does not answer within Slack's 3 seconds.
         response = request.post(self.events_url, self.http)
         return Answer(response.status_code, response.text, response.headers.get("content-type", ""))
 
@@ -72,9 +78,9 @@ class SocketModeTransport:
     An envelope the bot does not ack within Slack's 3 seconds is a :class:`DriverError`.
     """
 
-    def __init__(self, fake: FakeSlack, ack_timeout: float = SLACK_ACK_SECONDS) -> None:
+    def __init__(self, fake: FakeSlack, ack_timeout: float | None = None) -> None:
         self.socket = fake.socket_mode
-        self.ack_timeout = ack_timeout
+        self.ack_timeout = slack_requests.SLACK_ACK_SECONDS if ack_timeout is None else ack_timeout
 
     def deliver(self, request: SignedRequest, kind: str) -> Answer:
         envelope = self.socket.send(kind, request.payload)
@@ -115,7 +121,7 @@ class SlackDriver:
 
     @classmethod
     def over_socket_mode(
-        cls, fake: FakeSlack, *, team_id: str = "T0SIM", ack_timeout: float = SLACK_ACK_SECONDS
+        cls, fake: FakeSlack, *, team_id: str = "T0SIM", ack_timeout: float | None = None
     ) -> SlackDriver:
         """A driver that reaches the bot through the fake's Socket Mode (the bot must be connected)."""
         # The secret only signs requests, which Socket Mode does not carry: any value will do.
@@ -128,7 +134,10 @@ class SlackDriver:
         self.http.close()
 
     def _send(self, request: SignedRequest, kind: str) -> Answer:
-        answer = self.transport.deliver(request, kind)
+        try:
+            answer = self.transport.deliver(request, kind)
+        except AckTimeout as exc:
+            raise DriverError(str(exc)) from None
         self._check(answer)
         return answer
 
@@ -298,7 +307,10 @@ class SlackDriver:
             raise DriverError("there is no open form to submit")
         request = self.requests.view_submission(user, view, self._values(view))
         response = self._send(request, "interactive")
-        outcome = self.fake.apply_view_ack(view["id"], response.text)
+        try:
+            outcome = self.fake.apply_view_ack(view["id"], response.text)
+        except SlackRefused as exc:
+            raise DriverError(str(exc)) from None
         if outcome == "errors":
             return self.fake.view_errors(view["id"])
         self._edits.pop(view["id"], None)

@@ -57,6 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from bot.testing import block_kit_rules
 from bot.testing.fake_slack_files import FILE_METHODS, UPLOAD_PATH, FakeFile, FakeFiles
 from bot.testing.fake_slack_files import HANDLERS as FILE_HANDLERS
 from bot.testing.fake_socket_mode import FakeSocketMode
@@ -68,6 +69,7 @@ __all__ = [
     "FakeSlack",
     "Message",
     "ResponseContext",
+    "SlackRefused",
     "TsClock",
     "channel_name_for",
     "ensure_block_ids",
@@ -146,6 +148,14 @@ STATEFUL_ELEMENTS = frozenset(
 
 MAX_VIEW_STACK = 3
 MAX_RESPONSE_URL_USES = 5
+# A trigger_id is good for 3 seconds after the interaction that carried it, and for one view:
+# https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses
+TRIGGER_SECONDS = 3.0
+
+
+class SlackRefused(AssertionError):
+    """Slack would not accept what the app answered to an interaction (e.g. an invalid view in a
+    ``response_action`` ack): the person sees an error in the form instead."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,6 +296,8 @@ class Call:
     response: Any
     tag: str | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """Why Slack refused the call (from ``response_metadata.messages``, or a response_url's checks)."""
 
     @property
     def ok(self) -> bool:
@@ -374,10 +386,13 @@ _ERRORS_BY_STATUS = {429: "ratelimited", 500: "fatal_error", 502: "bad_gateway",
 class _Reply:
     """What the HTTP layer sends back."""
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any, headers: dict[str, str] | None = None, problems: list[str] | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.problems = problems or []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -406,6 +421,7 @@ class FakeSlack:
         ts_clock: TsClock | None = None,
         port: int = 0,
         app_token: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -413,6 +429,8 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.team_domain = team_domain
         self.ts_clock = ts_clock or TsClock()
+        #: When trigger_ids expire is judged by this clock (seconds).
+        self.clock = clock
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -440,6 +458,7 @@ class FakeSlack:
         self._home_views: dict[str, dict[str, Any]] = {}
         self._used_triggers: set[str] = set()
         self._trigger_users: dict[str, str] = {}
+        self._trigger_times: dict[str, float] = {}
         self._response_contexts: dict[str, ResponseContext] = {}
         self._response_url_uses: dict[str, int] = {}
         self._view_seq = itertools.count(1)
@@ -512,6 +531,7 @@ class FakeSlack:
             seq = next(self._trigger_seq)
             trigger = f"{int(time.time() * 1000)}{seq:04d}.{seq}.{secrets.token_hex(16)}"
             self._trigger_users[trigger] = user_id
+            self._trigger_times[trigger] = self.clock()
         return trigger
 
     def requests(self, signing_secret: str, **kwargs: Any) -> Any:
@@ -684,6 +704,14 @@ class FakeSlack:
         elif isinstance(ack_body, Mapping):
             body = dict(ack_body)
         action = body.get("response_action")
+        problems = block_kit_rules.view_ack_problems(body)
+        too_large = action in ("update", "push") and block_kit_rules.view_size_problem(body.get("view"))
+        if problems or too_large:
+            reasons = "; ".join(problems) or "view_too_large"
+            raise SlackRefused(
+                f"Slack refused the bot's answer to the form ({reasons}); the person sees "
+                '"We had some trouble connecting" in the form'
+            )
         with self._lock:
             rec = self._views.get(view_id)
             if rec is None:
@@ -815,6 +843,7 @@ class FakeSlack:
                 status=reply.status,
                 response=copy.deepcopy(reply.body),
                 response_headers=dict(reply.headers),
+                problems=_problems_of(reply.body),
             )
         )
         return reply
@@ -959,13 +988,22 @@ class FakeSlack:
     def _has_content(params: Mapping[str, Any]) -> bool:
         return bool(params.get("text") or params.get("blocks") or params.get("attachments"))
 
-    def _bad_blocks(self, params: Mapping[str, Any]) -> bool:
+    def _refuse_message(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Slack's refusal of a message it would not post, or ``None``."""
+        problems = block_kit_rules.message_problems(params)
         blocks = params.get("blocks")
-        return blocks is not None and not (
+        if (
             isinstance(blocks, list)
             and all(isinstance(b, dict) for b in blocks)
-            and self.files.knows_images_in(blocks)
-        )
+            and not self.files.knows_images_in(blocks)
+        ):
+            problems.append("an image's slack_file is not a file uploaded to Slack [json-pointer:/blocks]")
+        if not problems:
+            return None
+        text = params.get("text")
+        if isinstance(text, str) and len(text) > block_kit_rules.LIMITS["message_text"]:
+            return block_kit_rules.refusal("msg_too_long", problems)
+        return block_kit_rules.refusal("invalid_blocks", problems)
 
     def _thread_root(self, channel: str, thread_ts: Any) -> tuple[bool, str | None]:
         """``(found, ts to thread under)``: ``(True, None)`` for no thread, ``(False, None)`` when the
@@ -1004,8 +1042,9 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not self._has_content(params):
             return {"ok": False, "error": "no_text"}
-        if self._bad_blocks(params):
-            return {"ok": False, "error": "invalid_blocks"}
+        refused = self._refuse_message(params)
+        if refused:
+            return refused
         found, root = self._thread_root(channel, params.get("thread_ts"))
         if not found:
             return {"ok": False, "error": "thread_not_found"}
@@ -1022,8 +1061,9 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         if not self._has_content(params):
             return {"ok": False, "error": "no_text"}
-        if self._bad_blocks(params):
-            return {"ok": False, "error": "invalid_blocks"}
+        refused = self._refuse_message(params)
+        if refused:
+            return refused
         self._edit(msg, params)
         return {
             "ok": True,
@@ -1053,8 +1093,9 @@ class FakeSlack:
             return {"ok": False, "error": "user_not_in_channel"}
         if not self._has_content(params):
             return {"ok": False, "error": "no_text"}
-        if self._bad_blocks(params):
-            return {"ok": False, "error": "invalid_blocks"}
+        refused = self._refuse_message(params)
+        if refused:
+            return refused
         thread_ts = params.get("thread_ts") or None
         msg = self._new_message(channel, params, thread_ts)
         msg.ephemeral_for = user
@@ -1141,15 +1182,17 @@ class FakeSlack:
 
     @staticmethod
     def _view_spec(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The ``view`` param and, when it is not a usable view, the error answer."""
+        """The ``view`` param and, when Slack would not accept it, the error answer."""
         spec = params.get("view")
         if not isinstance(spec, dict):
-            return {}, {"ok": False, "error": "invalid_arguments"}
-        if spec.get("type") not in ("modal", "home"):
-            messages = {"messages": ["[ERROR] view type must be modal or home"]}
-            return spec, {"ok": False, "error": "invalid_arguments", "response_metadata": messages}
-        if spec.get("blocks") is not None and not isinstance(spec.get("blocks"), list):
-            return spec, {"ok": False, "error": "invalid_arguments"}
+            return {}, block_kit_rules.refusal(
+                "invalid_arguments", ["expected an object [json-pointer:/view]"]
+            )
+        if block_kit_rules.view_size_problem(spec):
+            return spec, {"ok": False, "error": "view_too_large"}
+        problems = block_kit_rules.view_problems({"blocks": [], **spec})
+        if problems:
+            return spec, block_kit_rules.refusal("invalid_arguments", problems)
         return spec, None
 
     def _external_id_taken(self, external_id: Any, except_view: str | None = None) -> bool:
@@ -1165,6 +1208,9 @@ class FakeSlack:
             return None, {"ok": False, "error": "invalid_arguments"}
         if trigger in self._used_triggers:
             return None, {"ok": False, "error": "exchanged_trigger_id"}
+        issued = self._trigger_times.get(str(trigger))
+        if issued is not None and self.clock() - issued > TRIGGER_SECONDS:
+            return None, {"ok": False, "error": "expired_trigger_id"}
         return str(trigger), None
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1258,6 +1304,7 @@ class FakeSlack:
                 response=reply.body,
                 tag=tag,
                 response_headers=dict(reply.headers),
+                problems=list(reply.problems),
             )
         )
         return reply
@@ -1276,8 +1323,10 @@ class FakeSlack:
         delete = _truthy(payload.get("delete_original"))
         if not delete and not self._has_content(payload):
             return _Reply(400, "no_text")
-        if self._bad_blocks(payload):
-            return _Reply(400, "invalid_blocks")
+        refused = self._refuse_message(payload)
+        if refused:
+            # A response_url answers in plain text: the error alone (the reasons are on the Call).
+            return _Reply(400, refused["error"], problems=refused["errors"])
         self._response_url_uses[tag] = uses + 1
 
         ctx = self._response_contexts.get(tag) or parse_response_tag(tag) or ResponseContext()
@@ -1336,6 +1385,12 @@ def _decode_json_params(params: Mapping[str, Any]) -> dict[str, Any]:
             with contextlib.suppress(ValueError):
                 out[key] = json.loads(value)
     return out
+
+
+def _problems_of(body: Any) -> list[str]:
+    if isinstance(body, dict) and not body.get("ok", True):
+        return list(body.get("errors") or [])
+    return []
 
 
 def _short(value: Any, limit: int = 160) -> str:

@@ -35,9 +35,24 @@ from bot.testing.fake_slack import (
     user_name_for,
 )
 
-__all__ = ["SignedRequest", "SlackRequests", "find_element", "state_values"]
+__all__ = [
+    "SLACK_ACK_SECONDS",
+    "AckTimeout",
+    "SignedRequest",
+    "SlackRequests",
+    "find_element",
+    "state_values",
+]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Slack waits this long for the HTTP answer to a command or an interaction, then shows the person an error:
+# https://docs.slack.dev/interactivity/handling-user-interaction#acknowledgment_response
+# (tests/conftest.py lets BOT_TEST_ACK_SECONDS raise it on a machine too loaded to time anything).
+SLACK_ACK_SECONDS = 3.0
+
+
+class AckTimeout(AssertionError):
+    """The app did not answer a request within Slack's 3 seconds."""
 
 
 @dataclass
@@ -56,12 +71,34 @@ class SignedRequest:
     def as_bolt_request(self) -> BoltRequest:
         return BoltRequest(body=self.text, headers={k: [v] for k, v in self.headers.items()})
 
-    def post(self, url: str, client: httpx.Client | None = None) -> httpx.Response:
-        """POST the request to ``url`` (an app's Request URL)."""
-        if client is not None:
-            return client.post(url, content=self.body, headers=self.headers)
-        with httpx.Client(timeout=10.0) as own:
-            return own.post(url, content=self.body, headers=self.headers)
+    def post(
+        self, url: str, client: httpx.Client | None = None, *, ack_seconds: float | None = None
+    ) -> httpx.Response:
+        """POST the request to ``url`` (an app's Request URL).
+
+        Slack gives up on an app that has not answered within 3 seconds (the person sees an error, and a
+        trigger_id in the request is void): so does this, with :class:`AckTimeout`.  ``ack_seconds``
+        defaults to :data:`SLACK_ACK_SECONDS`.
+        """
+        if ack_seconds is None:
+            ack_seconds = SLACK_ACK_SECONDS
+        if client is None:
+            with httpx.Client(timeout=10.0) as own:
+                return self.post(url, own, ack_seconds=ack_seconds)
+        started = time.monotonic()
+        response = client.post(url, content=self.body, headers=self.headers)
+        took = time.monotonic() - started
+        if took > ack_seconds:
+            raise AckTimeout(
+                f"the app answered {self.kind} after {took:.1f}s; Slack gives up after {ack_seconds:g}s "
+                "and shows the person an error"
+            )
+        return response
+
+    @property
+    def kind(self) -> str:
+        """What the request is, as a person would name it (``/endpoint``, ``block_actions``...)."""
+        return str(self.payload.get("command") or self.payload.get("type") or "the request")
 
     def tampered(self) -> SignedRequest:
         """The same request with its body changed after signing (the signature no longer matches)."""
