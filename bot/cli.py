@@ -13,36 +13,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
-
-
-class RedactSecrets(logging.Filter):
-    """Last line of defence: a secret that reaches a log record is replaced before it is written."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 6]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        clean = message
-        for secret in self.secrets:
-            clean = clean.replace(secret, "[redacted]")
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+from bot.logs import RedactSecrets as RedactSecrets  # re-exported: the filter lived here
 
 
 def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(settings.secret_values()))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.bot_log_level.upper())
-    for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    from bot.logs import setup_logging as setup
+
+    setup(settings.bot_log_level, settings.bot_log_format, settings.secret_values())
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -69,16 +46,29 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         with starting():
             bot = build_bot(settings)
     bot.start(tracker=not args.no_tracker)
+    operator_routes = None
     try:
         if settings.socket_mode:
             assert settings.slack_app_token is not None
+            operator_routes = serve_operator_routes(bot, settings, settings.port)
             serve_socket_mode(bot.app, settings.slack_app_token.get_secret_value())
         else:
             from bot.server import serve
 
-            log.info("endpoint-bot listening on port %s (POST /slack/events, GET /healthz)", settings.port)
-            serve(bot.app, bot.store, port=settings.port)
+            log.info(
+                "endpoint-bot listening on port %s (POST /slack/events; GET /healthz, /readyz, /metrics)",
+                settings.port,
+            )
+            serve(
+                bot.app,
+                bot.store,
+                port=settings.port,
+                readiness=bot.readiness,
+                multiprocess_dir=settings.prometheus_multiproc_dir,
+            )
     finally:
+        if operator_routes is not None:
+            operator_routes.stop()
         bot.stop()
         if simulator is not None:
             simulator.stop()
@@ -124,6 +114,29 @@ def starting() -> Iterator[None]:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def serve_operator_routes(bot: Any, settings: Settings, port: int) -> Any:
+    """GET /healthz, /readyz and /metrics on `port` in a background thread (Socket Mode, `bot tracker`)."""
+    from bot.server import ServerThread
+
+    try:
+        server = ServerThread(
+            None,
+            bot.store,
+            "0.0.0.0",
+            port=port,
+            readiness=bot.readiness,
+            multiprocess_dir=settings.prometheus_multiproc_dir,
+        ).start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve /metrics and the health routes on port {port}: {exc.strerror}"
+        ) from None
+    logging.getLogger("bot").info(
+        "health and metrics on port %s (GET /healthz, /readyz, /metrics)", server.port
+    )
+    return server
 
 
 def check_socket_mode(settings: Settings) -> None:
@@ -179,14 +192,19 @@ def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
 
     settings.require("slack_bot_token", "together_api_key")
     bot = build_bot(settings, serves_slack=False)
+    port = settings.bot_metrics_port
+    operator_routes = serve_operator_routes(bot, settings, port) if port is not None else None
     bot.start(tracker=True)
     logging.getLogger("bot").info(
         "endpoint-bot worker: following endpoint states, launching approved requests and posting to Slack "
-        "(no HTTP)"
+        "(%s)",
+        "no HTTP" if port is None else f"metrics and health on port {port}",
     )
     try:
         wait_for_shutdown()
     finally:
+        if operator_routes is not None:
+            operator_routes.stop()
         bot.stop()
     return 0
 

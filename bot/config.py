@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     bot_log_level: str = "INFO"
     bot_timezone: str = "UTC"  # IANA name: where days begin for spend charts, and the digest's Monday 09:00
     bot_digest_channel: str | None = None  # channel id: the weekly spend digest goes there (unset: none)
+    bot_log_format: str = "text"  # text | json (one JSON object per line)
+    bot_metrics_port: int | None = None  # `bot tracker`: serve /metrics, /healthz, /readyz here (unset: off)
+    prometheus_multiproc_dir: Path | None = None  # prometheus_client's multi-process mode (read by it too)
     no_color: str = ""  # the NO_COLOR convention: any value turns colours off in `bot shell`
 
     @field_validator("slack_api_url")
@@ -57,6 +60,19 @@ class Settings(BaseSettings):
         if choice not in ("v1", "v2", "auto"):
             raise ValueError(f"must be v1, v2 or auto (got {value!r})")
         return choice
+
+    @field_validator("bot_log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        choice = value.strip().lower() or "text"
+        if choice not in ("text", "json"):
+            raise ValueError(f"must be text or json (got {value!r})")
+        return choice
+
+    @field_validator("bot_metrics_port", "prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("together_project_id")
     @classmethod

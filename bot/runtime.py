@@ -10,6 +10,7 @@ from datetime import timedelta
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.config import Settings
 from bot.domain.catalog import Catalog
 from bot.domain.launch import LaunchService, display_name
@@ -18,12 +19,14 @@ from bot.domain.provider import EndpointProvider
 from bot.domain.reminders import Reminders
 from bot.domain.spend_views import SpendViews
 from bot.policy_file import policy_from_settings
+from bot.readiness import Readiness, TokenHealth
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.digest import CHECK_INTERVAL as DIGEST_CHECK_INTERVAL
 from bot.slack.digest import DigestPoster
 from bot.slack.lifecycle_listeners import LifecycleListeners
 from bot.slack.listeners import Listeners
 from bot.slack.messages import Renderer
+from bot.slack.observe import ObservedWebClient
 from bot.slack.publisher import Publisher
 from bot.slack.spend import SpendAnswers
 from bot.store.db import SingleProcessLock, make_engine, migrate
@@ -63,10 +66,13 @@ class Bot:
     reminders: Reminders | None = None
     digest: DigestPoster | None = None  # the weekly spend digest (BOT_DIGEST_CHANNEL set)
     digests: Loop | None = None
+    token_health: TokenHealth | None = None
+    token_check: Loop | None = None
+    readiness: Readiness | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
-        extra = (self.catalog_refresh, self.housekeeping, self.digests)
+        extra = (self.catalog_refresh, self.housekeeping, self.digests, self.token_check)
         self.loops += [loop for loop in extra if loop is not None]
         for loop in self.loops:
             loop.start()
@@ -135,10 +141,14 @@ def build_bot(
     if apply_migrations:
         migrate(engine)
     store = Store(engine)
+    store.observers.append(metrics.count_audit_actions)
     provider = provider or together_provider(settings)
     if client is None:
         assert settings.slack_bot_token is not None
         client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    token_health = TokenHealth(check=client.auth_test)
+    if isinstance(client, ObservedWebClient):
+        client.token_health = token_health
 
     launcher = Loop("launcher", lambda: None, LAUNCHER_INTERVAL)
     publishing = Loop("publisher", lambda: None, PUBLISHER_INTERVAL)
@@ -164,9 +174,11 @@ def build_bot(
         inference_url=inference_url(provider) if callable_endpoints else None,
         simulated=simulated,
     )
+    publisher_client = make_publisher_client(client.token or "", client.base_url)
+    publisher_client.token_health = token_health
     publisher = Publisher(
         store,
-        make_publisher_client(client.token or "", client.base_url),
+        publisher_client,
         renderer,
         costs=launches.costs.of,
     )
@@ -237,4 +249,7 @@ def build_bot(
         reminders=reminders,
         digest=digest,
         digests=Loop("spend-digest", digest.post_due, DIGEST_CHECK_INTERVAL) if digest else None,
+        token_health=token_health,
+        token_check=Loop("slack-token-check", token_health.check, token_health.interval),
+        readiness=Readiness(engine, token_health),
     )

@@ -395,7 +395,7 @@ def start_stack(
     **settings: object,
 ) -> Stack:
     bot = build_stack_bot(database_url, fake_slack, sim, sim_server, together, backend, **settings)
-    server = ServerThread(bot.app, bot.store).start()
+    server = ServerThread(bot.app, bot.store, readiness=bot.readiness).start()
     driver = SlackDriver(fake_slack, SIGNING_SECRET, server.url + "/slack/events")
     return Stack(bot, server, driver, fake_slack, sim, clock, backend)
 

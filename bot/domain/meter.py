@@ -140,3 +140,18 @@ def total(meters: Iterable[Meter]) -> Meter:
     for m in meters:
         result = result + m
     return result
+
+
+def hourly_cost(
+    state: str, last: Observation | None, cents_per_minute: float, bounds: tuple[int, int]
+) -> tuple[float, float]:
+    """What an endpoint in `state` costs per hour now, in dollars (low, high); 0 when not serving."""
+    if state not in SERVING:
+        return 0.0, 0.0
+    few, many = replicas_then(
+        last if last is not None and last.state == state else Observation(state, _EPOCH), bounds
+    )
+    return cents_per_minute * 60 * few / 100, cents_per_minute * 60 * many / 100
+
+
+_EPOCH = datetime(1970, 1, 1)

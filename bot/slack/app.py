@@ -8,7 +8,6 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -19,14 +18,17 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.domain.errors import UserError
+from bot.slack import observe
 from bot.slack.listeners import Listeners
+from bot.slack.observe import ContextExecutor, ObservedApp, ObservedWebClient
 
 log = logging.getLogger(__name__)
 
 
-def make_web_client(token: str, base_url: str) -> WebClient:
+def make_web_client(token: str, base_url: str) -> ObservedWebClient:
     """A Web API client that rides out Slack's 429s (honouring Retry-After), 5xx and dropped connections."""
-    return WebClient(
+    return ObservedWebClient(
         token=token,
         base_url=base_url,
         timeout=15,
@@ -38,21 +40,21 @@ def make_web_client(token: str, base_url: str) -> WebClient:
     )
 
 
-def make_publisher_client(token: str, base_url: str) -> WebClient:
+def make_publisher_client(token: str, base_url: str) -> ObservedWebClient:
     """For the outbox, which retries itself: durably, honouring Retry-After, and checking before it posts
     again whenever an earlier attempt may have reached Slack (a 5xx or a dropped connection can hide a
     post that happened). A second, in-thread retry layer would only hold up the other notifications."""
-    return WebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
+    return ObservedWebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
 
 
 def build_app(*, client: WebClient, signing_secret: str, listeners: Listeners, workers: int = 16) -> App:
     with _bolt_env_hidden():
-        app = App(
+        app = ObservedApp(
             client=client,
             signing_secret=signing_secret,
             process_before_response=False,
             raise_error_for_unhandled_request=False,
-            listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bolt"),
+            listener_executor=ContextExecutor(max_workers=workers, thread_name_prefix="bolt"),
         )
     listeners.register(app)
     app.error(_on_error)
@@ -78,6 +80,10 @@ def _bolt_env_hidden() -> Iterator[None]:
 
 def _on_error(error: Exception, body: dict[str, Any], respond: Any, client: WebClient) -> BoltResponse | None:
     """Anything a listener did not expect: log it with a reference, tell the person something went wrong."""
+    if isinstance(error, UserError):  # raised past its listener: still the person's to fix
+        observe.user_error()
+    else:
+        observe.failed()
     ref = uuid.uuid4().hex[:8]
     log.error(
         "unhandled error (ref %s) for %s: %s",

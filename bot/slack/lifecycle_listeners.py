@@ -38,6 +38,7 @@ from bot.domain.model import LaunchRequest
 from bot.domain.reminders import Reminders
 from bot.domain.running import Managed, Outcome
 from bot.slack import lifecycle_views as views
+from bot.slack import observe
 from bot.slack.ids import Action, Callback
 from bot.slack.metadata import EndpointActionMeta, EndpointRef
 from bot.slack.spend import SpendAnswers
@@ -133,6 +134,7 @@ class LifecycleListeners:
         try:
             text, blocks = self._read(parsed, user, client)
         except UserError as exc:
+            observe.user_error()
             respond(text=views.error_text(exc), response_type="ephemeral")
             return
         respond(text=text, blocks=blocks, response_type="ephemeral")
@@ -165,6 +167,7 @@ class LifecycleListeners:
         try:
             managed = self.lifecycle.prepare(act, parsed.ref, command["user_id"])
         except UserError as exc:
+            observe.user_error()
             ack(text=views.error_text(exc))
             return
         ack()
@@ -209,6 +212,7 @@ class LifecycleListeners:
             hours = self.reminders.interval.total_seconds() / 3600 if self.reminders.interval else 0
             text = f"Kept running: the next reminder comes in {hours:g} h if it still runs."
         except UserError as exc:
+            observe.user_error()
             text = views.error_text(exc)
         if channel:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -221,6 +225,7 @@ class LifecycleListeners:
         try:
             managed = self.lifecycle.prepare(Act.STOP, ref.endpoint_id, user)
         except UserError as exc:
+            observe.user_error()
             if channel:
                 client.chat_postEphemeral(channel=channel, user=user, text=views.error_text(exc))
             return
@@ -247,12 +252,14 @@ class LifecycleListeners:
         try:
             managed = self.lifecycle.prepare(act, parsed.ref, user)
         except UserError as exc:
+            observe.user_error()
             ack(text=views.error_text(exc))
             return
         ack()
         try:
             outcome = self._do(parsed, managed, user)
         except UserError as exc:
+            observe.user_error()
             respond(text=views.error_text(exc), response_type="ephemeral")
             return
         links = self.permalinks.for_requests(client, [managed.request])
@@ -289,6 +296,7 @@ class LifecycleListeners:
             links = self.permalinks.for_requests(client, [outcome.after.request])
             text = views.outcome_text(outcome, links)
         except UserError as exc:
+            observe.user_error()
             text = views.error_text(exc)
         self._tell(meta, user, text, client)
 

@@ -14,6 +14,7 @@ from bot.domain.command import USAGE, CreateCommand, parse_command
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
 from bot.domain.provider import HardwareOption
+from bot.slack import observe
 from bot.slack.forms import FormValues, element_state, launch_form, read_form
 from bot.slack.ids import COMMAND, Action, Block, Callback
 from bot.slack.messages import Renderer
@@ -80,6 +81,7 @@ class Listeners:
             )
             parsed = parse_command(command.get("text") or "", self.catalog, commands=allowed)
         except UserError as exc:
+            observe.user_error()
             ack(text=exc.message)  # the ack's text is shown only to the person who typed the command
             return
         if self.lifecycle is not None and self.lifecycle.handles(parsed):
@@ -104,6 +106,7 @@ class Listeners:
                 parsed.model, parsed.hardware, parsed.max_replicas, user_id=command["user_id"]
             )
         except UserError as exc:
+            observe.user_error()
             text = exc.message
             if isinstance(exc, PolicyLimit):  # what was typed, to change and send again
                 text += f"\nYou typed: {code(COMMAND + ' ' + (command.get('text') or '').strip())}"
@@ -130,6 +133,7 @@ class Listeners:
             try:
                 hardware = self.launches.hardware_for(values.model)
             except UserError as exc:
+                observe.user_error()
                 problem = exc.message
             if hardware is not None and values.hardware not in {h.id for h in hardware}:
                 values.hardware = None
@@ -162,6 +166,7 @@ class Listeners:
                 draft=values.to_draft(),
             )
         except UserError as exc:
+            observe.user_error()
             block = FIELD_BLOCKS.get(exc.field or "", Block.MODEL)
             if block not in present:
                 block = Block.MODEL
@@ -191,6 +196,7 @@ class Listeners:
         try:
             request, budget = self.launches.decision_context(ref.request_id, user, approving=approve)
         except UserError as exc:
+            observe.user_error()
             if channel:
                 client.chat_postEphemeral(channel=str(channel), user=user, text=exc.message)
             else:  # clicked in the App Home tab: no channel to answer in, so a direct message
@@ -217,6 +223,7 @@ class Listeners:
         try:
             self.launches.approve(ref.request_id, body["user"]["id"], note)
         except UserError as exc:
+            observe.user_error()
             ack(response_action="errors", errors={Block.NOTE: _short(exc.message)})
             return
         ack()
@@ -230,6 +237,7 @@ class Listeners:
         try:
             self.launches.reject(ref.request_id, body["user"]["id"], reason)
         except UserError as exc:
+            observe.user_error()
             ack(response_action="errors", errors={Block.REASON: _short(exc.message)})
             return
         ack()

@@ -21,8 +21,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest, Notification
+from bot.logs import log_context
 from bot.slack.messages import Renderer
 from bot.store.store import Store
 
@@ -94,17 +96,21 @@ class Publisher:
         if request is None:  # cannot happen with the foreign key; never block the queue on it
             self.store.mark_delivered(notification.id)
             return False
-        try:
-            if notification.kind == "card":
-                self._card(notification, request)
-            else:
-                self._reply(notification, request)
-        except SlackApiError as exc:
-            self._failed(notification, exc)
-            return False
-        except Exception as exc:  # connection errors and timeouts: the post may or may not have happened
-            self._retry(notification, f"{type(exc).__name__}: {exc}", None)
-            return False
+        endpoint_id = request.endpoint.id if request.endpoint is not None else None
+        with log_context(request_id=request.id, endpoint_id=endpoint_id):
+            try:
+                if notification.kind == "card":
+                    self._card(notification, request)
+                else:
+                    self._reply(notification, request)
+            except SlackApiError as exc:
+                metrics.count_outbox_failure()
+                self._failed(notification, exc)
+                return False
+            except Exception as exc:  # connection errors and timeouts: the post may or may not have happened
+                metrics.count_outbox_failure()
+                self._retry(notification, f"{type(exc).__name__}: {exc}", None)
+                return False
         self.store.mark_delivered(notification.id)
         return True
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +50,7 @@ class Tx:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.actions: list[str] = []  # the audit actions recorded, for the store's observers once committed
 
     # --- launch requests ------------------------------------------------------------------
 
@@ -387,6 +388,7 @@ class Tx:
         endpoint_id: str | None = None,
         **detail: Any,
     ) -> None:
+        self.actions.append(action)
         self.session.add(
             AuditEventRow(
                 team_id=team_id,
@@ -463,11 +465,17 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Called with the audit actions of each committed transaction (the launch-outcome metrics).
+        self.observers: list[Callable[[list[str]], None]] = []
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self._sessions.begin() as session:
-            yield Tx(session)
+            tx = Tx(session)
+            yield tx
+        if tx.actions:
+            for observer in self.observers:
+                observer(tx.actions)
 
     def get_request(self, request_id: int) -> LaunchRequest | None:
         with self._sessions() as session:

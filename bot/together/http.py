@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot import metrics
 from bot.domain.provider import (
     ProviderAuthError,
     ProviderBadRequest,
@@ -184,9 +185,11 @@ class TogetherHttp:
         idempotent = method != "POST"
         attempt = 0
         while True:
+            started = time.perf_counter()
             try:
                 response = self.http.request(method, path, params=params, json=json)
             except httpx.TransportError as exc:
+                metrics.observe_together_call(method, path, "unreachable", time.perf_counter() - started)
                 never_sent = isinstance(exc, _NEVER_SENT)
                 retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (idempotent or never_sent)
                 if retryable and attempt < self.max_retries:
@@ -202,6 +205,7 @@ class TogetherHttp:
                 ) from exc
 
             status = response.status_code
+            metrics.observe_together_call(method, path, status, time.perf_counter() - started)
             if status < 400:
                 return response
             retryable = status == 429 or (status >= 500 and idempotent)

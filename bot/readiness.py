@@ -1,0 +1,116 @@
+"""Readiness: whether this process can do its work now (GET /readyz), as opposed to being alive (/healthz).
+
+Ready means the database answers and is migrated, and Slack accepts the bot's token. The token's standing
+is learnt from every Slack call the bot makes (an answer `invalid_auth`, `token_revoked` or
+`account_inactive` turns readiness off at once; any accepted call turns it back on) and from an `auth.test`
+at least every five minutes, more often while the token is refused, so that a reinstated app is seen soon.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+from bot.store.db import alembic_config
+
+log = logging.getLogger(__name__)
+
+# Slack's answers meaning the token itself is no good (not a passing failure of one call).
+TOKEN_REFUSED = frozenset(
+    {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"}
+)
+CHECK_EVERY = 300.0  # seconds between auth.test checks while the token is accepted
+RECHECK_REFUSED_EVERY = 15.0  # ... and while it is refused
+
+
+class TokenHealth:
+    """What Slack last said about the bot token: accepted, refused (with Slack's error), or not known yet."""
+
+    def __init__(
+        self, check: Callable[[], object] | None = None, clock: Callable[[], float] = time.monotonic
+    ):
+        self._check = check  # an auth.test call through a client that reports back here
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.refused: str | None = None
+        self.known = False
+        self.checked_at: float | None = None
+        self.recheck_after = 5.0  # /readyz re-asks Slack at most this often while the token is refused
+
+    def accepted(self) -> None:
+        with self._lock:
+            if self.refused is not None:
+                log.warning("Slack accepts the bot token again")
+            self.refused, self.known = None, True
+
+    def saw_error(self, error: str) -> None:
+        """A Slack answer; only the ones meaning the token is refused change anything."""
+        if error not in TOKEN_REFUSED:
+            return
+        with self._lock:
+            if self.refused != error:
+                log.error(
+                    "Slack refused the bot token (%s): readiness is off until it accepts it again", error
+                )
+            self.refused, self.known = error, True
+
+    def check(self) -> None:
+        """Ask Slack (auth.test); the client reports the answer through accepted() / saw_error()."""
+        if self._check is None:
+            return
+        self.checked_at = self._clock()
+        try:
+            self._check()
+        except Exception as exc:  # refused answers were reported by the client; the rest says nothing
+            log.info("token check did not complete: %s", type(exc).__name__)
+
+    def interval(self) -> float:
+        return RECHECK_REFUSED_EVERY if self.refused is not None else CHECK_EVERY
+
+    def problem(self) -> str | None:
+        """Why Slack is not usable, or None; asks Slack when it does not know or the refusal may be over."""
+        stale = self.checked_at is None or self._clock() - self.checked_at >= self.recheck_after
+        if not self.known or (self.refused is not None and stale):
+            self.check()
+        if self.refused is not None:
+            return f"Slack refuses the bot token ({self.refused}): reinstall the app or set a valid SLACK_BOT_TOKEN"
+        if not self.known:
+            return "Slack could not be asked about the bot token yet"
+        return None
+
+
+@dataclass
+class Readiness:
+    engine: Engine
+    token: TokenHealth
+
+    def __post_init__(self) -> None:
+        url = self.engine.url.render_as_string(hide_password=False)
+        self._heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+    def database_problem(self) -> str | None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                current = set(MigrationContext.configure(connection).get_current_heads())
+        except Exception as exc:
+            return f"database unreachable ({type(exc).__name__})"
+        if current != self._heads:
+            return "database not migrated: run `bot migrate`"
+        return None
+
+    def problems(self) -> dict[str, str]:
+        """What is wrong, by component (empty: ready)."""
+        found = {}
+        if (database := self.database_problem()) is not None:
+            found["database"] = database
+        if (slack := self.token.problem()) is not None:
+            found["slack"] = slack
+        return found
