@@ -445,6 +445,7 @@ class FakeSlack:
         self._fail_rate_retry_after = 0
         self._rng = random.Random()
         self._listeners: list[Callable[[Call], None]] = []
+        self._token_refusal: str | None = None  # set: every call with a bot token answers this error
         self._reset_state()
         #: Socket Mode: ``apps.connections.open`` and the WebSocket it hands out (``app_token``: the one
         #: app-level token accepted; None accepts any ``xapp-`` token).
@@ -779,6 +780,22 @@ class FakeSlack:
             self._fail_rate_retry_after = retry_after
             self._rng = random.Random(seed)
 
+    def revoke_token(self, error: str = "token_revoked") -> None:
+        """The bot token stops working from now on, as when the token is revoked (`token_revoked`), the app
+        is uninstalled or disabled (`invalid_auth`, `account_inactive`): every Web API call made with it,
+        auth.test included, answers that error, as Slack does."""
+        if error not in ("token_revoked", "invalid_auth", "account_inactive"):
+            raise ValueError(
+                f"Slack refuses a token with token_revoked, invalid_auth or account_inactive, not {error!r}"
+            )
+        with self._lock:
+            self._token_refusal = error
+
+    def restore_token(self) -> None:
+        """Slack accepts the bot token again (the app was re-enabled)."""
+        with self._lock:
+            self._token_refusal = None
+
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
@@ -869,6 +886,8 @@ class FakeSlack:
             return _Reply(200, {"ok": False, "error": "not_authed"})
         if not token.startswith("xoxb-") or (self.bot_token is not None and token != self.bot_token):
             return _Reply(200, {"ok": False, "error": "invalid_auth"})
+        if self._token_refusal is not None:
+            return _Reply(200, {"ok": False, "error": self._token_refusal})
         return None
 
     def _run_method(self, method: str, params: dict[str, Any]) -> _Reply:
@@ -889,6 +908,13 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _auth_revoke(self, params: dict[str, Any]) -> dict[str, Any]:
+        # The calling token is revoked (with test=true, only checked); later calls answer token_revoked.
+        test = str(params.get("test", "")).lower() in ("1", "true")
+        if not test:
+            self._token_refusal = "token_revoked"
+        return {"ok": True, "revoked": not test}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = params.get("user")
@@ -1360,6 +1386,7 @@ class FakeSlack:
 
 _HANDLERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": FakeSlack._auth_test,
+    "auth.revoke": FakeSlack._auth_revoke,
     "users.info": FakeSlack._users_info,
     "conversations.info": FakeSlack._conversations_info,
     "conversations.history": FakeSlack._conversations_history,
