@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 CONTEXT_FIELDS = ("request_id", "endpoint_id", "user_id")
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("log_context", default=None)
@@ -111,8 +111,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(level: str, log_format: str, secrets: Sequence[str]) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(level: str, log_format: str, secrets: Sequence[str], stream: IO[str] | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     formatter = JsonFormatter(secrets) if log_format == "json" else TextFormatter(secrets)
     handler.setFormatter(formatter)
     handler.addFilter(RedactSecrets(secrets))

@@ -121,6 +121,29 @@ class ContextExecutor(ThreadPoolExecutor):
 
 
 class ObservedApp(App):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.use(self._observed_client)
+
+    def _observed_client(self, req: BoltRequest, next: Callable[[], None]) -> None:
+        """Bolt gives each request a fresh WebClient; make it one that is counted and watches the token."""
+        plain = req.context.client
+        if plain is not None and not isinstance(plain, ObservedWebClient):
+            client = ObservedWebClient(
+                token=plain.token,
+                base_url=plain.base_url,
+                timeout=plain.timeout,
+                ssl=plain.ssl,
+                proxy=plain.proxy,
+                headers=plain.headers,
+                team_id=req.context.team_id,
+                logger=plain.logger,
+                retry_handlers=plain.retry_handlers,
+            )
+            client.token_health = getattr(self.client, "token_health", None)
+            req.context["client"] = client
+        next()
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         kind = request_kind(req.body)
         if kind is None:

@@ -1,0 +1,450 @@
+"""Operating the bot: GET /metrics (read with prometheus_client's own parser), /readyz and /healthz, and the
+JSON log format. The deploy/ example is checked in tests/test_deploy.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, event, insert
+
+from bot.domain.model import RequestStatus
+from bot.logs import log_context, setup_logging
+from bot.metrics import exposition
+from bot.readiness import Readiness, TokenHealth
+from bot.server import ServerThread
+from bot.slack.ids import Block
+from bot.store.db import make_engine, migrate
+from bot.store.gauges import GaugeQueries
+from bot.store.store import Store
+from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow, utcnow
+from tests.conftest import (
+    APPROVER,
+    BOT_TOKEN,
+    REQUESTER,
+    SIGNING_SECRET,
+    TOGETHER_KEY,
+    Stack,
+)
+from tests.test_launch_flow import approve, launch_text, request_launch
+
+FAMILIES = {
+    "endpoint_bot_slack_requests": "counter",
+    "endpoint_bot_slack_ack_seconds": "histogram",
+    "endpoint_bot_slack_api_calls": "counter",
+    "endpoint_bot_outbox_pending": "gauge",
+    "endpoint_bot_outbox_oldest_age_seconds": "gauge",
+    "endpoint_bot_outbox_failures": "counter",
+    "endpoint_bot_together_calls": "counter",
+    "endpoint_bot_together_call_seconds": "histogram",
+    "endpoint_bot_tracker_tick_seconds": "histogram",
+    "endpoint_bot_tracker_last_success_timestamp_seconds": "gauge",
+    "endpoint_bot_launches": "counter",
+    "endpoint_bot_requests_pending": "gauge",
+    "endpoint_bot_endpoints": "gauge",
+    "endpoint_bot_dollars_per_hour": "gauge",
+}
+
+
+class Scrape:
+    """One GET /metrics, parsed by prometheus_client's own text parser."""
+
+    def __init__(self, text: str) -> None:
+        self.families = {f.name: f for f in text_string_to_metric_families(text)}
+
+    def value(self, sample_name: str, **labels: str) -> float:
+        """The sample's value (0 when it is not there: a counter never incremented)."""
+        for family in self.families.values():
+            for sample in family.samples:
+                if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return float(sample.value)
+        return 0.0
+
+    def labels(self, sample_name: str, label: str) -> dict[str, float]:
+        found = {}
+        for family in self.families.values():
+            for sample in family.samples:
+                if sample.name == sample_name:
+                    found[sample.labels[label]] = float(sample.value)
+        return found
+
+
+def scrape(url: str) -> Scrape:
+    response = httpx.get(url + "/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return Scrape(response.text)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def series(s: Scrape, sample_name: str, *labels: str) -> dict[Any, float]:
+    """Every sample of that name, by its label values joined with a space."""
+    return {
+        " ".join(sample.labels[label] for label in labels): float(sample.value)
+        for family in s.families.values()
+        for sample in family.samples
+        if sample.name == sample_name
+    }
+
+
+def slack_requests(s: Scrape) -> dict[Any, float]:
+    return series(s, "endpoint_bot_slack_requests_total", "kind", "outcome")
+
+
+def delta(after: dict[Any, float], before: dict[Any, float]) -> dict[Any, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0)}
+
+
+# --- /metrics -------------------------------------------------------------------------------------
+
+
+def test_metrics_after_a_launch_a_refusal_a_together_500_and_a_slack_429(stack: Stack) -> None:
+    assert stack.server is not None
+    url = stack.server.url
+    before = scrape(url)
+    assert {name: f.type for name, f in before.families.items() if name in FAMILIES} == FAMILIES
+
+    # A launch, approved and brought up; Together answers the tracker's list call 500 once (it retries).
+    request_launch(stack, launch_text(stack))
+    approve(stack)
+    stack.sim.inject("GET", stack.backend.endpoints_path, 500, times=1)
+    stack.start()
+    # Someone types a model that does not exist: told what to fix.
+    stack.slack.command(REQUESTER, "create no-such-model h100 1")
+    stack.slack.wait_for_ephemeral(REQUESTER, "no-such-model")
+    # A second request, refused: the approver first submits without the reason the form requires.
+    stack.fake.fail("chat.postMessage", 429, retry_after=0)  # Slack rate-limits the new card's first post
+    stack.slack.command(REQUESTER, launch_text(stack, "1"))
+    stack.slack.wait_for_view(REQUESTER)
+    assert stack.slack.submit(REQUESTER) is None
+    stack.settle()
+    stack.slack.click(APPROVER, "Reject")  # on the newest card
+    stack.slack.wait_for_view(APPROVER)
+    errors = stack.slack.submit(APPROVER)
+    assert errors and Block.REASON in errors
+    stack.slack.set(APPROVER, Block.REASON, "one is enough")
+    assert stack.slack.submit(APPROVER) is None
+    stack.settle()
+
+    expected_requests = {
+        "command ok": 2,
+        "command user_error": 1,
+        "view_submission ok": 4,  # two launch forms, the approval, the rejection
+        "view_submission user_error": 1,  # the rejection without a reason
+        "action ok": 2,  # the Approve and Reject clicks
+    }
+    wait_until(lambda: delta(slack_requests(scrape(url)), slack_requests(before)) == expected_requests)
+    after = scrape(url)
+
+    acks = after.value("endpoint_bot_slack_ack_seconds_count") - before.value(
+        "endpoint_bot_slack_ack_seconds_count"
+    )
+    assert acks == sum(expected_requests.values())
+    assert (
+        after.value("endpoint_bot_slack_ack_seconds_bucket", le="3.0")
+        - before.value("endpoint_bot_slack_ack_seconds_bucket", le="3.0")
+        == acks
+    )
+
+    launches = delta(
+        after.labels("endpoint_bot_launches_total", "outcome"),
+        before.labels("endpoint_bot_launches_total", "outcome"),
+    )
+    assert launches == {"created": 1, "rejected": 1}
+
+    slack_calls = delta(
+        series(after, "endpoint_bot_slack_api_calls_total", "method", "outcome"),
+        series(before, "endpoint_bot_slack_api_calls_total", "method", "outcome"),
+    )
+    assert slack_calls["chat.postMessage ratelimited"] == 1  # counted as Slack answered it
+    assert slack_calls["views.open ok"] == 4 and slack_calls["chat.postMessage ok"] >= 3
+    assert (
+        after.value("endpoint_bot_outbox_failures_total") - before.value("endpoint_bot_outbox_failures_total")
+        == 1
+    )
+
+    together_calls = delta(
+        series(after, "endpoint_bot_together_calls_total", "operation", "status"),
+        series(before, "endpoint_bot_together_calls_total", "operation", "status"),
+    )
+    assert together_calls["endpoints.list 500"] == 1
+    assert (
+        together_calls["endpoints.create 200"] == 1
+        or together_calls.get("endpoints.deployments.create 200") == 1
+    )
+    assert after.value("endpoint_bot_together_call_seconds_count") - before.value(
+        "endpoint_bot_together_call_seconds_count"
+    ) == sum(together_calls.values())
+
+    ticks = after.value("endpoint_bot_tracker_tick_seconds_count") - before.value(
+        "endpoint_bot_tracker_tick_seconds_count"
+    )
+    assert ticks >= 3
+    assert abs(after.value("endpoint_bot_tracker_last_success_timestamp_seconds") - time.time()) < 60
+
+    # The database gauges: nothing waits, one endpoint serving, and what it costs now.
+    assert after.value("endpoint_bot_requests_pending") == 0
+    assert after.value("endpoint_bot_outbox_pending") == 0
+    assert after.value("endpoint_bot_outbox_oldest_age_seconds") == 0
+    assert after.labels("endpoint_bot_endpoints", "state") == {stack.backend.started: 1}
+    (launched,) = [r for r in stack.bot.store.requests() if r.status == RequestStatus.LAUNCHED]
+    meter = stack.bot.launches.costs.of(launched)
+    assert meter is not None and meter.hourly_now is not None
+    low, high = meter.hourly_now
+    assert after.labels("endpoint_bot_dollars_per_hour", "bound") == pytest.approx({"low": low, "high": high})
+    assert 0 < low <= high
+
+
+def test_gauges_wait_for_approval_and_for_slack(stack: Stack) -> None:
+    """A request waiting for its approver and a card Slack has not taken yet show on the gauges."""
+    assert stack.server is not None
+    stack.fake.fail("chat.postMessage", 503, times=None)
+    request_launch(stack, launch_text(stack))
+    s = scrape(stack.server.url)
+    assert s.value("endpoint_bot_requests_pending") == 1
+    assert s.value("endpoint_bot_outbox_pending") == 1
+    assert 0 <= s.value("endpoint_bot_outbox_oldest_age_seconds") < 60
+    stack.fake.clear_failures()
+
+
+@pytest.fixture
+def gauge_engine(database_url: str) -> Iterator[Any]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _fill(engine: Any, endpoints: int) -> None:
+    """`endpoints` launched requests, each serving with a state row, and as many queued Slack updates."""
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(
+            insert(LaunchRequestRow),
+            [
+                dict(
+                    id=i,
+                    team_id="T1",
+                    channel_id="C1",
+                    requested_by="U1",
+                    model="m",
+                    hardware="h",
+                    min_replicas=1,
+                    max_replicas=3,
+                    display_name=None,
+                    inactive_timeout=None,
+                    speculative_decoding=False,
+                    prompt_cache=False,
+                    start_now=True,
+                    cents_per_minute=10.0,
+                    status="launched",
+                    message_ts=None,
+                    requested_at=now,
+                    launch_started_at=now,
+                    launched_at=now,
+                    error_code=None,
+                    error_message=None,
+                    updated_at=now,
+                )
+                for i in range(1, endpoints + 1)
+            ],
+        )
+        connection.execute(
+            insert(EndpointRow),
+            [
+                dict(
+                    id=f"endpoint-{i}",
+                    request_id=i,
+                    team_id="T1",
+                    name=f"e{i}",
+                    model="m",
+                    hardware="h",
+                    state="STARTED",
+                    state_changed_at=now,
+                    created_at=now,
+                )
+                for i in range(1, endpoints + 1)
+            ],
+        )
+        connection.execute(
+            insert(EndpointStateRow),
+            [
+                dict(endpoint_id=f"endpoint-{i}", state=s, observed_at=now - timedelta(minutes=m))
+                for i in range(1, endpoints + 1)
+                for s, m in (("PENDING", 5), ("STARTED", 1))
+            ],
+        )
+        connection.execute(
+            insert(OutboxRow),
+            [
+                dict(
+                    team_id="T1",
+                    request_id=i,
+                    kind="card",
+                    payload={},
+                    created_at=now - timedelta(seconds=90),
+                    next_attempt_at=now,
+                    attempts=0,
+                )
+                for i in range(1, endpoints + 1)
+            ],
+        )
+
+
+@pytest.mark.parametrize("endpoints", [1, 500])
+def test_a_scrape_costs_the_same_few_statements_whatever_the_number_of_endpoints(
+    gauge_engine: Any, endpoints: int
+) -> None:
+    _fill(gauge_engine, endpoints)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(gauge_engine, "before_cursor_execute", listener)
+    try:
+        body, _ = exposition(GaugeQueries(gauge_engine))
+    finally:
+        event.remove(gauge_engine, "before_cursor_execute", listener)
+    assert len(statements) == 4, statements  # outbox (count and oldest), pending, by state, costs
+    s = Scrape(body.decode())
+    assert s.value("endpoint_bot_endpoints", state="STARTED") == endpoints
+    assert s.value("endpoint_bot_outbox_pending") == endpoints
+    assert 85 <= s.value("endpoint_bot_outbox_oldest_age_seconds") < 150
+    # 10 ¢/min per replica = $6/h, between 1 and 3 replicas (v1 does not say how many run)
+    assert s.labels("endpoint_bot_dollars_per_hour", "bound") == pytest.approx(
+        {"low": 6.0 * endpoints, "high": 18.0 * endpoints}
+    )
+
+
+# --- /readyz and /healthz -------------------------------------------------------------------------
+
+
+def test_readyz_follows_the_token_revoked_after_start_and_restored(stack: Stack) -> None:
+    assert stack.server is not None and stack.bot.token_health is not None
+    url = stack.server.url
+    stack.bot.token_health.recheck_after = 0.0  # /readyz re-asks Slack at once while the token is refused
+    ready = httpx.get(url + "/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ok": True, "database": "ok", "slack": "ok"}
+
+    stack.fake.revoke_token()
+    stack.slack.command(REQUESTER, launch_text(stack))  # the form's views.open is answered token_revoked
+    wait_until(lambda: httpx.get(url + "/readyz").status_code == 503)
+    refused = httpx.get(url + "/readyz").json()
+    assert refused["ok"] is False and set(refused["problems"]) == {"slack"}
+    assert "token_revoked" in refused["problems"]["slack"]
+    assert httpx.get(url + "/healthz").status_code == 200  # alive: a restart would not help
+
+    stack.fake.restore_token()
+    assert httpx.get(url + "/readyz").status_code == 200  # asked Slack again, which accepts it
+    request_launch(stack, launch_text(stack))
+    assert "Launch request #1" in stack.card().text
+
+
+def test_a_periodic_check_sees_a_revoked_token_without_any_other_slack_call(stack: Stack) -> None:
+    assert stack.server is not None and stack.bot.token_check is not None
+    assert httpx.get(stack.server.url + "/readyz").status_code == 200
+    stack.fake.revoke_token("account_inactive")
+    stack.bot.token_check.run_once()  # what the loop does every 5 minutes (every 15 s while refused)
+    answer = httpx.get(stack.server.url + "/readyz")
+    assert answer.status_code == 503 and "account_inactive" in answer.json()["problems"]["slack"]
+    assert [c.method for c in stack.fake.calls()][-1] == "auth.test"
+
+
+def test_token_check_interval_is_at_most_five_minutes() -> None:
+    health = TokenHealth()
+    assert health.interval() <= 300
+    health.saw_error("token_revoked")
+    assert health.interval() <= 15
+
+
+def test_readyz_and_healthz_when_the_database_cannot_be_reached() -> None:
+    engine = create_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
+    )
+    health = TokenHealth()
+    health.accepted()
+    with ServerThread(None, Store(engine), readiness=Readiness(engine, health)) as server:
+        ready = httpx.get(server.url + "/readyz", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json() == {
+            "ok": False,
+            "problems": {"database": "database unreachable (OperationalError)"},
+        }
+        assert httpx.get(server.url + "/healthz", timeout=10).status_code == 503
+        metrics = httpx.get(server.url + "/metrics", timeout=10)  # the process's own counters still show
+        assert metrics.status_code == 200 and "endpoint_bot_launches_total" in metrics.text
+    engine.dispose()
+
+
+def test_readyz_when_the_database_is_not_migrated(tmp_path: Any) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    health = TokenHealth()
+    health.accepted()
+    with ServerThread(None, Store(engine), readiness=Readiness(engine, health)) as server:
+        ready = httpx.get(server.url + "/readyz", timeout=10)
+    assert ready.status_code == 503
+    assert ready.json()["problems"] == {"database": "database not migrated: run `bot migrate`"}
+    engine.dispose()
+
+
+# --- logs -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def json_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    setup_logging("INFO", "json", [BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY], stream)
+
+    def lines() -> list[dict[str, Any]]:
+        written = stream.getvalue()
+        for secret in (BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY):
+            assert secret not in written
+        return [json.loads(line) for line in written.splitlines()]
+
+    yield lines
+    root.handlers[:], root.level = saved
+
+
+def test_json_logs_are_one_object_per_line_with_context_and_no_secret(
+    stack: Stack, json_logs: Callable[[], list[dict[str, Any]]]
+) -> None:
+    stack.fake.fail("chat.postMessage", 429, retry_after=0)
+    request_launch(stack, launch_text(stack))  # the publisher logs the 429, about request 1
+    log = logging.getLogger("bot.test")
+    with log_context(endpoint_id="endpoint-1", user_id=REQUESTER):
+        log.warning("token %s and key %s leaked into a message", BOT_TOKEN, TOGETHER_KEY)
+        try:
+            raise RuntimeError(f"failed with {SIGNING_SECRET}")
+        except RuntimeError:
+            log.exception("with a traceback")
+    entries = json_logs()
+    retry = next(e for e in entries if e["logger"] == "bot.slack.publisher")
+    assert retry["level"] == "WARNING" and "ratelimited" in retry["message"]
+    assert retry["request_id"] == "1"
+    leak, traceback = [e for e in entries if e["logger"] == "bot.test"]
+    assert leak["message"] == "token [redacted] and key [redacted] leaked into a message"
+    assert leak["endpoint_id"] == "endpoint-1" and leak["user_id"] == REQUESTER
+    assert "RuntimeError: failed with [redacted]" in traceback["exception"]
+    assert set(leak) >= {"time", "level", "logger", "message"}
+
+
+def test_log_format_setting_says_what_it_accepts() -> None:
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings(bot_log_format="JSON").bot_log_format == "json"
+    with pytest.raises(ConfigError, match="BOT_LOG_FORMAT: .*must be text or json"):
+        load_settings(bot_log_format="xml")
