@@ -6,9 +6,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +33,7 @@ from bot.store.gauges import GaugeQueries
 from bot.store.store import Store
 from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow, utcnow
 from tests.conftest import (
+    APP_TOKEN,
     APPROVER,
     BOT_TOKEN,
     REQUESTER,
@@ -36,6 +43,7 @@ from tests.conftest import (
 )
 from tests.test_launch_flow import approve, launch_text, request_launch
 
+ROOT = Path(__file__).resolve().parent.parent
 FAMILIES = {
     "endpoint_bot_slack_requests": "counter",
     "endpoint_bot_slack_ack_seconds": "histogram",
@@ -448,3 +456,111 @@ def test_log_format_setting_says_what_it_accepts() -> None:
     assert load_settings(bot_log_format="JSON").bot_log_format == "json"
     with pytest.raises(ConfigError, match="BOT_LOG_FORMAT: .*must be text or json"):
         load_settings(bot_log_format="xml")
+
+
+# --- the processes serve them ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bot_process(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "BOT_"))}
+    clean.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_http(url: str, timeout: float = 90.0) -> httpx.Response:
+    """The first answer at `url` (a process starting on a busy machine may take a while to listen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"nothing answers at {url}"
+            time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    return stderr
+
+
+@pytest.mark.backend("v1", reason="how the worker process serves its metrics does not depend on the API")
+def test_bot_tracker_serves_metrics_and_readiness_on_bot_metrics_port_and_logs_json(
+    database_url: str, fake_slack: Any, sim_server: Any, backend: Any
+) -> None:
+    port = free_port()
+    worker = bot_process(
+        "tracker",
+        env={
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": fake_slack.base_url,
+            "TOGETHER_API_KEY": TOGETHER_KEY,
+            "TOGETHER_BASE_URL": sim_server.url + "/v1",
+            "TOGETHER_API": "v1",
+            "DATABASE_URL": database_url,
+            "BOT_POLL_SECONDS": "0.1",
+            "BOT_POLL_IDLE_SECONDS": "0.1",
+            "BOT_METRICS_PORT": str(port),
+            "BOT_LOG_FORMAT": "json",
+        },
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_http(url + "/healthz").status_code == 200
+        wait_until(lambda: scrape(url).value("endpoint_bot_tracker_tick_seconds_count") >= 2, timeout=30)
+        wait_until(lambda: scrape(url).value("endpoint_bot_together_calls_total", status="200") >= 1)
+        s = scrape(url)
+        assert s.value("endpoint_bot_together_calls_total", operation="hardware.list", status="200") >= 1
+        assert time.time() - s.value("endpoint_bot_tracker_last_success_timestamp_seconds") < 30
+        assert s.value("endpoint_bot_requests_pending") == 0
+        ready = httpx.get(url + "/readyz")
+        assert ready.status_code == 200, ready.text
+        assert httpx.post(url + "/slack/events").status_code in (404, 405)  # a worker serves no Slack
+    finally:
+        stderr = stop(worker)
+    entries = [json.loads(line) for line in stderr.splitlines()]
+    assert any("metrics and health on port" in e["message"] for e in entries)
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    assert BOT_TOKEN not in stderr and TOGETHER_KEY not in stderr
+
+
+@pytest.mark.backend("v1", reason="the transport from Slack to the bot does not depend on the Together API")
+def test_socket_mode_bot_run_serves_health_and_metrics_on_port(
+    database_url: str, fake_slack: Any, backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    port = free_port()
+    web = bot_process(
+        "run",
+        "--simulate",
+        env={
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": fake_slack.base_url,
+            "DATABASE_URL": database_url,
+            "PORT": str(port),
+        },
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_http(url + "/healthz").status_code == 200
+        fake_slack.socket_mode.wait_for_connections(1)
+        wait_until(lambda: httpx.get(url + "/readyz").status_code == 200, timeout=30)
+        assert "endpoint_bot_slack_requests_total" in httpx.get(url + "/metrics").text
+    finally:
+        stop(web)
