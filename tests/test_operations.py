@@ -564,3 +564,27 @@ def test_socket_mode_bot_run_serves_health_and_metrics_on_port(
         assert "endpoint_bot_slack_requests_total" in httpx.get(url + "/metrics").text
     finally:
         stop(web)
+
+
+def test_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, what each worker process counted shows in every process's scrape."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    count = "from bot import metrics; metrics.count_slack_call('chat.postMessage', 'ok'); "
+    count += "metrics.count_audit_actions(['launched'])"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=120)
+    show = "import sys; from pathlib import Path; from bot.metrics import exposition; "
+    show += "sys.stdout.write(exposition(None, Path(sys.argv[1]))[0].decode())"
+    out = subprocess.run(
+        [sys.executable, "-c", show, str(shared)],
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    ).stdout
+    s = Scrape(out)
+    assert s.value("endpoint_bot_slack_api_calls_total", method="chat.postMessage", outcome="ok") == 2
+    assert s.value("endpoint_bot_launches_total", outcome="created") == 2

@@ -41,6 +41,7 @@ from bot.domain.provider import (
 from bot.domain.quota import QuotaCheck
 from bot.domain.spend import Costs, bounds_of
 from bot.domain.states import EXPLAINED, GONE, SERVING, SETTLED, STOPPED
+from bot.logs import log_context
 from bot.store.store import Seen, Store
 from bot.store.tables import utcnow
 
@@ -495,14 +496,16 @@ class LaunchService:
         return taken
 
     def _launch_claimed(self, request: LaunchRequest) -> None:
-        spec = self.spec_for(request)
-        try:
-            info = self._create(request, spec)
-        except ProviderError as exc:
-            log.warning("launch of request %s failed: %s", request.id, exc)
-            self._fail(request, exc)
-            return
-        self._record_launch(request, info)
+        with log_context(request_id=request.id, user_id=request.requested_by):
+            spec = self.spec_for(request)
+            try:
+                info = self._create(request, spec)
+            except ProviderError as exc:
+                log.warning("launch of request %s failed: %s", request.id, exc)
+                self._fail(request, exc)
+                return
+            with log_context(endpoint_id=info.id):
+                self._record_launch(request, info)
 
     def spec_for(self, request: LaunchRequest) -> LaunchSpec:
         draft = request.draft
@@ -839,6 +842,10 @@ class LaunchService:
     ) -> bool:
         """Record a state change once, however many trackers saw it; queue its thread reply and card."""
         request = request or self._get(endpoint.request_id)
+        with log_context(request_id=request.id, endpoint_id=endpoint.id):
+            return self._record_state(endpoint, seen, request)
+
+    def _record_state(self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest) -> bool:
         now = self.now()
         ran: dict[str, Any] = {}
         if seen.state in STOPPED or seen.state == GONE:
