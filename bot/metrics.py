@@ -24,6 +24,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.domain.meter import hourly_cost
+from bot.domain.states import SERVING
 from bot.store.gauges import GaugeQueries
 from bot.store.tables import utcnow
 
@@ -202,7 +203,7 @@ class DatabaseGauges:
             endpoints.add_metric([state], count)
         yield endpoints
         low = high = 0.0
-        for endpoint in self.queries.followed_endpoints():
+        for endpoint in self.queries.followed_endpoints(SERVING):  # nothing else costs money now
             few, many = hourly_cost(endpoint.state, endpoint.last, endpoint.cents_per_minute, endpoint.bounds)
             low, high = low + few, high + many
         dollars = GaugeMetricFamily(

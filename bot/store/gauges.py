@@ -3,6 +3,7 @@ number of requests, endpoints or queued Slack updates, so that a scrape costs th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +28,10 @@ class FollowedEndpoint:
     state: str
     cents_per_minute: float  # one replica
     bounds: tuple[int, int]  # the replica bounds in force now
-    last: Observation | None  # the latest state row (ready replicas, bounds then)
+    last: Observation | None  # the latest state row: replicas ready and bounds then (its time is not read)
+
+
+_UNUSED = datetime(1970, 1, 1)  # what it costs now does not depend on when the state was seen
 
 
 class GaugeQueries:
@@ -64,35 +68,40 @@ class GaugeQueries:
             )
             return {state: int(count) for state, count in rows}
 
-    def followed_endpoints(self) -> list[FollowedEndpoint]:
-        """Every endpoint not deleted, its request's price and bounds, and its latest state row."""
+    def followed_endpoints(self, states: Iterable[str]) -> list[FollowedEndpoint]:
+        """Endpoints not deleted whose last known state is one of `states`, with their request's price and
+        bounds and their latest state row. Plain columns, not ORM objects: a scrape stays light."""
         latest = (
             select(EndpointStateRow.endpoint_id, func.max(EndpointStateRow.id).label("last_id"))
             .group_by(EndpointStateRow.endpoint_id)
             .subquery()
         )
         statement = (
-            select(EndpointRow, LaunchRequestRow, EndpointStateRow)
+            select(
+                EndpointRow.state,
+                LaunchRequestRow.cents_per_minute,
+                func.coalesce(EndpointRow.min_replicas, LaunchRequestRow.min_replicas),
+                func.coalesce(EndpointRow.max_replicas, LaunchRequestRow.max_replicas),
+                EndpointStateRow.state,
+                EndpointStateRow.ready_replicas,
+                EndpointStateRow.min_replicas,
+                EndpointStateRow.max_replicas,
+            )
             .join(LaunchRequestRow, LaunchRequestRow.id == EndpointRow.request_id)
             .outerjoin(latest, latest.c.endpoint_id == EndpointRow.id)
             .outerjoin(EndpointStateRow, EndpointStateRow.id == latest.c.last_id)
-            .where(EndpointRow.deleted_at.is_(None))
+            .where(EndpointRow.deleted_at.is_(None), EndpointRow.state.in_(list(states)))
         )
-        found = []
         with Session(self.engine) as session:
-            for endpoint, request, state_row in session.execute(statement):
-                low = endpoint.min_replicas if endpoint.min_replicas is not None else request.min_replicas
-                high = endpoint.max_replicas if endpoint.max_replicas is not None else request.max_replicas
-                last = (
-                    Observation(
-                        state_row.state,
-                        state_row.observed_at,
-                        state_row.ready_replicas,
-                        state_row.min_replicas,
-                        state_row.max_replicas,
-                    )
-                    if state_row is not None
-                    else None
-                )
-                found.append(FollowedEndpoint(endpoint.state, request.cents_per_minute, (low, high), last))
-        return found
+            rows = session.execute(statement).all()
+        return [
+            FollowedEndpoint(
+                state,
+                float(cents),
+                (int(low), int(high)),
+                Observation(last_state, _UNUSED, ready, last_min, last_max)
+                if last_state is not None
+                else None,
+            )
+            for state, cents, low, high, last_state, ready, last_min, last_max in rows
+        ]
