@@ -152,6 +152,6 @@ def start_local(settings: Settings, *, speed: float) -> LocalBot:
     # The pretend Slack and the simulator of earlier sessions are gone, and what they showed with them.
     retired = bot.store.retire_team(TEAM_ID, reason=RETIRED)
     bot.start()
-    server = ServerThread(bot.app, bot.store).start()
+    server = ServerThread(bot.app, bot.store, readiness=bot.readiness).start()
     driver = SlackDriver(fake, signing, server.url + "/slack/events", team_id=TEAM_ID)
     return LocalBot(config, fake, simulator, bot, server, driver, retired)
