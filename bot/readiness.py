@@ -62,14 +62,21 @@ class TokenHealth:
             self.refused, self.known = error, True
 
     def check(self) -> None:
-        """Ask Slack (auth.test); the client reports the answer through accepted() / saw_error()."""
+        """Ask Slack (auth.test) and note what it says of the token."""
         if self._check is None:
             return
         self.checked_at = self._clock()
         try:
             self._check()
-        except Exception as exc:  # refused answers were reported by the client; the rest says nothing
-            log.info("token check did not complete: %s", type(exc).__name__)
+        except Exception as exc:  # a Slack error answer carries its code; anything else says nothing
+            response = getattr(exc, "response", None)
+            error = response.get("error") if response is not None and hasattr(response, "get") else None
+            if isinstance(error, str):
+                self.saw_error(error)
+            else:
+                log.info("token check did not complete: %s", type(exc).__name__)
+            return
+        self.accepted()
 
     def interval(self) -> float:
         return RECHECK_REFUSED_EVERY if self.refused is not None else CHECK_EVERY

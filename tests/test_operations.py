@@ -588,3 +588,17 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
     s = Scrape(out)
     assert s.value("endpoint_bot_slack_api_calls_total", method="chat.postMessage", outcome="ok") == 2
     assert s.value("endpoint_bot_launches_total", outcome="created") == 2
+
+
+def test_the_token_check_reads_slacks_answer_itself(fake_slack: Any) -> None:
+    """Whatever client asks (here slack_sdk's own), the check learns from Slack's answer."""
+    from slack_sdk import WebClient
+
+    health = TokenHealth(check=WebClient(token=BOT_TOKEN, base_url=fake_slack.base_url).auth_test)
+    health.recheck_after = 0.0
+    assert health.problem() is None
+    fake_slack.revoke_token("invalid_auth")
+    health.check()
+    assert health.refused == "invalid_auth" and "invalid_auth" in (health.problem() or "")
+    fake_slack.restore_token()
+    assert health.problem() is None  # asked again while refused, and accepted
