@@ -602,3 +602,24 @@ def test_the_token_check_reads_slacks_answer_itself(fake_slack: Any) -> None:
     assert health.refused == "invalid_auth" and "invalid_auth" in (health.problem() or "")
     fake_slack.restore_token()
     assert health.problem() is None  # asked again while refused, and accepted
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation"),
+    [
+        ("GET", "/v1/endpoints", "endpoints.list"),
+        ("POST", "/v1/endpoints", "endpoints.create"),
+        ("PATCH", "/v1/endpoints/endpoint-1a2b", "endpoints.update"),
+        ("GET", "/v1/hardware", "hardware.list"),
+        ("POST", "/v2/projects/proj_1/endpoints/ep_1/deployments", "endpoints.deployments.create"),
+        ("DELETE", "/v2/projects/proj_1/endpoints/ep_1/deployments/dep_1", "endpoints.deployments.delete"),
+        ("GET", "/v2/public/inference-instance-types", "inference-instance-types.list"),
+        ("GET", "/v3/whoami", "whoami.get"),
+    ],
+)
+def test_together_operations_are_named_like_the_api_without_ids(
+    method: str, path: str, operation: str
+) -> None:
+    from bot.metrics import together_operation
+
+    assert together_operation(method, path) == operation
