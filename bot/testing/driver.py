@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import httpx
 
 from bot.testing.fake_slack import FakeSlack, Message
+from bot.testing.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
 from bot.testing.slack_requests import SignedRequest, SlackRequests, state_values
 
 DEFAULT_CHANNEL = "C0LAUNCH"
@@ -274,11 +275,13 @@ class SlackDriver:
         block = next((b for b in view.get("blocks", []) if b.get("block_id") == block_id), None)
         if block is None or block.get("type") != "input":
             raise DriverError(f"the form has no field {block_id!r}")
+        element = block["element"]
+        if element.get("type") == "external_select" and not isinstance(value, dict):
+            value = self.pick_option(user, block_id, str(value))
         edits = self._edits.setdefault(view["id"], {})
         edits[block_id] = value
         if not block.get("dispatch_action"):
             return
-        element = block["element"]
         state_view = dict(view, state={"values": self._values(view)})
         kwargs: dict[str, Any] = (
             {"selected_option": value} if "select" in element["type"] else {"value": value}
@@ -290,6 +293,44 @@ class SlackDriver:
         self._send(request, "interactive")
         self._wait(lambda: (self.fake.view(view["id"]) or {}).get("hash") != old_hash, timeout=5)
         self._edits.pop(view["id"], None)  # the bot re-rendered the form from these values
+
+    def options(self, user: str, block_id: str, query: str) -> list[dict[str, Any]]:
+        """Type `query` into the external select of `block_id` in the open form: the options the bot offers,
+        as Slack would show them (it waits 3 s, and shows nothing from an answer outside its limits)."""
+        view = self.view(user)
+        if view is None:
+            raise DriverError("there is no open form to search in")
+        block = next((b for b in view.get("blocks", []) if b.get("block_id") == block_id), None)
+        element = (block or {}).get("element") or {}
+        if element.get("type") != "external_select":
+            raise DriverError(f"the form has no searchable menu {block_id!r}")
+        request = self.requests.block_suggestion(
+            user,
+            dict(view, state={"values": self._values(view)}),
+            action_id=element["action_id"],
+            value=query,
+        )
+        started = time.monotonic()
+        answer = self._send(request, "interactive")
+        took = time.monotonic() - started
+        if took > OPTIONS_SECONDS:
+            raise DriverError(
+                f"the bot answered the options request after {took:.1f}s; Slack gives up after "
+                f"{OPTIONS_SECONDS:g}s and shows the person no options"
+            )
+        refusal = options_refusal(answer.text)
+        if refusal:
+            raise DriverError(f"Slack would show no options: {refusal}")
+        return answered_options(answer.text)
+
+    def pick_option(self, user: str, block_id: str, value: str) -> dict[str, Any]:
+        """Search the external select of `block_id` for `value` and take the option with that value."""
+        offered = self.options(user, block_id, value)
+        chosen = next((o for o in offered if o.get("value") == value), None)
+        if chosen is None:
+            shown = ", ".join(str(o.get("value")) for o in offered[:10]) or "nothing"
+            raise DriverError(f"searching {value!r} offers no option {value!r} (it offers {shown})")
+        return chosen
 
     def submit(self, user: str) -> dict[str, str] | None:
         """Submit the open form as it stands. Returns the field errors the bot showed, or None if it closed."""
