@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.domain.catalog import Catalog
+from bot.domain.directory import ModelDirectory
 from bot.domain.launch import LaunchService, display_name
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
@@ -63,6 +64,7 @@ class Bot:
     reminders: Reminders | None = None
     digest: DigestPoster | None = None  # the weekly spend digest (BOT_DIGEST_CHANNEL set)
     digests: Loop | None = None
+    directory: ModelDirectory | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
@@ -201,6 +203,11 @@ def build_bot(
     digest = None
     if settings.bot_digest_channel is not None:
         digest = DigestPoster(store, spend_views, client, settings.bot_digest_channel)
+    # The model menu and the hardware lists come from memory (Slack's clock is 3 s; Together may take longer):
+    # refreshed on a schedule, and at once when a search finds the model listing missing or old.
+    catalog_refresh = Loop("catalogue-refresh", lambda: None, CATALOG_REFRESH_INTERVAL)
+    directory = ModelDirectory(catalog, provider, on_stale=catalog_refresh.kick)
+    catalog_refresh.work = lambda: (directory.refresh(), launches.warm_hardware_cache())
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
@@ -213,6 +220,7 @@ def build_bot(
             catalog,
             renderer,
             lifecycle=LifecycleListeners(lifecycle, reminders, SpendAnswers(spend_views)),
+            directory=directory,
         ),
     )
     return Bot(
@@ -228,7 +236,7 @@ def build_bot(
         launcher,
         tracker,
         publishing,
-        catalog_refresh=Loop("hardware-cache", launches.warm_hardware_cache, CATALOG_REFRESH_INTERVAL),
+        catalog_refresh=catalog_refresh,
         housekeeping=Loop(
             "housekeeping", lambda: store.purge_delivered(OUTBOX_RETENTION), HOUSEKEEPING_INTERVAL
         ),
@@ -237,4 +245,5 @@ def build_bot(
         reminders=reminders,
         digest=digest,
         digests=Loop("spend-digest", digest.post_due, DIGEST_CHECK_INTERVAL) if digest else None,
+        directory=directory,
     )

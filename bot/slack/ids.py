@@ -43,6 +43,9 @@ class Block(enum.StrEnum):
     OPTIONS = "options"
     START = "start"
     ESTIMATE = "estimate"
+    PROBLEM = "problem"  # what stopped a submission checked after its acknowledgement
+    CHECKING = "checking"
+    SUBMITTED = "submitted"
     NOTE = "note"
     REASON = "reason"
     DECISION = "decision"
