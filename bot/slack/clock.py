@@ -19,7 +19,7 @@ T = TypeVar("T")
 SLACK_CLOCK = 3.0  # seconds Slack waits for an acknowledgement, and a trigger_id lives
 # Of those, how long an answer may wait for Together before it shows that it is checking instead: what
 # is left is for Slack's own round trip (views.open, the HTTP answer) and for a loaded machine.
-TOGETHER_WAIT = 1.2
+TOGETHER_WAIT = 1.0
 
 
 class Clock:
