@@ -20,6 +20,7 @@ from bot.testing.driver import DriverError
 DEFAULT_WAIT_SECONDS = 60.0
 SUBMIT_ANSWER_SECONDS = 3.0  # Slack's own bound on an answer; the bot answers a submission well within it
 SEARCH_LISTED = 15  # matches listed when a search finds several
+FIRST_ANSWER_SECONDS = 5.0  # how long a slash command may take to show its first answer
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 HELP = """\
@@ -155,7 +156,13 @@ class Shell:
             raise ShellError(
                 f"{command} is not a valid command. This workspace has {COMMAND}; try `{COMMAND} help`."
             )
+        before = self.local.calls
         self.local.driver.command(self.user, text.strip(), command=command)
+        # Every command shows something (a form, an answer); the bot may first give Together up to a
+        # second, which is longer than `settle` takes for quiet: wait for the first thing shown.
+        deadline = time.monotonic() + FIRST_ANSWER_SECONDS
+        while self.local.calls == before and time.monotonic() < deadline:
+            time.sleep(0.02)
         self._settled()
 
     def _as(self, rest: str) -> None:
