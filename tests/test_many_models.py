@@ -97,3 +97,9 @@ def test_the_menu_lists_the_backends_whole_catalogue_not_only_aliases(stack: Sta
     assert (
         typed.as_typed and typed.model == "my-org/My-Fine-Tune"
     )  # a full id nobody lists is offered as typed
+
+
+def test_a_model_id_longer_than_any_together_has_is_refused_before_the_form(stack: Stack) -> None:
+    stack.slack.command(REQUESTER, f"create org/{'m' * 200} {stack.backend.hardware} 1")
+    told = stack.slack.wait_for_ephemeral(REQUESTER, "characters long")
+    assert "a Together model id has at most 150" in told and stack.slack.view(REQUESTER) is None

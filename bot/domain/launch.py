@@ -17,6 +17,7 @@ from bot.domain.budget import BudgetCheck, BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.directory import MAX_MODEL_ID
 from bot.domain.errors import (
     AlreadyDecided,
     HardwareDoesNotFit,
@@ -206,6 +207,12 @@ class LaunchService:
     ) -> None:
         """The part of `precheck` that needs no Together: the policy's limits on what was typed, and the
         person's budgets and quotas."""
+        if model is not None and len(model) > MAX_MODEL_ID:
+            raise UnknownModel(
+                f"`{model[:60]}…` is {len(model)} characters long; a Together model id has at most "
+                f"{MAX_MODEL_ID}. Check it, or use an alias (`/endpoint help` lists them).",
+                field="model",
+            )
         self.policy.check(model=model, max_replicas=max_replicas)
         if user_id is not None:
             self.budget.ensure_room(user_id)
