@@ -195,7 +195,7 @@ def launch_form(
         blocks.append(
             {
                 "type": "section",
-                "block_id": Block.HARDWARE_HINT,
+                "block_id": Block.ASKING if checking and not hardware_problem else Block.HARDWARE_HINT,
                 "text": {"type": "mrkdwn", "text": escape(text), "verbatim": True},
             }
         )

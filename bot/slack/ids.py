@@ -44,7 +44,9 @@ class Block(enum.StrEnum):
     START = "start"
     ESTIMATE = "estimate"
     PROBLEM = "problem"  # what stopped a submission checked after its acknowledgement
-    CHECKING = "checking"
+    # A view waiting for Together says so in a block with one of these ids (the test driver waits them out)
+    ASKING = "asking_together"  # the launch form, while the hardware list is asked for
+    CHECKING = "checking"  # a submitted launch form, while it is checked
     SUBMITTED = "submitted"
     NOTE = "note"
     REASON = "reason"

@@ -15,12 +15,16 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.slack.ids import Block
 from bot.testing.fake_slack import FakeSlack, Message
 from bot.testing.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
 from bot.testing.slack_requests import SignedRequest, SlackRequests, state_values
 
 DEFAULT_CHANNEL = "C0LAUNCH"
 SLACK_ACK_SECONDS = 3.0  # Slack shows the person an error when an app takes longer to acknowledge
+PENDING_SECONDS = 20.0  # how long a person waits for a form that says it is asking Together
+# Blocks by which the bot's views say that they wait for Together (it updates them when Together answers).
+PENDING_BLOCKS = frozenset({Block.ASKING.value, Block.CHECKING.value})
 
 
 class DriverError(AssertionError):
@@ -261,10 +265,26 @@ class SlackDriver:
         return views[-1] if views else None
 
     def wait_for_view(self, user: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The user's open form, once it opened and is no longer waiting for Together (as a person waits
+        for it to fill in; see `pending`)."""
         self._wait(lambda: self.view(user) is not None, timeout=timeout)
         view = self.view(user)
         if view is None:
             raise DriverError(f"no form opened for {user}")
+        return self.wait_while_pending(user)
+
+    @staticmethod
+    def pending(view: dict[str, Any] | None) -> bool:
+        """Whether the view says that it waits for Together (the bot then updates it when Together answers)."""
+        ids = {b.get("block_id") for b in (view or {}).get("blocks") or []}
+        return bool(ids & PENDING_BLOCKS)
+
+    def wait_while_pending(self, user: str, timeout: float = PENDING_SECONDS) -> dict[str, Any]:
+        """The user's open form once it no longer waits for Together (or as it is after `timeout`)."""
+        self._wait(lambda: not self.pending(self.view(user)), timeout=timeout)
+        view = self.view(user)
+        if view is None:
+            raise DriverError(f"{user}'s form was closed while it waited for Together")
         return view
 
     def set(self, user: str, block_id: str, value: Any) -> None:
@@ -293,6 +313,7 @@ class SlackDriver:
         self._send(request, "interactive")
         self._wait(lambda: (self.fake.view(view["id"]) or {}).get("hash") != old_hash, timeout=5)
         self._edits.pop(view["id"], None)  # the bot re-rendered the form from these values
+        self._wait(lambda: not self.pending(self.fake.view(view["id"])), timeout=PENDING_SECONDS)
 
     def options(self, user: str, block_id: str, query: str) -> list[dict[str, Any]]:
         """Type `query` into the external select of `block_id` in the open form: the options the bot offers,
@@ -342,6 +363,8 @@ class SlackDriver:
         outcome = self.fake.apply_view_ack(view["id"], response.text)
         if outcome == "errors":
             return self.fake.view_errors(view["id"])
+        if outcome == "updated":  # e.g. "checking with Together": the outcome replaces it
+            self._wait(lambda: not self.pending(self.fake.view(view["id"])), timeout=PENDING_SECONDS)
         self._edits.pop(view["id"], None)
         return None
 
