@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -224,13 +225,20 @@ def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         api_key=args.api_key,
         v1_create_enabled=not args.v1_create_disabled,
+        latency=args.latency,
+        latency_path=args.latency_on,
+    )
+    slow = (
+        f"; answers {args.latency:g} s late" + (f" on {args.latency_on}" if args.latency_on != ".*" else "")
+        if args.latency > 0
+        else ""
     )
     key = "the key given with --api-key" if args.api_key else "any key"
     v1_note = " (v1 creation disabled, as on current accounts)" if args.v1_create_disabled else ""
     print(
         f"Together simulator: v1 API at {server.url}/v1{v1_note}, v2 API at "
         f"{server.url}/v2/projects/{server.sim.project_id} (whoami: {server.url}/v3/whoami); "
-        f"{args.speed:g}x speed; send Authorization: Bearer <{key}>. Ctrl-C stops it.",
+        f"{args.speed:g}x speed{slow}; send Authorization: Bearer <{key}>. Ctrl-C stops it.",
         flush=True,
     )
     try:
@@ -479,6 +487,21 @@ def _positive(value: str) -> float:
     return number
 
 
+def _not_negative(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("can't be negative")
+    return number
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from None
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bot", description="endpoint-bot: Together AI dedicated endpoints from Slack."
@@ -531,6 +554,20 @@ def parser() -> argparse.ArgumentParser:
     )
     simulator.add_argument(
         "--speed", type=_positive, default=1.0, help="how much faster simulated time runs (default 1)"
+    )
+    simulator.add_argument(
+        "--latency",
+        type=_not_negative,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer every request this many seconds late, as a slow Together does (default 0)",
+    )
+    simulator.add_argument(
+        "--latency-on",
+        type=_regex,
+        default=".*",
+        metavar="REGEX",
+        help="with --latency: only paths matching this regex, e.g. '/v1/hardware' (default: all)",
     )
     simulator.add_argument(
         "--v1-create-disabled",

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.config import Settings
 from bot.domain.catalog import Catalog
+from bot.domain.directory import ModelDirectory
 from bot.domain.launch import LaunchService, display_name
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
@@ -69,6 +70,7 @@ class Bot:
     token_health: TokenHealth | None = None
     token_check: Loop | None = None
     readiness: Readiness | None = None
+    directory: ModelDirectory | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
@@ -213,6 +215,11 @@ def build_bot(
     digest = None
     if settings.bot_digest_channel is not None:
         digest = DigestPoster(store, spend_views, client, settings.bot_digest_channel)
+    # The model menu and the hardware lists come from memory (Slack's clock is 3 s; Together may take longer):
+    # refreshed on a schedule, and at once when a search finds the model listing missing or old.
+    catalog_refresh = Loop("catalogue-refresh", lambda: None, CATALOG_REFRESH_INTERVAL)
+    directory = ModelDirectory(catalog, provider, on_stale=catalog_refresh.kick)
+    catalog_refresh.work = lambda: (directory.refresh(), launches.warm_hardware_cache())
     if settings.slack_signing_secret is not None:
         signing_secret = settings.slack_signing_secret.get_secret_value()
     else:  # a worker: the Bolt app only carries the listeners' wiring and never verifies a request
@@ -225,6 +232,7 @@ def build_bot(
             catalog,
             renderer,
             lifecycle=LifecycleListeners(lifecycle, reminders, SpendAnswers(spend_views)),
+            directory=directory,
         ),
     )
     return Bot(
@@ -240,7 +248,7 @@ def build_bot(
         launcher,
         tracker,
         publishing,
-        catalog_refresh=Loop("hardware-cache", launches.warm_hardware_cache, CATALOG_REFRESH_INTERVAL),
+        catalog_refresh=catalog_refresh,
         housekeeping=Loop(
             "housekeeping", lambda: store.purge_delivered(OUTBOX_RETENTION), HOUSEKEEPING_INTERVAL
         ),
@@ -252,4 +260,5 @@ def build_bot(
         token_health=token_health,
         token_check=Loop("slack-token-check", token_health.check, token_health.interval),
         readiness=Readiness(engine, token_health),
+        directory=directory,
     )

@@ -77,6 +77,10 @@ def test_bot_manifest_fills_in_the_url() -> None:
     manifest = yaml.safe_load(result.stdout)
     assert manifest["features"]["slash_commands"][0]["url"] == "https://endpoints.example.org/slack/events"
     assert (
+        manifest["settings"]["interactivity"]["message_menu_options_url"]
+        == "https://endpoints.example.org/slack/events"
+    )
+    assert (
         manifest["settings"]["interactivity"]["request_url"] == "https://endpoints.example.org/slack/events"
     )
     assert "bot.example.com" not in result.stdout
@@ -90,6 +94,7 @@ def test_bot_manifest_socket_mode_variant_has_no_urls() -> None:
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert "url" not in manifest["features"]["slash_commands"][0]
     assert "request_url" not in manifest["settings"]["interactivity"]
+    assert "message_menu_options_url" not in manifest["settings"]["interactivity"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]

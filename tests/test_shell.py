@@ -356,3 +356,23 @@ def test_spend_charts_are_saved_in_the_current_folder(tmp_path: Path) -> None:
     assert [name.rsplit(".", 1)[1] for name in saved] == ["csv", "png"]
     assert f"saved to {tmp_path / saved[1]}" in out and f"saved to {tmp_path / saved[0]}" in out
     assert (tmp_path / saved[0]).read_text().startswith("date,endpoint_id,endpoint,requested_by,")
+
+
+def test_set_model_searches_the_menu_and_picks_the_one_match(tmp_path: Path) -> None:
+    script = """\
+/endpoint create
+set model qwen
+set model qwq
+set hardware 1x H100
+set min 1
+set max 1
+submit
+"""
+    result = shell(script, tmp_path)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr  # the ambiguous search fails its line, the rest works
+    assert "✗ Model: 2 match 'qwen'; type more of one (an alias or the model id):" in out
+    assert "    qwen-9b · Qwen/Qwen3.5-9B-FP8\n    qwq-32b · Qwen/QwQ-32B" in out
+    assert "Model: qwq-32b · Qwen/QwQ-32B" in out and "searches as you type: set model <words>" in out
+    (row,) = audit(tmp_path)
+    assert (row["model"], row["hardware"]) == ("Qwen/QwQ-32B", "1x_nvidia_h100_80gb_sxm")

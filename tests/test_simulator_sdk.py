@@ -121,3 +121,53 @@ def test_bad_hardware_is_a_400(client: Together) -> None:
     assert caught.value.status_code == 400 and "invalid hardware" in str(caught.value)
     body = caught.value.body
     assert isinstance(body, dict) and body["error"]["param"] == "hardware"
+
+
+def test_bot_simulator_latency_slows_the_routes_it_names() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "simulator",
+            "--port",
+            "0",
+            "--latency",
+            "1",
+            "--latency-on",
+            "/v1/hardware",
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert "answers 1 s late on /v1/hardware" in banner, banner
+        found = re.search(r"(http://\S+/v1)", banner)
+        assert found, banner
+        headers = {"Authorization": "Bearer any"}
+        with httpx.Client(base_url=found.group(1), headers=headers, timeout=10) as http:
+            started = time.monotonic()
+            assert http.get("/hardware").status_code == 200
+            slow = time.monotonic() - started
+            started = time.monotonic()
+            assert http.get("/models").status_code == 200
+            fast = time.monotonic() - started
+        assert slow >= 1.0 and fast < 0.5, (slow, fast)
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def test_bot_simulator_refuses_a_negative_latency() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "simulator", "--latency", "-2"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "can't be negative" in result.stderr

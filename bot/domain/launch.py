@@ -17,6 +17,7 @@ from bot.domain.budget import BudgetCheck, BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import MAX_DISPLAY_NAME, MAX_TIMEOUT_MINUTES, check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.directory import MAX_MODEL_ID
 from bot.domain.errors import (
     AlreadyDecided,
     HardwareDoesNotFit,
@@ -195,15 +196,42 @@ class LaunchService:
         )
         return option
 
+    def cached_hardware(self, model: str) -> list[HardwareOption] | None:
+        """The hardware that fits `model` if it is at hand (looked up in the last few minutes), else None.
+        Never asks Together."""
+        with self._lock:
+            cached = self._hardware_cache.get(model)
+        return cached[1] if cached and cached[0] > self._monotonic() else None
+
     def precheck(
         self, model: str | None, hardware: str | None, max_replicas: int | None, user_id: str | None = None
     ) -> list[HardwareOption] | None:
         """What `/endpoint create` can check before its form opens: the policy's limits on what was typed,
         and that the hardware fits the model. Returns the hardware that fits the model (None: no model)."""
+        self.precheck_person(model, max_replicas, user_id)
+        return self.precheck_hardware(model, hardware, max_replicas)
+
+    def precheck_person(
+        self, model: str | None, max_replicas: int | None, user_id: str | None = None
+    ) -> None:
+        """The part of `precheck` that needs no Together: the policy's limits on what was typed, and the
+        person's budgets and quotas."""
+        if model is not None and len(model) > MAX_MODEL_ID:
+            raise UnknownModel(
+                f"`{model[:60]}…` is {len(model)} characters long; a Together model id has at most "
+                f"{MAX_MODEL_ID}. Check it, or use an alias (`/endpoint help` lists them).",
+                field="model",
+            )
         self.policy.check(model=model, max_replicas=max_replicas)
         if user_id is not None:
             self.budget.ensure_room(user_id)
             self.quota.ensure_room(user_id)
+
+    def precheck_hardware(
+        self, model: str | None, hardware: str | None, max_replicas: int | None
+    ) -> list[HardwareOption] | None:
+        """The part of `precheck` that may ask Together: the hardware that fits the model (None: no model),
+        and that the hardware typed is among it and within the policy."""
         if model is None:
             return None
         options = self.hardware_for(model)

@@ -73,6 +73,10 @@ class EndpointProvider(Protocol):
         """Hardware configurations; with a model, only those that fit it (with availability)."""
         ...
 
+    def list_models(self) -> list[str]:
+        """The ids of every model that can run on a dedicated endpoint (the whole catalogue, one listing)."""
+        ...
+
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
         """Create an endpoint. Called at most once per attempt; never retried on an ambiguous failure."""
         ...

@@ -19,6 +19,8 @@ from bot.testing.driver import DriverError
 
 DEFAULT_WAIT_SECONDS = 60.0
 SUBMIT_ANSWER_SECONDS = 3.0  # Slack's own bound on an answer; the bot answers a submission well within it
+SEARCH_LISTED = 15  # matches listed when a search finds several
+FIRST_ANSWER_SECONDS = 5.0  # how long a slash command may take to show its first answer
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 HELP = """\
@@ -28,7 +30,8 @@ Commands (one per line):
   click <label>           click the most recent button with that label, e.g. click Approve;
                           an open form's buttons too (click Stop it, click Cancel)
   set <field> <value>     change a field of your open form (the start of its label is enough),
-                          e.g. set min 1 · set display name demo · set note looks fine
+                          e.g. set min 1 · set display name demo · set note looks fine;
+                          the model menu searches: set model qwen
   submit                  submit your open form as it stands
   cancel                  close your open form
   wait <text> [seconds]   wait until a bot message contains the text (default 60 s), e.g. wait STARTED;
@@ -153,7 +156,13 @@ class Shell:
             raise ShellError(
                 f"{command} is not a valid command. This workspace has {COMMAND}; try `{COMMAND} help`."
             )
+        before = self.local.calls
         self.local.driver.command(self.user, text.strip(), command=command)
+        # Every command shows something (a form, an answer); the bot may first give Together up to a
+        # second, which is longer than `settle` takes for quiet: wait for the first thing shown.
+        deadline = time.monotonic() + FIRST_ANSWER_SECONDS
+        while self.local.calls == before and time.monotonic() < deadline:
+            time.sleep(0.02)
         self._settled()
 
     def _as(self, rest: str) -> None:
@@ -225,6 +234,12 @@ class Shell:
         block, value = match_field(view, rest)
         element = block["element"]
         label = str(block["label"]["text"])
+        if element.get("type") == "external_select":  # a menu that searches as you type: ask the bot
+            chosen = self._search(block, value, label)
+            self.local.driver.set(self.user, block["block_id"], chosen)
+            self.say(self.style.good(f"{label}: {option_text(chosen)}"))
+            self._settled()
+            return
         resolved = self._as_in_command(block, value)
         if resolved is None:
             resolved = resolve_value(element, value, label)
@@ -249,6 +264,29 @@ class Shell:
                 f"Choices: {_listing(options)}."
             )
         return hardware
+
+    def _search(self, block: dict[str, Any], value: str, label: str) -> dict[str, Any]:
+        """What typing `value` into a searching menu offers (the bot's options request): the one match, or
+        the option that is exactly what was typed; otherwise the matches to choose from."""
+        if not value.strip():
+            raise ShellError(f"Say what to search for: `set {label.lower()} <words>`, e.g. `set model qwen`.")
+        offered = self.local.driver.options(self.user, block["block_id"], value.strip())
+        wanted = value.strip().lower()
+        exact = [
+            o
+            for o in offered
+            if wanted in (str(o.get("value", "")).lower(), short_option(o).lower(), option_text(o).lower())
+        ]
+        if len(offered) == 1 or len(exact) == 1:
+            return dict(exact[0] if len(exact) == 1 else offered[0])
+        if not offered:
+            raise ShellError(f"{label}: nothing matches {value!r}. Try fewer or other words.")
+        listed = "\n".join(f"    {option_text(o)}" for o in offered[:SEARCH_LISTED])
+        more = f"\n    … and {len(offered) - SEARCH_LISTED} more" if len(offered) > SEARCH_LISTED else ""
+        raise ShellError(
+            f"{label}: {len(offered)} match {value!r}; type more of one (an alias or the model id):\n"
+            f"{listed}{more}"
+        )
 
     def _wait(self, rest: str) -> None:
         text, seconds = parse_wait(rest)

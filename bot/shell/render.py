@@ -227,6 +227,9 @@ def view_lines(
         listed = choices(element)
         if listed and element.get("type") == "static_select":
             lines.append(style.dim(f"      choices: {listed}"))
+        if element.get("type") == "external_select":
+            word = label.split()[0].lower() if label.split() else "field"
+            lines.append(style.dim(f"      searches as you type: set {word} <words>"))
         error = (errors or {}).get(block.get("block_id", ""))
         if error:
             lines.append(style.error(f"      ! {error}"))

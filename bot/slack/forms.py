@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES
 from bot.domain.cost import CostEstimate, format_dollars, replica_count
+from bot.domain.directory import MAX_CHOICES, ModelChoice
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.model import LaunchDraft
 from bot.domain.policy import LaunchPolicy
@@ -58,11 +59,21 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": truncate(text, 75)}, "value": value}
 
 
-def _model_options(catalog: Catalog, current: str | None) -> list[dict[str, Any]]:
-    options = [_option(f"{alias} · {model}", model) for alias, model in sorted(catalog.models.items())]
-    if current and current not in catalog.models.values():
-        options.insert(0, _option(current, current))
-    return options[:100]
+def model_option(choice: ModelChoice) -> dict[str, Any]:
+    """One choice of the model menu: `alias · org/Model`, or the id alone; the value is the id."""
+    text = f"{choice.alias} · {choice.model}" if choice.alias else choice.model
+    if choice.as_typed:
+        text += " (as typed)"
+    return _option(text, choice.model)
+
+
+def model_options(choices: list[ModelChoice]) -> list[dict[str, Any]]:
+    """The answer to the model menu's type-ahead (at most 100 options, as Slack shows)."""
+    return [model_option(c) for c in choices[:MAX_CHOICES]]
+
+
+def _chosen_model(catalog: Catalog, model: str) -> ModelChoice:
+    return ModelChoice(model, catalog.alias_for(model))
 
 
 def hardware_label(option: HardwareOption) -> str:
@@ -111,27 +122,41 @@ def launch_form(
     metadata: str,
     hardware_problem: str | None = None,
     policy: LaunchPolicy | None = None,
+    checking: bool = False,
+    problem: str | None = None,
 ) -> dict[str, Any]:
-    """The launch modal, prefilled from `values`; `hardware` is what fits the chosen model (None: no model yet).
-    With a `policy`, the estimate also says which cost tier applies, or which limit is exceeded."""
-    model_options = _model_options(catalog, values.model)
+    """The launch modal, prefilled from `values`; `hardware` is what fits the chosen model (None: no model yet,
+    or, with `checking`, Together is being asked). With a `policy`, the estimate also says which cost tier
+    applies, or which limit is exceeded. `problem` is shown on top (what stopped the last submission)."""
+    # Type-ahead over every model (the options come from the bot's memory, see on_model_options): a static
+    # menu holds 100 options, and a catalogue can have more.
     model_element: dict[str, Any] = {
-        "type": "static_select",
+        "type": "external_select",
         "action_id": Action.MODEL,
-        "placeholder": {"type": "plain_text", "text": "Choose a model"},
-        "options": model_options,
+        "placeholder": {"type": "plain_text", "text": "Type to search: an alias or a model id"},
+        "min_query_length": 0,
     }
     if values.model:
-        model_element["initial_option"] = next(o for o in model_options if o["value"] == values.model)
-    blocks: list[dict[str, Any]] = [
+        model_element["initial_option"] = model_option(_chosen_model(catalog, values.model))
+    blocks: list[dict[str, Any]] = []
+    if problem:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": Block.PROBLEM,
+                "text": {"type": "mrkdwn", "text": truncate(":warning: " + escape(problem), 3000)},
+            }
+        )
+    blocks.append(
         {
             "type": "input",
             "block_id": Block.MODEL,
             "label": {"type": "plain_text", "text": "Model"},
             "element": model_element,
             "dispatch_action": True,
+            "hint": {"type": "plain_text", "text": "Any model Together runs on dedicated endpoints."},
         }
-    ]
+    )
     chosen: HardwareOption | None = None
     if hardware:
         hw_options = [_option(hardware_label(h), h.id) for h in hardware][:100]
@@ -158,13 +183,19 @@ def launch_form(
             }
         )
     else:
-        text = (
-            hardware_problem or "Choose a model first: the hardware that fits it appears here, with prices."
-        )
+        if hardware_problem:
+            text = hardware_problem
+        elif checking and values.model:
+            text = (
+                f":hourglass_flowing_sand: Asking Together which hardware can run {values.model}, and its "
+                "prices. The choices appear here in a moment."
+            )
+        else:
+            text = "Choose a model first: the hardware that fits it appears here, with prices."
         blocks.append(
             {
                 "type": "section",
-                "block_id": Block.HARDWARE_HINT,
+                "block_id": Block.ASKING if checking and not hardware_problem else Block.HARDWARE_HINT,
                 "text": {"type": "mrkdwn", "text": escape(text), "verbatim": True},
             }
         )
@@ -224,6 +255,40 @@ def launch_form(
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": metadata,
         "blocks": blocks,
+    }
+
+
+def checking_view(values: FormValues, metadata: str, channel_id: str) -> dict[str, Any]:
+    """What a submitted launch form shows while Together is asked about it (the answer replaces it)."""
+    model = escape(values.model or "the model")
+    text = (
+        f":hourglass_flowing_sand: Checking your request with Together: the hardware and price of {model}. "
+        f"The answer appears here in a moment; if you close this, it comes as a message in <#{channel_id}>."
+    )
+    return {
+        "type": "modal",
+        "callback_id": Callback.LAUNCH_FORM,
+        "title": {"type": "plain_text", "text": "Launch an endpoint"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "private_metadata": metadata,
+        "blocks": [{"type": "section", "block_id": Block.CHECKING, "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
+def submitted_view(request_id: int, channel_id: str) -> dict[str, Any]:
+    """A launch form checked after its acknowledgement, once the request is recorded."""
+    text = (
+        f":white_check_mark: Launch request #{request_id} is recorded. Its card is in <#{channel_id}>, "
+        "where approvers decide; you'll see the answer there."
+    )
+    return {
+        "type": "modal",
+        "callback_id": Callback.LAUNCH_FORM,
+        "title": {"type": "plain_text", "text": "Launch requested"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            {"type": "section", "block_id": Block.SUBMITTED, "text": {"type": "mrkdwn", "text": text}}
+        ],
     }
 
 

@@ -43,6 +43,11 @@ class Block(enum.StrEnum):
     OPTIONS = "options"
     START = "start"
     ESTIMATE = "estimate"
+    PROBLEM = "problem"  # what stopped a submission checked after its acknowledgement
+    # A view waiting for Together says so in a block with one of these ids (the test driver waits them out)
+    ASKING = "asking_together"  # the launch form, while the hardware list is asked for
+    CHECKING = "checking"  # a submitted launch form, while it is checked
+    SUBMITTED = "submitted"
     NOTE = "note"
     REASON = "reason"
     DECISION = "decision"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
@@ -11,11 +14,21 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.catalog import Catalog
 from bot.domain.command import USAGE, CreateCommand, parse_command
+from bot.domain.directory import ModelDirectory
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
 from bot.domain.provider import HardwareOption
 from bot.slack import observe
-from bot.slack.forms import FormValues, element_state, launch_form, read_form
+from bot.slack.clock import Clock
+from bot.slack.forms import (
+    FormValues,
+    checking_view,
+    element_state,
+    launch_form,
+    model_options,
+    read_form,
+    submitted_view,
+)
 from bot.slack.ids import COMMAND, Action, Block, Callback
 from bot.slack.messages import Renderer
 from bot.slack.metadata import LaunchFormMeta, RequestRef
@@ -45,11 +58,15 @@ class Listeners:
         catalog: Catalog,
         renderer: Renderer,
         lifecycle: LifecycleListeners | None = None,
+        directory: ModelDirectory | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.launches = launches
         self.catalog = catalog
         self.renderer = renderer
         self.lifecycle = lifecycle  # the sub-commands after launch, and the App Home tab
+        self.directory = directory or ModelDirectory(catalog, launches.provider)
+        self.clock = clock or Clock()  # work that may ask Together, under Slack's three seconds
 
     def register(self, app: App) -> None:
         app.command(COMMAND)(self.on_command)
@@ -61,6 +78,7 @@ class Listeners:
             Action.INACTIVE_TIMEOUT,
         ):
             app.block_action({"action_id": action})(self.on_form_changed)
+        app.options(Action.MODEL)(self.on_model_options)
         app.view(Callback.LAUNCH_FORM)(self.on_launch_submitted)
         app.action(Action.APPROVE)(self.on_approve_clicked)
         app.action(Action.REJECT)(self.on_reject_clicked)
@@ -91,6 +109,7 @@ class Listeners:
             ack(text=USAGE)
             return
         ack()
+        since = time.monotonic()
         values = FormValues(
             model=parsed.model,
             hardware=parsed.hardware,
@@ -102,77 +121,189 @@ class Listeners:
             else DEFAULT_INACTIVE_TIMEOUT,
         )
         try:
-            hardware = self.launches.precheck(
-                parsed.model, parsed.hardware, parsed.max_replicas, user_id=command["user_id"]
-            )
+            self.launches.precheck_person(parsed.model, parsed.max_replicas, user_id=command["user_id"])
         except UserError as exc:
             observe.user_error()
-            text = exc.message
-            if isinstance(exc, PolicyLimit):  # what was typed, to change and send again
-                text += f"\nYou typed: {code(COMMAND + ' ' + (command.get('text') or '').strip())}"
-            respond(text=text, response_type="ephemeral")
+            respond(text=self._typed(exc, command), response_type="ephemeral")
             return
-        meta = LaunchFormMeta(channel_id=command["channel_id"], team_id=command["team_id"])
-        view = launch_form(
+        # The hardware may have to come from Together, which can take longer than the trigger_id lives:
+        # wait for it only briefly, then open the form saying that it is being asked, and fill it in after.
+        looked_up = self.clock.attempt(
+            lambda: self.launches.precheck_hardware(parsed.model, parsed.hardware, parsed.max_replicas),
+            since=since,
+        )
+        meta = LaunchFormMeta(channel_id=command["channel_id"], team_id=command["team_id"]).dump()
+        if looked_up.done():
+            try:
+                hardware = looked_up.result()
+            except UserError as exc:
+                observe.user_error()
+                respond(text=self._typed(exc, command), response_type="ephemeral")
+                return
+            client.views_open(trigger_id=command["trigger_id"], view=self._form(values, hardware, meta))
+            return
+        opened = client.views_open(
+            trigger_id=command["trigger_id"], view=self._form(values, None, meta, checking=True)
+        )
+        self._fill_in(looked_up, values, opened["view"], client)
+
+    @staticmethod
+    def _typed(exc: UserError, command: dict[str, Any]) -> str:
+        text = exc.message
+        if isinstance(exc, PolicyLimit):  # what was typed, to change and send again
+            text += f"\nYou typed: {code(COMMAND + ' ' + (command.get('text') or '').strip())}"
+        return text
+
+    def _form(
+        self,
+        values: FormValues,
+        hardware: list[HardwareOption] | None,
+        metadata: str,
+        *,
+        checking: bool = False,
+        hardware_problem: str | None = None,
+        problem: str | None = None,
+    ) -> dict[str, Any]:
+        return launch_form(
             values,
             catalog=self.catalog,
             hardware=hardware,
-            metadata=meta.dump(),
+            metadata=metadata,
+            hardware_problem=hardware_problem,
             policy=self.launches.policy,
+            checking=checking,
+            problem=problem,
         )
-        client.views_open(trigger_id=command["trigger_id"], view=view)
+
+    def _fill_in(
+        self,
+        looked_up: Future[list[HardwareOption] | None],
+        values: FormValues,
+        shown: dict[str, Any],
+        client: WebClient,
+    ) -> None:
+        """Once Together has answered, replace the form that says it is asking with the hardware, or with
+        Together's answer when there is none. Unless the person changed the form meanwhile (its hash)."""
+        hardware: list[HardwareOption] | None = None
+        problem: str | None = None
+        try:
+            hardware = looked_up.result()
+        except UserError as exc:
+            observe.user_error()
+            hardware = self.launches.cached_hardware(values.model) if values.model else None
+            if hardware is None or not isinstance(exc, PolicyLimit):  # the estimate says which limit
+                problem = exc.message
+        if hardware is not None and values.hardware not in {h.id for h in hardware}:
+            values.hardware = None
+        view = self._form(
+            values,
+            hardware,
+            shown["private_metadata"],
+            hardware_problem=problem if hardware is None else None,
+            problem=problem if hardware is not None else None,
+        )
+        self._update(client, shown, view)
+
+    def on_model_options(self, ack: Ack, payload: dict[str, Any]) -> None:
+        """The model menu's type-ahead: answered from memory, never by asking Together (Slack waits 3 s)."""
+        ack(options=model_options(self.directory.search(str(payload.get("value") or ""))))
 
     def on_form_changed(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Model, hardware or replicas changed: re-list the hardware and re-quote the estimate."""
         ack()
+        since = time.monotonic()
         view = body["view"]
         values = read_form(view["state"]["values"])
-        hardware: list[HardwareOption] | None = None
-        problem = None
-        if values.model:
-            try:
-                hardware = self.launches.hardware_for(values.model)
-            except UserError as exc:
-                observe.user_error()
-                problem = exc.message
-            if hardware is not None and values.hardware not in {h.id for h in hardware}:
-                values.hardware = None
-        new_view = launch_form(
-            values,
-            catalog=self.catalog,
-            hardware=hardware,
-            metadata=view["private_metadata"],
-            hardware_problem=problem,
-            policy=self.launches.policy,
-        )
-        try:
-            client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
-        except SlackApiError as exc:
-            if exc.response.get("error") != "hash_conflict":  # a newer edit is already on its way
-                raise
+        if not values.model:
+            new_view = self._form(values, None, view["private_metadata"])
+            self._update(client, view, new_view)
+            return
+        model = values.model
 
-    def on_launch_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        def look_up() -> list[HardwareOption] | None:
+            return self.launches.hardware_for(model)
+
+        looked_up = self.clock.attempt(look_up, since=since)
+        if not looked_up.done():  # say that Together is being asked, then show its answer
+            shown = self._update(
+                client, view, self._form(values, None, view["private_metadata"], checking=True)
+            )
+            if shown is None:
+                return
+            view = shown
+        self._fill_in(looked_up, values, view, client)
+
+    @staticmethod
+    def _update(client: WebClient, view: dict[str, Any], new_view: dict[str, Any]) -> dict[str, Any] | None:
+        """Replace `view` unless the person changed it since (that change re-renders it: `hash_conflict`) or
+        closed it (`not_found`). Returns the view now shown, or None."""
+        try:
+            response = client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("hash_conflict", "not_found"):
+                raise
+            return None
+        shown: dict[str, Any] = response["view"]
+        return shown
+
+    def on_launch_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        """Checked from what is known within Slack's clock; when Together must be asked and is slow, the form
+        says that it is checking, and then shows the request recorded, or what is wrong."""
+        since = time.monotonic()
         meta = LaunchFormMeta.model_validate_json(view["private_metadata"])
         values = read_form(view["state"]["values"])
         if values.problems:
             ack(response_action="errors", errors=values.problems)
             return
         present = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
-        try:
-            self.launches.submit(
-                team_id=meta.team_id,
-                channel_id=meta.channel_id,
-                user_id=body["user"]["id"],
-                draft=values.to_draft(),
-            )
-        except UserError as exc:
-            observe.user_error()
-            block = FIELD_BLOCKS.get(exc.field or "", Block.MODEL)
-            if block not in present:
-                block = Block.MODEL
-            ack(response_action="errors", errors={block: _short(exc.message)})
+        user = body["user"]["id"]
+        submitted = self.clock.attempt(
+            lambda: self.launches.submit(
+                team_id=meta.team_id, channel_id=meta.channel_id, user_id=user, draft=values.to_draft()
+            ),
+            since=since,
+        )
+        if submitted.done():
+            try:
+                submitted.result()
+            except UserError as exc:
+                observe.user_error()
+                ack(response_action="errors", errors={_field_block(exc, present): _short(exc.message)})
+                return
+            ack()
             return
-        ack()
+        ack(response_action="update", view=checking_view(values, view["private_metadata"], meta.channel_id))
+        try:
+            request = submitted.result()
+        except Exception as exc:
+            if isinstance(exc, UserError):
+                observe.user_error()
+                problem = exc.message
+            else:  # a bug: the person is told, with a reference to give whoever runs the bot
+                ref = uuid.uuid4().hex[:8]
+                log.error("launch form failed after it was acknowledged (ref %s)", ref, exc_info=exc)
+                problem = (
+                    f"Something went wrong on the bot's side (reference `{ref}`), and the request was not "
+                    "recorded. Try again; if it keeps happening, give the reference to whoever runs the bot."
+                )
+            outcome = self._form(
+                values,
+                self.launches.cached_hardware(values.model) if values.model else None,
+                view["private_metadata"],
+                problem=problem,
+            )
+            told = f"Your launch request was not recorded: {problem}"
+        else:
+            outcome = submitted_view(request.id, meta.channel_id)
+            told = f"Launch request #{request.id} is recorded; its card is in <#{meta.channel_id}>."
+        try:
+            client.views_update(view_id=view["id"], view=outcome)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_found":
+                raise
+            client.chat_postEphemeral(channel=meta.channel_id, user=user, text=told)  # they closed it
 
     # --- approve / reject ---------------------------------------------------------------------
 
@@ -247,6 +378,12 @@ class Listeners:
         """A decision taken from the App Home tab: show the tab without the request just decided."""
         if ref.home and self.lifecycle is not None:
             self.lifecycle.publish_home(client, user)
+
+
+def _field_block(exc: UserError, present: set[Any]) -> str:
+    """The input block that shows a domain error: the field at fault, or the model when it is not on show."""
+    block = FIELD_BLOCKS.get(exc.field or "", Block.MODEL)
+    return block if block in present else Block.MODEL
 
 
 def _text_value(view: dict[str, Any], block_id: str) -> str | None:

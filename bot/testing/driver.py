@@ -15,8 +15,10 @@ from typing import Any, Protocol
 
 import httpx
 
+from bot.slack.ids import Block
 from bot.testing import slack_requests
 from bot.testing.fake_slack import FakeSlack, Message, SlackRefused
+from bot.testing.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
 from bot.testing.slack_requests import (
     AckTimeout,
     SignedRequest,
@@ -25,6 +27,9 @@ from bot.testing.slack_requests import (
 )
 
 DEFAULT_CHANNEL = "C0LAUNCH"
+PENDING_SECONDS = 20.0  # how long a person waits for a form that says it is asking Together
+# Blocks by which the bot's views say that they wait for Together (it updates them when Together answers).
+PENDING_BLOCKS = frozenset({Block.ASKING.value, Block.CHECKING.value})
 
 
 class DriverError(AssertionError):
@@ -269,10 +274,26 @@ class SlackDriver:
         return views[-1] if views else None
 
     def wait_for_view(self, user: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The user's open form, once it opened and is no longer waiting for Together (as a person waits
+        for it to fill in; see `pending`)."""
         self._wait(lambda: self.view(user) is not None, timeout=timeout)
         view = self.view(user)
         if view is None:
             raise DriverError(f"no form opened for {user}")
+        return self.wait_while_pending(user)
+
+    @staticmethod
+    def pending(view: dict[str, Any] | None) -> bool:
+        """Whether the view says that it waits for Together (the bot then updates it when Together answers)."""
+        ids = {b.get("block_id") for b in (view or {}).get("blocks") or []}
+        return bool(ids & PENDING_BLOCKS)
+
+    def wait_while_pending(self, user: str, timeout: float = PENDING_SECONDS) -> dict[str, Any]:
+        """The user's open form once it no longer waits for Together (or as it is after `timeout`)."""
+        self._wait(lambda: not self.pending(self.view(user)), timeout=timeout)
+        view = self.view(user)
+        if view is None:
+            raise DriverError(f"{user}'s form was closed while it waited for Together")
         return view
 
     def set(self, user: str, block_id: str, value: Any) -> None:
@@ -283,11 +304,13 @@ class SlackDriver:
         block = next((b for b in view.get("blocks", []) if b.get("block_id") == block_id), None)
         if block is None or block.get("type") != "input":
             raise DriverError(f"the form has no field {block_id!r}")
+        element = block["element"]
+        if element.get("type") == "external_select" and not isinstance(value, dict):
+            value = self.pick_option(user, block_id, str(value))
         edits = self._edits.setdefault(view["id"], {})
         edits[block_id] = value
         if not block.get("dispatch_action"):
             return
-        element = block["element"]
         state_view = dict(view, state={"values": self._values(view)})
         kwargs: dict[str, Any] = (
             {"selected_option": value} if "select" in element["type"] else {"value": value}
@@ -299,6 +322,45 @@ class SlackDriver:
         self._send(request, "interactive")
         self._wait(lambda: (self.fake.view(view["id"]) or {}).get("hash") != old_hash, timeout=5)
         self._edits.pop(view["id"], None)  # the bot re-rendered the form from these values
+        self._wait(lambda: not self.pending(self.fake.view(view["id"])), timeout=PENDING_SECONDS)
+
+    def options(self, user: str, block_id: str, query: str) -> list[dict[str, Any]]:
+        """Type `query` into the external select of `block_id` in the open form: the options the bot offers,
+        as Slack would show them (it waits 3 s, and shows nothing from an answer outside its limits)."""
+        view = self.view(user)
+        if view is None:
+            raise DriverError("there is no open form to search in")
+        block = next((b for b in view.get("blocks", []) if b.get("block_id") == block_id), None)
+        element = (block or {}).get("element") or {}
+        if element.get("type") != "external_select":
+            raise DriverError(f"the form has no searchable menu {block_id!r}")
+        request = self.requests.block_suggestion(
+            user,
+            dict(view, state={"values": self._values(view)}),
+            action_id=element["action_id"],
+            value=query,
+        )
+        started = time.monotonic()
+        answer = self._send(request, "interactive")
+        took = time.monotonic() - started
+        if took > OPTIONS_SECONDS:
+            raise DriverError(
+                f"the bot answered the options request after {took:.1f}s; Slack gives up after "
+                f"{OPTIONS_SECONDS:g}s and shows the person no options"
+            )
+        refusal = options_refusal(answer.text)
+        if refusal:
+            raise DriverError(f"Slack would show no options: {refusal}")
+        return answered_options(answer.text)
+
+    def pick_option(self, user: str, block_id: str, value: str) -> dict[str, Any]:
+        """Search the external select of `block_id` for `value` and take the option with that value."""
+        offered = self.options(user, block_id, value)
+        chosen = next((o for o in offered if o.get("value") == value), None)
+        if chosen is None:
+            shown = ", ".join(str(o.get("value")) for o in offered[:10]) or "nothing"
+            raise DriverError(f"searching {value!r} offers no option {value!r} (it offers {shown})")
+        return chosen
 
     def submit(self, user: str) -> dict[str, str] | None:
         """Submit the open form as it stands. Returns the field errors the bot showed, or None if it closed."""
@@ -313,6 +375,8 @@ class SlackDriver:
             raise DriverError(str(exc)) from None
         if outcome == "errors":
             return self.fake.view_errors(view["id"])
+        if outcome == "updated":  # e.g. "checking with Together": the outcome replaces it
+            self._wait(lambda: not self.pending(self.fake.view(view["id"])), timeout=PENDING_SECONDS)
         self._edits.pop(view["id"], None)
         return None
 

@@ -380,6 +380,16 @@ class _ViewRecord:
     errors: dict[str, str] | None = None
 
 
+#: What a view holds for the fields its spec leaves out (a views.update replaces the whole view).
+_VIEW_DEFAULTS: dict[str, Any] = {
+    "title": None,
+    "close": None,
+    "submit": None,
+    "private_metadata": "",
+    "callback_id": "",
+    "external_id": "",
+}
+
 _ERRORS_BY_STATUS = {429: "ratelimited", 500: "fatal_error", 502: "bad_gateway", 503: "service_unavailable"}
 
 
@@ -1194,6 +1204,8 @@ class FakeSlack:
         for key in ("type", "title", "close", "submit", "private_metadata", "callback_id", "external_id"):
             if key in spec:
                 view[key] = copy.deepcopy(spec[key])
+            elif key in _VIEW_DEFAULTS:  # an update replaces the whole view: what it leaves out is gone
+                view[key] = _VIEW_DEFAULTS[key]
         for key in ("clear_on_close", "notify_on_close", "submit_disabled"):
             if key in spec:
                 view[key] = _truthy(spec[key])

@@ -1,7 +1,7 @@
 """Signed requests as Slack sends them to an app's Request URL.
 
-``SlackRequests`` builds slash commands, ``block_actions``, ``view_submission`` and ``view_closed``
-requests, signed with the app's signing secret the way Slack signs them (``v0=`` HMAC-SHA256 over
+``SlackRequests`` builds slash commands, ``block_actions``, ``block_suggestion`` (options),
+``view_submission`` and ``view_closed`` requests, signed with the app's signing secret the way Slack signs them (``v0=`` HMAC-SHA256 over
 ``v0:<timestamp>:<body>``).  Each :class:`SignedRequest` can be dispatched in-process to a Bolt app
 (:meth:`SignedRequest.as_bolt_request`) or POSTed to a running server (:meth:`SignedRequest.post`).
 
@@ -351,6 +351,37 @@ class SlackRequests:
             "response_urls": [],
             "enterprise": None,
             "is_enterprise_install": False,
+        }
+        return self._interactive(payload)
+
+    def block_suggestion(
+        self,
+        user_id: str,
+        view: Mapping[str, Any],
+        *,
+        action_id: str,
+        value: str,
+        block_id: str | None = None,
+    ) -> SignedRequest:
+        """A ``block_suggestion`` (an options request): the user typed ``value`` into the external select
+        ``action_id`` of ``view``. Slack sends one as the person types, once ``min_query_length`` is met."""
+        view_dict = self._view_payload(view, state_values(view))
+        found_block, element = find_element(view_dict["blocks"], action_id, block_id)
+        if element is None or not str(element.get("type", "")).endswith("external_select"):
+            raise ValueError(f"the view has no external select {action_id!r}")
+        payload: dict[str, Any] = {
+            "type": "block_suggestion",
+            "user": self._user(user_id),
+            "container": {"type": "view", "view_id": view_dict["id"]},
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "action_id": action_id,
+            "block_id": block_id or found_block,
+            "value": value,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view_dict,
         }
         return self._interactive(payload)
 

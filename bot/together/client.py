@@ -27,7 +27,7 @@ from bot.together.http import (
     parse_retry_after,
     root_url_of,
 )
-from bot.together.models import DedicatedEndpoint, EndpointList, HardwareList
+from bot.together.models import DedicatedEndpoint, EndpointList, HardwareList, ModelList
 
 __all__ = [
     "OMITTED",
@@ -100,6 +100,15 @@ class TogetherClient(ClosingClient):
             body = {"object": "list", "data": body}
         hardware = self._parse(HardwareList, body, response)
         return [item.to_option() for item in hardware.data]
+
+    def list_models(self) -> list[str]:
+        """`GET /v1/models?dedicated=true`: the ids of the models a dedicated endpoint can serve."""
+        response = self._send("GET", "/models", params={"dedicated": "true"})
+        body = self._json(response)
+        if isinstance(body, dict):  # tolerate a list wrapped as `{"data": [...]}`
+            body = body.get("data")
+        listing = self._parse(ModelList, {"data": body if isinstance(body, list) else []}, response)
+        return [item.id for item in listing.data if item.id]
 
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
         """`POST /v1/endpoints`. Never resent once it may have reached Together."""

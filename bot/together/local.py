@@ -18,9 +18,14 @@ def serve_simulator(
     port: int = 0,
     api_key: str | None = None,
     v1_create_enabled: bool = True,
+    latency: float = 0.0,
+    latency_path: str = ".*",
 ) -> SimulatorServer:
-    """A started simulator (v1 and v2 APIs) whose clock runs `speed` times faster than real time."""
+    """A started simulator (v1 and v2 APIs) whose clock runs `speed` times faster than real time; requests
+    whose path matches `latency_path` are answered `latency` seconds late (real time)."""
     sim = TogetherSimulator(clock=ScaledClock(speed), api_key=api_key, v1_create_enabled=v1_create_enabled)
+    if latency > 0:
+        sim.set_latency(latency, path=latency_path)
     return SimulatorServer(sim, host, port).start()
 
 

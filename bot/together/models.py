@@ -135,6 +135,18 @@ class HardwareList(_ApiObject):
     data: list[HardwareWithStatus]
 
 
+class ModelInfo(_ApiObject):
+    """An item of `GET /v1/models` (§10.1); only the id matters to the bot."""
+
+    id: str
+
+
+class ModelList(_ApiObject):
+    """`GET /v1/models` answers a bare array; the client wraps it as `{"data": [...]}` to read it."""
+
+    data: list[ModelInfo]
+
+
 class ErrorData(_ApiObject):
     """The inside of Together's error body `{"error": {"message", "type", "param", "code"}}` (§6.1)."""
 

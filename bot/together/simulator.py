@@ -284,6 +284,7 @@ class TogetherSimulator:
         self._chaos_statuses: tuple[int, ...] = ()
         self._chaos_random = random.Random()
         self._next_outcome: tuple[str, str] | None = None
+        self._latency: dict[tuple[str, str], tuple[re.Pattern[str], float]] = {}
         # The v2 API of the same account: its project's slug is the v1 owner name.
         self.v2 = V2Simulator(self.clock, project_id=project_id, project_slug=owner, durations=v2_durations)
 
@@ -434,6 +435,36 @@ class TogetherSimulator:
         with self._lock:
             self._faults.append(fault)
 
+    def set_latency(self, seconds: float, *, method: str = "*", path: str = ".*") -> None:
+        """Answer every request matching `method` (`*` = any) and `path` (a regex, `re.fullmatch`ed against
+        e.g. `/v1/hardware`) `seconds` late, in real time, until changed; 0 removes the rule.
+
+        Together can take several seconds (a cold catalogue, a loaded region); this plays it. The wait is
+        real because what it tests is real: Slack's three-second clock runs on the wall. Where several
+        rules match, the one set last applies. The work is done after the wait, as a slow server does it.
+        """
+        if seconds < 0:
+            raise ValueError("latency can't be negative")
+        key = (method.upper(), path)
+        with self._lock:
+            self._latency.pop(key, None)
+            if seconds > 0:
+                self._latency[key] = (re.compile(path), float(seconds))
+
+    def clear_latency(self) -> None:
+        """Answer at full speed again."""
+        with self._lock:
+            self._latency.clear()
+
+    def latency_for(self, method: str, path: str) -> float:
+        """The seconds a request to `method path` waits before its answer (0: none)."""
+        with self._lock:
+            rules = list(self._latency.items())
+        for (rule_method, _), (pattern, seconds) in reversed(rules):
+            if rule_method in (method.upper(), "*") and pattern.fullmatch(path):
+                return seconds
+        return 0.0
+
     def chaos(
         self, rate: float, statuses: tuple[int, ...] = (429, 500, 503), seed: int | None = None
     ) -> None:
@@ -460,6 +491,9 @@ class TogetherSimulator:
                     return 401, _JSON, self.v2.error_body(401, INVALID_KEY_MESSAGE, "UNAUTHENTICATED")
                 return self._error_response(_ApiError(401, INVALID_KEY_MESSAGE, code="invalid_api_key"))
             fault = self._take_fault(method, path)
+        latency = self.latency_for(method, path)
+        if latency > 0:
+            time.sleep(latency)  # outside the lock, like a fault's delay: other requests carry on
         if fault is not None and fault.delay > 0:
             time.sleep(fault.delay)  # outside the lock: other requests carry on meanwhile
         if fault is not None and fault.status >= 400 and not fault.after_commit:

@@ -173,6 +173,10 @@ class TogetherV2Client(ClosingClient):
     idempotent_create = True
     renames = False  # an endpoint's name is its inference model string, fixed at creation
 
+    def list_models(self) -> list[str]:
+        """The models of Together's v2 catalogue for dedicated deployments, read afresh."""
+        return [entry.name for entry in self._catalogue(refresh=True).models if entry.name]
+
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
         """Endpoint, deployment, traffic split (reference §6.1), idempotent by endpoint name.
 

@@ -592,3 +592,25 @@ def test_transport_serves_the_simulator_without_sockets(clock: ManualClock) -> N
         ep = client.create_endpoint(spec())
         assert client.get_endpoint(ep.id).state == "PENDING"
         assert {o.id for o in client.list_hardware(SMALL)} >= {H100}
+
+
+def test_latency_slows_only_the_routes_it_names(sim: TogetherSimulator, client: TogetherClient) -> None:
+    sim.set_latency(0.6, method="GET", path=r"/v1/hardware")
+    started = time.monotonic()
+    assert client.list_hardware(SMALL)
+    slow = time.monotonic() - started
+    started = time.monotonic()
+    assert client.list_models()
+    fast = time.monotonic() - started
+    assert slow >= 0.6 and fast < 0.3, (slow, fast)
+
+    sim.set_latency(0, method="GET", path=r"/v1/hardware")  # 0 removes the rule
+    started = time.monotonic()
+    client.list_hardware(SMALL)
+    assert time.monotonic() - started < 0.3
+    with pytest.raises(ValueError):
+        sim.set_latency(-1)
+
+
+def test_list_models_is_the_dedicated_catalogue(client: TogetherClient) -> None:
+    assert set(client.list_models()) == set(DEDICATED_MODEL_IDS)

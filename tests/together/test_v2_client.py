@@ -673,3 +673,8 @@ def test_the_key_never_appears_in_errors_or_logs(
     for exc in errors:
         assert KEY not in str(exc) and KEY not in repr(exc)
     assert "retry" in caplog.text and KEY not in caplog.text
+
+
+def test_list_models_is_the_v2_dedicated_catalogue(client: TogetherV2Client) -> None:
+    models = client.list_models()
+    assert "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo" in models and len(models) == len(set(models))
