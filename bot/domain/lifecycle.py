@@ -245,6 +245,7 @@ class LifecycleService:
 
     def start(self, endpoint_id: str, user_id: str) -> Outcome:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
+        self.launches.budget.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
         self.launches.quota.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
 
         def call() -> EndpointInfo:
@@ -391,6 +392,11 @@ class LifecycleService:
         if (min_replicas, max_replicas) == (managed.min_replicas, managed.max_replicas):
             raise UserError(
                 f"{managed.label} already runs {_replicas(min_replicas, max_replicas)}. Nothing to change."
+            )
+        if min_replicas > managed.min_replicas or max_replicas > managed.max_replicas:
+            # More replicas spend more: a used-up budget refuses it as it refuses a launch.
+            self.launches.budget.ensure_room(
+                managed.requested_by, doing=f"{managed.label} can't be scaled up"
             )
         answer = self._call(
             Act.SCALE,
