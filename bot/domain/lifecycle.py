@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.access import Act, Policy
+from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
@@ -89,6 +90,11 @@ class LifecycleService:
         self.policy = policy
         self._on_outbox = on_outbox
         self._on_acted = on_acted  # an endpoint was changed: the tracker should look soon
+        self.changes = ChangeRequests(self)
+        launches.apply_change = self.changes.apply  # the launcher applies approved changes
+        launches.stale_change = self.changes.stale_reason
+        launches.close_stale_change = self.changes.close_stale
+        launches.resume_change = self.changes.apply_claimed
 
     # --- finding --------------------------------------------------------------------------
 
@@ -243,10 +249,14 @@ class LifecycleService:
         )
         return self._done(Act.STOP, managed, user_id, known, answer.state)
 
-    def start(self, endpoint_id: str, user_id: str) -> Outcome:
+    def start(self, endpoint_id: str, user_id: str) -> Outcome | ChangeAsked:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
         self.launches.budget.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
         self.launches.quota.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
+        # Its range may cost more than was approved (changed in Together's console): that start waits too.
+        tier = self.changes.tier_needed(managed, managed.max_replicas)
+        if tier is not None:
+            return self.changes.ask(managed, user_id, START, managed.min_replicas, managed.max_replicas, tier)
 
         def call() -> EndpointInfo:
             try:
@@ -383,7 +393,10 @@ class LifecycleService:
         after = self._managed(request, endpoint) if endpoint is not None else managed
         return Outcome(Act.DELETE, managed, after, left.state)
 
-    def scale(self, endpoint_id: str, user_id: str, min_replicas: int, max_replicas: int) -> Outcome:
+    def scale(
+        self, endpoint_id: str, user_id: str, min_replicas: int, max_replicas: int
+    ) -> Outcome | ChangeAsked:
+        """Scale now, or, when the new ceiling needs approvals the endpoint does not have, ask for them."""
         managed = self.get(endpoint_id)
         self._check(Act.SCALE, managed, user_id)
         check_replicas(min_replicas, max_replicas)
@@ -398,6 +411,15 @@ class LifecycleService:
             self.launches.budget.ensure_room(
                 managed.requested_by, doing=f"{managed.label} can't be scaled up"
             )
+            tier = self.changes.tier_needed(managed, max_replicas)
+            if tier is not None:
+                return self.changes.ask(managed, user_id, SCALE, min_replicas, max_replicas, tier)
+        return self._apply_scale(managed, user_id, min_replicas, max_replicas)
+
+    def _apply_scale(
+        self, managed: Managed, user_id: str, min_replicas: int, max_replicas: int, **detail: Any
+    ) -> Outcome:
+        """The one PATCH of a scale, and its record (`detail`: e.g. the change request it applies)."""
         answer = self._call(
             Act.SCALE,
             managed,
@@ -420,6 +442,7 @@ class LifecycleService:
             previous={"min_replicas": managed.min_replicas, "max_replicas": managed.max_replicas},
             dollars_per_hour=_range(new_cost),
             previous_dollars_per_hour=_range(managed.cost),
+            **detail,
         )
 
     def rename(self, endpoint_id: str, user_id: str, display_name: str) -> Outcome:

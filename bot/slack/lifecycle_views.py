@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.access import Act
 from bot.domain.catalog import describe_hardware
+from bot.domain.changes import ChangeAsked, asked_text
 from bot.domain.command import usage
 from bot.domain.cost import CostEstimate, format_dollars, replica_count
 from bot.domain.errors import UserError
@@ -329,7 +330,9 @@ def confirm_modal(act: Act, m: Managed, meta: EndpointActionMeta) -> dict[str, A
 # --- answers to the person who acted ----------------------------------------------------------
 
 
-def outcome_text(outcome: Outcome, links: Links) -> str:
+def outcome_text(outcome: Outcome | ChangeAsked, links: Links) -> str:
+    if isinstance(outcome, ChangeAsked):
+        return asked_text(outcome)
     before, after = outcome.before, outcome.after
     thread = thread_link(after.request, links)
     state = f"*{escape(outcome.state)}*"
@@ -470,7 +473,7 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
         blocks.append(
             _section(f"{_request_line(r)}\nasked by {mention(r.requested_by)} in <#{r.channel_id}>")
         )
-        blocks.append(decision_buttons(f"home-decide-{r.id}", ref))
+        blocks.append(decision_buttons(f"home-decide-{r.id}", ref, withdraw=False))
     if len(home.waiting) > HOME_WAITING:
         blocks.append(
             _context(

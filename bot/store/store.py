@@ -66,6 +66,9 @@ class Tx:
         approvals_needed: int = 1,
         requested_at: datetime | None = None,
         expires_at: datetime | None = None,
+        change_of: int | None = None,
+        change_kind: str | None = None,
+        previous_replicas: tuple[int, int] | None = None,
     ) -> int:
         now = requested_at or utcnow()
         row = LaunchRequestRow(
@@ -89,6 +92,10 @@ class Tx:
             approvals_needed=approvals_needed,
             approval_count=0,
             expires_at=expires_at,
+            change_of=change_of,
+            change_kind=change_kind,
+            previous_min_replicas=previous_replicas[0] if previous_replicas else None,
+            previous_max_replicas=previous_replicas[1] if previous_replicas else None,
         )
         self.session.add(row)
         self.session.flush()
@@ -490,6 +497,19 @@ class Store:
             loaded = _load_requests(session, ids)
             return [loaded[i] for i in ids if i in loaded]
 
+    def changes_of(self, launch_id: int) -> list[LaunchRequest]:
+        """The change requests of a launch's endpoint, oldest first."""
+        with self._sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(LaunchRequestRow.id)
+                    .where(LaunchRequestRow.change_of == launch_id)
+                    .order_by(LaunchRequestRow.id)
+                )
+            )
+            loaded = _load_requests(session, ids)
+            return [loaded[i] for i in ids if i in loaded]
+
     def get_requests(self, request_ids: Iterable[int]) -> dict[int, LaunchRequest]:
         """Several requests by id, in a constant number of queries."""
         with self._sessions() as session:
@@ -856,6 +876,13 @@ def _request(
         approvals_needed=row.approvals_needed,
         approvals=tuple(Approval(a.user_id, a.approved_at, a.note) for a in approvals),
         expires_at=row.expires_at,
+        change_of=row.change_of,
+        change=row.change_kind,
+        previous_replicas=(
+            (row.previous_min_replicas, row.previous_max_replicas)
+            if row.previous_min_replicas is not None and row.previous_max_replicas is not None
+            else None
+        ),
     )
 
 
@@ -883,4 +910,5 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         delete_requested_by=row.delete_requested_by,
         delete_requested_at=row.delete_requested_at,
         next_reminder_at=row.next_reminder_at,
+        last_seen_at=row.last_seen_at,
     )
