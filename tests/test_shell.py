@@ -113,7 +113,7 @@ def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: 
     assert "earlier shell session" not in again.stdout and "WARNING" not in again.stderr
     assert time.monotonic() - started < 20
     (row,) = audit(tmp_path)
-    assert row["state"] == "STARTED" and [e["action"] for e in row["events"]].count("retired") == 1
+    assert row["state"] == "RETIRED" and [e["action"] for e in row["events"]].count("retired") == 1
 
 
 def test_a_session_that_died_is_tidied_up_by_the_next(tmp_path: Path) -> None:

@@ -723,6 +723,8 @@ class LaunchService:
             self._note_unreachable(tracked, exc)
             return 0
         self._unreachable_since = None
+        with self.store.transaction() as tx:  # seen now: were one gone by the next look, it went after this
+            tx.mark_seen((e.id for e in tracked if e.id in current), self.now())
         self._look_for_duplicates(tracked, current)
         moved: list[tuple[EndpointRecord, EndpointInfo]] = []
         rescaled: list[tuple[EndpointRecord, EndpointInfo]] = []
@@ -927,12 +929,19 @@ class LaunchService:
         ran: dict[str, Any] = {}
         if seen.state in STOPPED or seen.state == GONE:
             ran = ran_in_all(self.costs.of(request, at=now))
+        if seen.state == GONE and endpoint.state in SERVING:
+            # Found gone: what it cost is certain up to when it was last seen serving; after that it may
+            # or may not have run (the meter's UNSEEN range).
+            since = min(endpoint.last_seen_at or endpoint.state_changed_at, now)
+            ran = ran_in_all(self.costs.of(request, at=since))
+            ran["unseen_seconds"] = int((now - since).total_seconds())
         with self.store.transaction() as tx:
             if not tx.move_endpoint_state(
                 endpoint.id, endpoint.state, seen.state, self.seen(request, seen, at=now)
             ):
                 return False
             if seen.state == GONE:
+                tx.end_following(endpoint, GONE, now, high=bounds_of(request)[1], move=False)
                 tx.mark_endpoint_deleted(endpoint.id)
             tx.announce(
                 request,

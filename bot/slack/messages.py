@@ -466,7 +466,12 @@ class Renderer:
 def spent_text(spent: Meter) -> str:
     """`≈ $41.20 over 3 h 12 min serving · $10.80/h now`; a range where the replica count is unknown."""
     text = f"{spent.cost_text()} over {duration_text(spent.serving)} serving"
-    if not spent.exact:
+    if spent.unseen:
+        text += (
+            f", and {duration_text(spent.unseen)} between last seen serving and found gone that may or may "
+            "not have been billed (the range counts it from nothing to all of it)"
+        )
+    elif not spent.exact:
         text += " (Together does not say how many replicas ran: the least to the most)"
     hourly = spent.hourly_text()
     return text + (f" · {hourly} now" if hourly else "")
@@ -503,7 +508,14 @@ def ran_text(payload: dict[str, Any]) -> str:
         return ""
     low, high = (float(c) for c in payload["cost"])
     span = duration_text(timedelta(seconds=int(payload["ran_seconds"])))
-    return f" Ran {span} in all, {money_range(low, high)}."
+    said = f" Ran {span} in all, {money_range(low, high)}."
+    if payload.get("unseen_seconds"):
+        gap = duration_text(timedelta(seconds=int(payload["unseen_seconds"])))
+        said += (
+            f" It was last seen serving {gap} before it was found gone: that time may or may not have been "
+            "billed, so the meter shows it as a range from nothing."
+        )
+    return said
 
 
 def _sentence(text: str) -> str:
