@@ -103,6 +103,9 @@ def test_a_scale_into_a_higher_tier_waits_for_its_approvals_and_patches_once(sta
     actions = audited(stack)
     assert actions.count("change_requested") == 1 and actions.count("change_approved") == 2
     assert actions.index("change_approved") < actions.index("scaled")
+    history = answer(stack, BYSTANDER, "history llama-8b-r1", "History")
+    assert "asked to scale it to 1–4 replicas ($16.20/h → $21.60/h at max), which needs approval" in history
+    assert "approved the change (2 of 2)" in history and "scaled it to 1–4 replicas" in history
 
     # approved now: scaling within the large tier, and anything that lowers the cost, goes straight through
     assert "now runs 1–5 replicas" in answer(stack, REQUESTER, "scale llama-8b-r1 1-5", "now runs")

@@ -205,7 +205,10 @@ class LifecycleService:
             events = self.store.recent_events(HISTORY_LIMIT)
             return None, [history_entry(e, labels) for e in events]
         managed = self.resolve(ref, include_deleted=True)
-        events = self.store.events(managed.request.id)[-HISTORY_LIMIT:]
+        events = self.store.events(managed.request.id)
+        for change in self.store.changes_of(managed.request.id):  # its change requests are its history too
+            events += self.store.events(change.id)
+        events = sorted(events, key=lambda e: e["at"])[-HISTORY_LIMIT:]
         return managed, [history_entry(dict(e, request_id=managed.request.id), labels) for e in events]
 
     def home(self, user_id: str) -> Home:

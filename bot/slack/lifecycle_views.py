@@ -267,7 +267,34 @@ def describe_event(e: HistoryEntry) -> str:
         verb = Act(action.removesuffix("_failed")).verb
         status = f"HTTP {d['status']}" if d.get("status") else "no answer"
         return f"tried to {verb} it; Together said ({status}): {escape(truncate(str(d.get('message')), 200))}"
+    if action.startswith("change_"):
+        return _change_phrase(action.removeprefix("change_"), d)
     return _done_phrase(action, d)
+
+
+def _change_phrase(what: str, d: dict[str, Any]) -> str:
+    """The history line of a change request's event (change_requested, change_approved, …)."""
+    if what == "requested":
+        low, high = int(d.get("min_replicas") or 0), int(d.get("max_replicas") or 0)
+        before, after = d.get("previous_dollars_per_hour") or [0, 0], d.get("dollars_per_hour") or [0, 0]
+        verb = "start it at" if d.get("change") == "start" else "scale it to"
+        return (
+            f"asked to {verb} {replicas(low, high)} ({format_dollars(float(before[1]))}/h → "
+            f"{format_dollars(float(after[1]))}/h at max), which needs approval"
+        )
+    counted = f" ({d['approval']} of {d['of']})" if d.get("of") else ""
+    note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
+    reason = f": {escape(truncate(str(d['reason']), 200))}" if d.get("reason") else ""
+    return {
+        "approved": f"approved the change{counted}{note}",
+        "rejected": f"rejected the change{note}",
+        "withdrew": "withdrew the change",
+        "withdrawn": "withdrew the change",
+        "expired": "expired the change request: nobody decided in time",
+        "applied": "applied the approved change at Together",
+        "failed": f"could not apply the change{reason}",
+        "stale": f"closed the change request{reason}",
+    }.get(what, escape(f"change {what}"))
 
 
 def _done_phrase(action: str, d: dict[str, Any]) -> str:

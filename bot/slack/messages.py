@@ -147,6 +147,11 @@ class Renderer:
                 f":alarm_clock: Expired: {expiry_reason(request)}. Ask again with "
                 f"{code(again_command(request.draft, self.catalog))}."
             )
+        if status is RequestStatus.WITHDRAWN:
+            return (
+                f":leftwards_arrow_with_hook: Withdrawn by {mention(request.requested_by)}, who asked for it. "
+                "Nothing was launched."
+            )
         by = mention(request.decided_by) if request.decided_by else "someone"
         if request.decision == "approved" and len(request.approvals) > 1:
             by = approvers_text([a.user_id for a in request.approvals])
