@@ -205,3 +205,24 @@ def test_a_rejected_change_is_not_applied(stack: Stack) -> None:
     stack.settle()
     assert len(scales(stack)) == before and "Rejected by" in change_card(stack)
     assert "change_rejected" in audited(stack)
+
+
+def test_a_change_whose_process_died_mid_patch_is_applied_once_by_recovery(stack: Stack) -> None:
+    launched(stack)
+    answer(stack, REQUESTER, "scale llama-8b-r1 1-4", "change request")
+    stack.settle()
+    assert decide(stack, APPROVER) is None
+    stack.slack.click(APPROVER_2, "Approve")
+    stack.slack.wait_for_view(APPROVER_2)
+    assert stack.slack.submit(APPROVER_2) is None  # approved; the launcher has not run yet
+    (change,) = stack.bot.store.changes_of(1)
+    before = len(scales(stack))
+    with stack.bot.store.transaction() as tx:  # a process claimed it and died before its PATCH
+        assert tx.claim_launch(change.id, timedelta(seconds=-1))
+    assert stack.bot.launches.launch_approved() == 0 and len(scales(stack)) == before
+    assert stack.bot.launches.recover_launches() == 1
+    assert stack.bot.launches.recover_launches() == 0
+    stack.settle()
+    assert len(scales(stack)) == before + 1
+    (change,) = stack.bot.store.changes_of(1)
+    assert change.status is RequestStatus.LAUNCHED and "Applied at Together" in change_card(stack)

@@ -200,6 +200,10 @@ class ChangeRequests:
 
     def apply_claimed(self, change: LaunchRequest) -> None:
         """Send the PATCH of a change this process has claimed, and record how it went."""
+        if change.change == SCALE and self._already_applied(change):
+            # A process that died after its PATCH was recorded: nothing more to send.
+            self._finish(change, RequestStatus.LAUNCHED, launched_at=utcnow())
+            return
         why = self.stale_reason(change)
         if why is not None:
             self._finish(
@@ -225,6 +229,14 @@ class ChangeRequests:
             return
         log.info("change request %s applied: %s now %s", change.id, managed.id, outcome.state)
         self._finish(change, RequestStatus.LAUNCHED, launched_at=utcnow())
+
+    def _already_applied(self, change: LaunchRequest) -> bool:
+        launch = self.store.get_request(change.change_of or 0)
+        if launch is None or launch.endpoint is None:
+            return False
+        managed = self.lifecycle._managed(launch, launch.endpoint)
+        asked = (change.draft.min_replicas, change.draft.max_replicas)
+        return change.previous_replicas != asked and (managed.min_replicas, managed.max_replicas) == asked
 
     def _start(self, managed: Managed, change: LaunchRequest) -> Outcome:
         lifecycle = self.lifecycle
