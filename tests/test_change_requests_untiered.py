@@ -54,3 +54,26 @@ def test_bot_scale_without_approval_lets_a_scale_up_through(stack: Stack) -> Non
     before = len(changes(stack))
     assert "now runs 1–3 replicas" in answer(stack, REQUESTER, "scale llama-8b-r1 1-3", "now runs")
     assert len(changes(stack)) == before + 1 and not change_cards(stack)
+
+
+@pytest.mark.backend(
+    "v1", reason="the console change is made on the v1 simulator's record; the rule is the same"
+)
+def test_a_start_whose_range_grew_outside_the_bot_waits_for_approval(stack: Stack) -> None:
+    endpoint = launch(stack, f"create llama-8b {stack.backend.hardware} 1-2 timeout=0")
+    stack.force_state(endpoint["id"], "STOPPED")
+    stack.advance(1)
+    with stack.sim._lock:  # someone raised the range in Together's console while it was stopped
+        stack.sim._endpoints[endpoint["id"]].max_replicas = 4
+    assert "Cost so far" in answer(stack, REQUESTER, "status llama-8b-r1", "Cost so far")  # noticed
+    before = len(changes(stack))
+    told = answer(stack, REQUESTER, "start llama-8b-r1", "change request")
+    assert told.startswith("Starting `llama-8b-r1` at 1–4 replicas raises its cost to $21.60/h at max")
+    stack.settle()
+    assert len(changes(stack)) == before and len(change_cards(stack)) == 1
+    stack.slack.click(APPROVER, "Approve")
+    stack.slack.wait_for_view(APPROVER)
+    assert stack.slack.submit(APPROVER) is None
+    stack.settle()
+    assert len(changes(stack)) == before + 1  # the one start
+    assert stack.endpoints()[endpoint["id"]]["state"] in stack.backend.start_states
