@@ -89,6 +89,8 @@ def test_a_scale_into_a_higher_tier_waits_for_its_approvals_and_patches_once(sta
     assert "scale from 1–3 replicas, $16.20/h to 1–4 replicas, $21.60/h at max replicas" in card
     assert "Approve" in card and "Withdraw" in card
 
+    home = json.dumps(stack.slack.open_home(APPROVER), ensure_ascii=False)
+    assert "*Change request #2* (of request #1): scale from 1–3 replicas" in home
     refused = decide(stack, REQUESTER)
     assert refused is not None and "You clicked Approve on your own change request" in refused
     assert decide(stack, APPROVER) is None

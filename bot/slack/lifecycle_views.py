@@ -26,6 +26,7 @@ from bot.domain.running import (
     Outcome,
     Status,
 )
+from bot.slack.change_views import change_summary
 from bot.slack.ids import Callback
 from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
@@ -518,6 +519,8 @@ def _request_line(r: LaunchRequest) -> str:
     d = r.draft
     cost = CostEstimate(r.cents_per_minute, d.min_replicas, d.max_replicas)
     progress = f", {len(r.approvals)} of {r.approvals_needed} approvals" if r.approvals_needed > 1 else ""
+    if r.change_of is not None:
+        return f"*Change request #{r.id}* (of request #{r.change_of}): {escape(change_summary(r))}{progress}"
     return (
         f"*Request #{r.id}*: {code(d.model)} on {escape(describe_hardware(d.hardware))}, "
         f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}{progress}"
