@@ -148,15 +148,32 @@ def test_twenty_concurrent_approvals_of_a_two_approval_change_patch_once(stack: 
     assert len(scales(stack)) == before + 1
 
 
-def test_a_stale_change_card_is_closed_without_a_patch(stack: Stack) -> None:
+def test_a_change_overtaken_by_a_scale_is_closed_without_a_patch(stack: Stack) -> None:
     launched(stack)
     answer(stack, REQUESTER, "scale llama-8b-r1 1-4", "change request")
+    stack.settle()
     answer(stack, REQUESTER, "scale llama-8b-r1 1-2", "now runs")  # changed under the pending request
     stack.settle()
     before = len(scales(stack))
+    card = change_card(stack)
+    assert "Not applied: its endpoint was changed since: it runs 1–2 replicas now, not 1–3 replicas" in card
+    assert "approve_request" not in card
+    stack.bot.launches.launch_approved()
+    assert len(scales(stack)) == before and "change_stale" in audited(stack)
+
+
+def test_a_click_on_a_stale_change_card_is_refused_and_closes_it(stack: Stack) -> None:
+    launched(stack)
+    endpoint_id = next(iter(stack.endpoints()))
+    answer(stack, REQUESTER, "scale llama-8b-r1 1-4", "change request")
+    stack.settle()
+    with stack.bot.store.transaction() as tx:  # deleted while the card still shows its buttons
+        tx.mark_endpoint_deleted(endpoint_id)
+    before = len(scales(stack))
     refused = decide(stack, APPROVER)
-    assert refused is not None and "This change request is stale" in refused
-    assert "it runs 1–2 replicas now, not 1–3 replicas" in refused
+    assert (
+        refused is not None and "This change request is stale: its endpoint has been deleted since" in refused
+    )
     stack.settle()
     assert len(scales(stack)) == before
     assert "Not applied" in change_card(stack) and "approve_request" not in change_card(stack)

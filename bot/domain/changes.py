@@ -172,6 +172,14 @@ class ChangeRequests:
             return f"its endpoint is running already ({endpoint.state})"
         return None
 
+    def close_overtaken(self, launch: LaunchRequest) -> None:
+        """After an act on the endpoint: close its pending change if the act made it stale, so its card
+        loses its buttons now rather than at the next click."""
+        waiting = self.pending(launch)
+        why = self.stale_reason(waiting) if waiting is not None else None
+        if waiting is not None and why is not None:
+            self.close_stale(waiting, why)
+
     def close_stale(self, change: LaunchRequest, why: str) -> None:
         """End a pending change whose endpoint changed under it; its card loses its buttons and says why."""
         with self.store.transaction() as tx:

@@ -715,6 +715,8 @@ class LifecycleService:
             )
         self._on_outbox()
         self._on_acted()
+        if act in (Act.SCALE, Act.START, Act.STOP, Act.DELETE):
+            self.changes.close_overtaken(request)
         endpoint = self.store.endpoint(managed.id)
         after = self._managed(request, endpoint) if endpoint is not None else managed
         return Outcome(act, managed, after, state)
