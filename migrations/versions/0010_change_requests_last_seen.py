@@ -1,8 +1,8 @@
 """change requests (a scale or start that raises the cost ceiling waits for approvals like a launch),
 and when each endpoint was last seen at Together (the meter stops there when it is gone)
 
-Revision ID: 0009_change_requests
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-29 17:30:00.000000
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_change_requests"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
