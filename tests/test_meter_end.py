@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.audit import audit_rows
+from bot.domain.spend import spend_report
 from tests.conftest import CHANNEL, REQUESTER, Stack
 from tests.lifecycle_helpers import answer, launch, thread_of
 from tests.test_cli import run_bot
@@ -26,7 +27,7 @@ def serving_one_replica_for_an_hour(stack: Stack) -> str:
 
 
 def spend_json(stack: Stack) -> dict[str, object]:
-    report = stack.bot.lifecycle.spend(timedelta(days=30))
+    report = spend_report(stack.bot.launches.costs, stack.bot.store.requests(), timedelta(days=30), str)
     line = report.lines[0]
     return {"low": round(line.meter.low, 2), "high": round(line.meter.high, 2), "unseen": line.meter.unseen}
 
