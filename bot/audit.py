@@ -25,9 +25,24 @@ def audit_rows(store: Store, *, with_events: bool = True) -> list[dict[str, Any]
     return rows
 
 
+def final_state(request: LaunchRequest, events: list[dict[str, Any]]) -> str | None:
+    """The endpoint's state, or how the bot stopped following it: RETIRED (its `bot shell` session
+    ended), DELETED (deleted through the bot) or GONE (Together no longer knew it: deleted outside)."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None
+    if endpoint.deleted_at is None:
+        return endpoint.state
+    actions = {e["action"] for e in events}
+    if "retired" in actions:
+        return "RETIRED"
+    return "DELETED" if "deleted" in actions else "GONE"
+
+
 def _row(store: Store, request: LaunchRequest, with_events: bool) -> dict[str, Any]:
     d = request.draft
     endpoint = request.endpoint
+    events = store.events(request.id) if with_events or (endpoint and endpoint.deleted_at) else []
     row: dict[str, Any] = {
         "request_id": request.id,
         "team_id": request.team_id,
@@ -47,7 +62,9 @@ def _row(store: Store, request: LaunchRequest, with_events: bool) -> dict[str, A
         "display_name": d.display_name,
         "inactive_timeout": d.inactive_timeout,
         "cents_per_minute": request.cents_per_minute,
-        "state": endpoint.state if endpoint else None,
+        "state": final_state(request, events),
+        "change_of": request.change_of,  # a change request: the launch whose endpoint it changes
+        "change": request.change,
         "requested_at": _iso(request.requested_at),
         "approved_at": _iso(request.decided_at) if request.approved_by else None,
         "rejected_at": _iso(request.decided_at) if request.rejected_by else None,
@@ -67,7 +84,7 @@ def _row(store: Store, request: LaunchRequest, with_events: bool) -> dict[str, A
                 "endpoint_id": e["endpoint_id"],
                 **({"detail": e["detail"]} if e["detail"] else {}),
             }
-            for e in store.events(request.id)
+            for e in events
         ]
     return row
 

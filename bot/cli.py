@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -628,6 +629,26 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here for output still buffered
+    except BrokenPipeError:
+        return _reader_left()
+    return code
+
+
+def _reader_left() -> int:
+    """The reader of our output went away (`bot spend | head -1`): nothing is wrong, and nothing to say.
+
+    Standard output is pointed at /dev/null so that the flush at interpreter exit does not fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     commands = parser()
     args = commands.parse_args(argv)
     if args.command is None:  # `bot` alone: what it can do, not an error

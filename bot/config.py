@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # An endpoint serving longer than this gets a reminder in its thread, then again every as long (0: never)
     bot_remind_after_hours: float = Field(default=8.0, ge=0)
     bot_admins: str = ""  # comma-separated Slack user ids: may run (and delete) any endpoint
+    # Without cost tiers: a scale-up beyond what was approved goes ahead without a change request
+    bot_scale_without_approval: bool = False
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_policy_file: Path | None = None  # TOML file: approver groups, cost tiers, limits, expiry
     bot_log_level: str = "INFO"

@@ -12,6 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -239,10 +240,12 @@ def load_policy(
 def policy_from_settings(settings: Settings, catalog: Catalog) -> LaunchPolicy:
     """The policy in force: the file BOT_POLICY_FILE names, or BOT_APPROVERS/BOT_ADMINS alone."""
     if settings.bot_policy_file is None:
-        return LaunchPolicy.from_environment(settings.approvers, settings.admins)
-    return load_policy(
-        settings.bot_policy_file, catalog=catalog, approvers=settings.approvers, admins=settings.admins
-    )
+        policy = LaunchPolicy.from_environment(settings.approvers, settings.admins)
+    else:
+        policy = load_policy(
+            settings.bot_policy_file, catalog=catalog, approvers=settings.approvers, admins=settings.admins
+        )
+    return replace(policy, scale_without_approval=settings.bot_scale_without_approval)
 
 
 class _Builder:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.domain.budget import month_start
 from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
-from tests.lifecycle_helpers import answer, ask_to_confirm, launch, modal_text, submit_and_read
+from tests.lifecycle_helpers import answer, ask_to_confirm, changes, launch, modal_text, submit_and_read
 
 HOUR = 3600.0
 POLICY = f"""
@@ -94,3 +94,33 @@ def test_a_broken_budget_is_named_in_the_policy_check(tmp_path: Path) -> None:
     message = str(raised.value)
     assert "[budgets] total_monthly: -5 must be more than 0." in message
     assert "per_person_montly" in message and "did you mean `per_person_monthly`" in message
+
+
+def test_a_used_up_budget_refuses_start_and_scale_up_but_not_what_lowers_the_cost(stack: Stack) -> None:
+    stack.follow_simulated_time()
+    launch(stack, f"create llama-8b {stack.backend.hardware} 2-5 timeout=0")
+    stack.advance(3 * HOUR)  # surely $32.40 spent: over the requester's $30
+    spent = "$32.40" if stack.backend.name == "v2" else "$32.40–$81.00"
+    patched = len(changes(stack))
+
+    refused = answer(stack, REQUESTER, "scale llama-8b-r1 2-6", "monthly budget")
+    assert refused.startswith(f"<@{REQUESTER}>'s launches cost {spent} of the $30.00 monthly budget so far.")
+    assert "`llama-8b-r1` can't be scaled up until the month turns (UTC)" in refused
+    refused = answer(stack, APPROVER, "scale llama-8b-r1 3-5", "monthly budget")  # anyone's scale-up
+    assert "can't be scaled up" in refused
+    assert len(changes(stack)) == patched  # Together was not asked
+
+    assert "now runs 1–4 replicas" in answer(
+        stack, REQUESTER, "scale llama-8b-r1 1-4", "now runs"
+    )  # lowers the cost
+    ask_to_confirm(stack, REQUESTER, "stop llama-8b-r1")
+    submit_and_read(stack, REQUESTER, "Stopping")
+    stack.settle()
+    stack.advance(60)
+    stack.settle()
+    patched = len(changes(stack))
+
+    refused = answer(stack, REQUESTER, "start llama-8b-r1", "monthly budget")
+    assert "`llama-8b-r1` can't be started until the month turns (UTC)" in refused
+    assert f"<@{REQUESTER}>'s launches cost" in refused and "[budgets]" in refused
+    assert len(changes(stack)) == patched

@@ -100,3 +100,49 @@ def test_manifest_without_url_says_it_used_a_placeholder() -> None:
     assert "no --url given, so the Request URLs are the placeholder" in result.stderr
     quiet = run_bot("manifest", "--url", "https://bot.example.org")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def _into_closed_pipe(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run `bot ARGS` with its standard output a pipe whose reader has already gone."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "DATABASE_URL"))}
+    clean.update(env)
+    read, write = os.pipe()
+    os.close(read)  # the reader left before the bot wrote a byte: every write meets EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("command", [["audit"], ["audit", "--json"], ["spend"], ["spend", "--json"]])
+def test_output_into_a_closed_pipe_exits_quietly(stack: Stack, command: list[str]) -> None:
+    request_launch(stack)
+    approve(stack)
+    code, stderr = _into_closed_pipe(*command, env={"DATABASE_URL": stack.bot.settings.database_url})
+    assert (code, stderr) == (0, "")
+
+
+@pytest.mark.parametrize("command", ["audit", "spend"])
+def test_output_piped_into_head_exits_quietly(stack: Stack, command: str) -> None:
+    request_launch(stack)
+    approve(stack)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "DATABASE_URL"))}
+    clean["DATABASE_URL"] = stack.bot.settings.database_url
+    # The first line is read, then head exits; with pipefail the bot's own exit status is the pipeline's.
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f'"{sys.executable}" -m bot.cli {command} | head -1'],
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert len(done.stdout.splitlines()) == 1

@@ -177,7 +177,12 @@ def test_non_approver_is_told_who_can_approve(stack: Stack) -> None:
     assert stack.slack.view(BYSTANDER) is None
     texts = stack.ephemeral_texts(BYSTANDER)
     assert len(texts) == 2
-    assert all("Only approvers" in t and f"<@{APPROVER}>" in t and f"<@{APPROVER_2}>" in t for t in texts)
+    assert all(
+        "only approvers can approve or reject a launch" in t
+        and f"<@{APPROVER}>" in t
+        and f"<@{APPROVER_2}>" in t
+        for t in texts
+    )
     stack.settle()
     assert stack.creates() == 0
 

@@ -159,7 +159,7 @@ def test_help_shows_only_the_commands_the_caller_may_use(stack: Stack) -> None:
 def test_history_of_one_endpoint_and_of_everything(stack: Stack) -> None:
     launch(stack)
     # Min unchanged, so that it keeps running as is (v2 reports a scale-down as SCALING, a later entry).
-    answer(stack, REQUESTER, "scale llama-8b-r1 2-6", "now runs")
+    answer(stack, REQUESTER, "scale llama-8b-r1 2-4", "now runs")
     launch(stack, "create llama-70b 2xh100 1", started=False)
     one = answer(stack, BYSTANDER, "history llama-8b", "History")
     lines = one.split("\n")
@@ -171,7 +171,7 @@ def test_history_of_one_endpoint_and_of_everything(stack: Stack) -> None:
     assert "<@UAPPROVER1> approved the launch" in lines[2]
     _, starting, started = stack.backend.start_states
     assert f"Together moved it {starting} → *{started}*" in one
-    assert "<@UREQUESTER> scaled it to 2–6 replicas" in lines[-1]
+    assert "<@UREQUESTER> scaled it to 2–4 replicas" in lines[-1]
     assert "llama-70b" not in one
     everything = answer(stack, BYSTANDER, "history", "Latest activity")
     assert "· llama-8b-r1 · <@UREQUESTER> scaled it" in everything and "· llama-70b-r2 · " in everything
@@ -180,7 +180,7 @@ def test_history_of_one_endpoint_and_of_everything(stack: Stack) -> None:
 def test_audit_json_lists_every_action_with_who_and_when(stack: Stack) -> None:
     launch(stack)
     answer(stack, REQUESTER, "timeout llama-8b-r1 45", "on its own")
-    answer(stack, APPROVER, "scale llama-8b-r1 2-6", "now runs")  # min unchanged: it keeps running as is
+    answer(stack, APPROVER, "scale llama-8b-r1 2-4", "now runs")  # min unchanged: it keeps running as is
     result = run_bot("audit", "--json", env={"DATABASE_URL": stack.bot.settings.database_url})
     assert result.returncode == 0, result.stderr
     (row,) = json.loads(result.stdout)
@@ -196,6 +196,6 @@ def test_audit_json_lists_every_action_with_who_and_when(stack: Stack) -> None:
     assert timeout["detail"]["previous"] == {"inactive_timeout": 60}  # the default both APIs apply
     scaled = row["events"][-1]
     assert scaled["at"].endswith("Z") and scaled["endpoint_id"] == row["endpoint_id"]
-    assert (scaled["detail"]["min_replicas"], scaled["detail"]["max_replicas"]) == (2, 6)
+    assert (scaled["detail"]["min_replicas"], scaled["detail"]["max_replicas"]) == (2, 4)
     assert scaled["detail"]["previous"] == {"min_replicas": 2, "max_replicas": 5}
     assert scaled["detail"]["state"] == stack.backend.started  # what Together answered

@@ -168,11 +168,12 @@ def test_who_can_decide_names_the_tiers_approvers(stack: Stack) -> None:
     request_launch(stack, "create llama-8b h100 2-5")
     tiers_people = f"{ML_LEADS}, @platform (<@{PLATFORM}>)"
     assert click_for_answer(stack, BYSTANDER, "Reject") == (
-        f"This launch is in tier *large* ($20.00–$200.00/h): only {tiers_people} can approve or reject it."
+        f"You clicked Reject on a launch in tier *large* ($20.00–$200.00/h): only {tiers_people} can approve "
+        "or reject it."
     )
     assert click_for_answer(stack, REQUESTER, "Approve") == (
-        f"You asked for this launch, so someone else must approve it: {tiers_people} (tier *large* "
-        "($20.00–$200.00/h) needs 2 approvals)."
+        f"You clicked Approve on your own launch request, so someone else must approve it: {tiers_people} "
+        "(tier *large* ($20.00–$200.00/h) needs 2 approvals)."
     )
 
 

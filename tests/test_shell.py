@@ -78,7 +78,7 @@ def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: 
     assert "┌ Form “Approve launch”, open for @approver" in out
     assert "Note (optional): go ahead" in out
     assert "    ↳ :white_check_mark: Approved by @approver. Note: go ahead" in out
-    assert "(no more buttons: Approve, Reject)" in out
+    assert "(no more buttons: Approve, Reject, Withdraw)" in out
     for state in ("STARTING", "STARTED"):
         assert (
             f"    ↳ {':arrows_counterclockwise:' if state == 'STARTING' else ':large_green_circle:'} State: *{state}*"
@@ -93,7 +93,7 @@ def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: 
     (row,) = audit(tmp_path)
     assert (row["requested_by"], row["approved_by"], row["rejected_by"]) == ("you", "approver", None)
     assert (row["model"], row["hardware"], row["min_replicas"], row["max_replicas"]) == (LLAMA_8B, A100, 2, 5)
-    assert row["state"] == "STARTED" and row["endpoint_id"].startswith("endpoint-")
+    assert row["state"] == "RETIRED" and row["endpoint_id"].startswith("endpoint-")  # ended with the session
     assert row["decision_note"] == "go ahead"
     actions = [e["action"] for e in row["events"]]
     assert actions[:4] == ["requested", "approved", "launch_started", "launched"]
@@ -113,7 +113,7 @@ def test_piped_script_launches_an_endpoint_and_leaves_an_audit_record(tmp_path: 
     assert "earlier shell session" not in again.stdout and "WARNING" not in again.stderr
     assert time.monotonic() - started < 20
     (row,) = audit(tmp_path)
-    assert row["state"] == "STARTED" and [e["action"] for e in row["events"]].count("retired") == 1
+    assert row["state"] == "RETIRED" and [e["action"] for e in row["events"]].count("retired") == 1
 
 
 def test_a_session_that_died_is_tidied_up_by_the_next(tmp_path: Path) -> None:

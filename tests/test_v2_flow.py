@@ -112,7 +112,7 @@ def test_lifecycle_on_v2_stop_start_scale_delete(v2: Stack) -> None:
     assert states(v2)[-1] == "READY"
     assert "(2/2 replicas ready)" in [t for t in v2.thread() if "State: *READY*" in t][-1]  # bounds restored
 
-    answer(v2, APPROVER, f"scale {ref} 1-4", "1–4")
+    answer(v2, APPROVER, f"scale {ref} 1-3", "1–3")
     v2.advance(300)
     v2.settle()
     deployment = next(iter(v2.sim.v2_endpoints.values()))

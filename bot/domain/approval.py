@@ -23,12 +23,24 @@ def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str,
     requester = request.requested_by
     others = tier.deciders.mentions({requester})
     in_tier = f"tier *{tier.name}* ({tier.cost_range()})" if tier.name else ""
+    kind = request.kind
+    clicked = "Approve" if approving else "Reject"
     if user_id == requester:
+        if not approving:
+            raise NotAllowed(
+                f"You clicked Reject on your own {kind} request #{request.id}: only those who may approve it "
+                f"can reject it ({others or 'nobody else is configured'}). To call it off yourself, click "
+                "*Withdraw* on it."
+            )
         if others:
             needs = f" ({in_tier} needs {plural(progress.needed, 'approval')})" if in_tier else ""
-            raise NotAllowed(f"You asked for this launch, so someone else must approve it: {others}{needs}.")
+            raise NotAllowed(
+                f"You clicked Approve on your own {kind} request, so someone else must approve it: "
+                f"{others}{needs}."
+            )
         raise NotAllowed(
-            "You asked for this launch, so someone else must approve it. No other approver is configured; "
+            f"You clicked Approve on your own {kind} request, so someone else must approve it. No other "
+            "approver is configured; "
             + (
                 f"whoever runs the bot adds one in {policy.source}."
                 if policy.source
@@ -39,15 +51,18 @@ def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str,
         if not others:
             if policy.source:
                 raise NotAllowed(
-                    f"Nobody may approve this launch yet: whoever runs the bot adds approvers in {policy.source}."
+                    f"You clicked {clicked}, but nobody may approve this {kind} yet: whoever runs the bot adds "
+                    f"approvers in {policy.source}."
                 )
             raise NotAllowed(
-                "No approvers are configured, so nobody can approve launches yet. "
+                f"You clicked {clicked}, but no approvers are configured, so nobody can approve it yet. "
                 "An admin sets BOT_APPROVERS to a comma-separated list of Slack user ids."
             )
         if in_tier:
-            raise NotAllowed(f"This launch is in {in_tier}: only {others} can approve or reject it.")
-        raise NotAllowed(f"Only approvers can approve or reject launches: {others}.")
+            raise NotAllowed(
+                f"You clicked {clicked} on a {kind} in {in_tier}: only {others} can approve or reject it."
+            )
+        raise NotAllowed(f"You clicked {clicked}: only approvers can approve or reject a {kind}: {others}.")
     if not approving:
         return
     if user_id in progress.approved_by:
@@ -90,10 +105,22 @@ def expiry_reason(request: LaunchRequest) -> str:
 def decided_message(request: LaunchRequest, catalog: Catalog) -> str:
     """Why a request can no longer be decided (someone else did, or it expired)."""
     if request.status is RequestStatus.EXPIRED:
+        if request.change_of is not None:
+            return (
+                f"This change request expired: {expiry_reason(request)}, so nothing was changed. Ask again "
+                "with `/endpoint scale` (or `start`) if it is still wanted."
+            )
         return (
             f"This request expired: {expiry_reason(request)}, so nothing was launched. Ask again with "
             f"`{again_command(request.draft, catalog)}`."
         )
+    if request.status is RequestStatus.WITHDRAWN:
+        return (
+            f"This request was withdrawn by {mention(request.requested_by)}, who asked for it. "
+            "Nothing more was done."
+        )
+    if request.status is RequestStatus.FAILED and request.error_code == "stale":
+        return f"This change request is closed. {request.error_message} Nothing more was done."
     if request.decided_by:
         by = mention(request.decided_by)
         if request.decision == "approved" and len(request.approvals) > 1:

@@ -2,7 +2,8 @@
 
 A budget is spent when what the meter can prove was spent (the low end of its range, see meter.py)
 reaches it: a person over their budget, or everyone over the total, cannot ask for or be granted a new
-launch until the month turns. Endpoints already running are left alone; the reply says so.
+launch, start a stopped endpoint or scale one up until the month turns. Endpoints already running are
+left alone (stopping, scaling down and deleting are always allowed); the reply says so.
 """
 
 from __future__ import annotations
@@ -67,13 +68,18 @@ class BudgetCheck:
             found.append(BudgetUse(None, self.budgets.total_monthly, total(meters.values())))
         return found
 
-    def ensure_room(self, user_id: str, *, approving: bool = False) -> list[BudgetUse]:
-        """The budgets' use for `user_id`'s next launch; raises BudgetSpent when one is used up."""
+    def ensure_room(
+        self, user_id: str, *, approving: bool = False, doing: str | None = None
+    ) -> list[BudgetUse]:
+        """The budgets' use for `user_id`'s next launch (or, with `doing`, a start or scale-up of one of
+        their endpoints, which spends like a launch); raises BudgetSpent when one is used up."""
         uses = self.uses(user_id)
         spent = [u for u in uses if u.used_up]
         if spent:
             what = "; ".join(u.describe() for u in spent)
-            action = "This launch can't be approved" if approving else "A new launch can't be asked for"
+            action = doing or (
+                "This launch can't be approved" if approving else "A new launch can't be asked for"
+            )
             raise BudgetSpent(
                 f"{what}. {action} until the month turns (UTC). Endpoints already running keep running; "
                 "stopping some does not give the money back, but stops the spending. Whoever keeps the "

@@ -21,6 +21,7 @@ from bot.domain.directory import MAX_MODEL_ID
 from bot.domain.errors import (
     AlreadyDecided,
     HardwareDoesNotFit,
+    NotAllowed,
     NotFound,
     ProviderUnreachable,
     RequestExpired,
@@ -113,6 +114,12 @@ class LaunchService:
         self.costs = Costs(store, lambda: self.now())
         self.budget = BudgetCheck(policy.budgets, store, self.costs)
         self.quota = QuotaCheck(policy.limits, store, lambda r: display_name(r, self.catalog))
+        # Change requests (bot/domain/changes.py) are decided here like launches; LifecycleService sets
+        # how an approved one is applied and when one has gone stale.
+        self.apply_change: Callable[[int], bool] = lambda _change_id: False
+        self.resume_change: Callable[[LaunchRequest], None] = lambda _change: None
+        self.stale_change: Callable[[LaunchRequest], str | None] = lambda _change: None
+        self.close_stale_change: Callable[[LaunchRequest, str], None] = lambda _change, _why: None
 
     # --- hardware and validation ----------------------------------------------------------
 
@@ -310,10 +317,29 @@ class LaunchService:
         request = self._open(self._get(request_id))
         check_may_decide(self.policy, request, user_id, approving=approving)
         uses: list[BudgetUse] = []
+        if request.change_of is not None:
+            why = self.stale_change(request)
+            if why is not None:
+                self.close_stale_change(request, why)
+                raise AlreadyDecided(
+                    f"This change request is stale: {why}. Nothing was done; ask again with "
+                    "`/endpoint scale` if it is still wanted."
+                )
+            if approving:  # the endpoint's budget is its launcher's; its running count does not change
+                uses = self.budget.ensure_room(
+                    self.owner_of(request), approving=True, doing="This change can't be approved"
+                )
+            return request, uses
         if approving:
             uses = self.budget.ensure_room(request.requested_by, approving=True)
             self.quota.ensure_room(request.requested_by, doing="This launch can't be approved")
         return request, uses
+
+    def owner_of(self, request: LaunchRequest) -> str:
+        """Whose endpoint a request is about: the launch's requester (also for a change of it)."""
+        if request.change_of is None:
+            return request.requested_by
+        return self._get(request.change_of).requested_by
 
     def approve(self, request_id: int, user_id: str, note: str | None = None) -> LaunchRequest:
         """Count one approval; the one that completes the tier's number approves the request for launch.
@@ -356,7 +382,13 @@ class LaunchService:
                         )
                     tier = {"tier": request.tier} if request.tier else {}
                     tx.announce(
-                        request, actor=user_id, action="approved", reply=reply, note=note, **tier, **counted
+                        request,
+                        actor=user_id,
+                        action=audited(request, "approved"),
+                        reply=reply,
+                        note=note,
+                        **tier,
+                        **counted,
                     )
             if won:
                 break
@@ -396,13 +428,51 @@ class LaunchService:
                 tx.announce(
                     request,
                     actor=user_id,
-                    action="rejected",
+                    action=audited(request, "rejected"),
                     reply={"event": "rejected", "user": user_id, "note": note},
                     note=note,
                     **after,
                 )
         if not won:
             self._open(self._get(request_id))  # raises: decided by someone else, or expired
+            raise AlreadyDecided(decided_message(self._get(request_id), self.catalog))
+        self._on_outbox()
+        return self._get(request_id)
+
+    def withdraw(self, request_id: int, user_id: str) -> LaunchRequest:
+        """The requester calls off their own request while nobody has decided it."""
+        request = self._get(request_id)
+        kind = request.kind
+        if user_id != request.requested_by:
+            raise NotAllowed(
+                f"You clicked Withdraw on {mention(request.requested_by)}'s {kind} request #{request.id}: only "
+                f"{mention(request.requested_by)}, who asked for it, can withdraw it. Those who may approve "
+                "it can reject it instead."
+            )
+        request = self._open(request)
+        now = self.now()
+        with self.store.transaction() as tx:
+            won = tx.move_request(
+                request_id, [RequestStatus.PENDING], RequestStatus.WITHDRAWN, unexpired_at=now
+            )
+            if won:
+                tx.insert_decision(
+                    request_id=request_id,
+                    team_id=request.team_id,
+                    user_id=user_id,
+                    decision="withdrawn",
+                    note=None,
+                    at=now,
+                )
+                tx.announce(
+                    request,
+                    actor=user_id,
+                    action=audited(request, "withdrawn"),
+                    reply={"event": "withdrawn", "user": user_id},
+                    approvals=[a.user_id for a in request.approvals],
+                )
+        if not won:
+            self._open(self._get(request_id))
             raise AlreadyDecided(decided_message(self._get(request_id), self.catalog))
         self._on_outbox()
         return self._get(request_id)
@@ -440,7 +510,7 @@ class LaunchService:
             tx.announce(
                 request,
                 actor="bot",
-                action="expired",
+                action=audited(request, "expired"),
                 reply={"event": "expired", "requester": request.requested_by},
                 waited=window(request),
                 approvals=[a.user_id for a in request.approvals],
@@ -455,7 +525,9 @@ class LaunchService:
         """Launch every approved request not yet claimed. Returns how many this call launched."""
         launched = 0
         for request in self.store.requests(statuses=[RequestStatus.APPROVED]):
-            if self.launch(request.id):
+            if request.change_of is not None:
+                self.apply_change(request.id)  # one PATCH, by whichever process claims it
+            elif self.launch(request.id):
                 launched += 1
         return launched
 
@@ -485,6 +557,11 @@ class LaunchService:
             if attempts is None or request is None:
                 continue  # another process took it over first
             taken += 1
+            if request.change_of is not None:
+                # The PATCH sets the bounds asked for: sending it again does what the first one did.
+                log.info("recovering change request %s: applying it again", request_id)
+                self.resume_change(request)
+                continue
             spec = self.spec_for(request)
             if getattr(self.provider, "idempotent_create", False):
                 # The provider recognises its own earlier attempt (v2: the name is unique per project), so
@@ -674,6 +751,8 @@ class LaunchService:
             self._note_unreachable(tracked, exc)
             return 0
         self._unreachable_since = None
+        with self.store.transaction() as tx:  # seen now: were one gone by the next look, it went after this
+            tx.mark_seen((e.id for e in tracked if e.id in current), self.now())
         self._look_for_duplicates(tracked, current)
         moved: list[tuple[EndpointRecord, EndpointInfo]] = []
         rescaled: list[tuple[EndpointRecord, EndpointInfo]] = []
@@ -878,12 +957,19 @@ class LaunchService:
         ran: dict[str, Any] = {}
         if seen.state in STOPPED or seen.state == GONE:
             ran = ran_in_all(self.costs.of(request, at=now))
+        if seen.state == GONE and endpoint.state in SERVING:
+            # Found gone: what it cost is certain up to when it was last seen serving; after that it may
+            # or may not have run (the meter's UNSEEN range).
+            since = min(endpoint.last_seen_at or endpoint.state_changed_at, now)
+            ran = ran_in_all(self.costs.of(request, at=since))
+            ran["unseen_seconds"] = int((now - since).total_seconds())
         with self.store.transaction() as tx:
             if not tx.move_endpoint_state(
                 endpoint.id, endpoint.state, seen.state, self.seen(request, seen, at=now)
             ):
                 return False
             if seen.state == GONE:
+                tx.end_following(endpoint, GONE, now, high=bounds_of(request)[1], move=False)
                 tx.mark_endpoint_deleted(endpoint.id)
             tx.announce(
                 request,
@@ -946,6 +1032,11 @@ class LaunchService:
             dollars_per_hour(request.cents_per_minute, d.min_replicas),
             dollars_per_hour(request.cents_per_minute, d.max_replicas),
         )
+
+
+def audited(request: LaunchRequest, action: str) -> str:
+    """The audit action of a decision: `approved` for a launch, `change_approved` for a change."""
+    return f"change_{action}" if request.change_of is not None else action
 
 
 def _clean(note: str | None) -> str | None:

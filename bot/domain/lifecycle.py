@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.access import Act, Policy
+from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
 from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
@@ -89,6 +90,11 @@ class LifecycleService:
         self.policy = policy
         self._on_outbox = on_outbox
         self._on_acted = on_acted  # an endpoint was changed: the tracker should look soon
+        self.changes = ChangeRequests(self)
+        launches.apply_change = self.changes.apply  # the launcher applies approved changes
+        launches.stale_change = self.changes.stale_reason
+        launches.close_stale_change = self.changes.close_stale
+        launches.resume_change = self.changes.apply_claimed
 
     # --- finding --------------------------------------------------------------------------
 
@@ -199,7 +205,10 @@ class LifecycleService:
             events = self.store.recent_events(HISTORY_LIMIT)
             return None, [history_entry(e, labels) for e in events]
         managed = self.resolve(ref, include_deleted=True)
-        events = self.store.events(managed.request.id)[-HISTORY_LIMIT:]
+        events = self.store.events(managed.request.id)
+        for change in self.store.changes_of(managed.request.id):  # its change requests are its history too
+            events += self.store.events(change.id)
+        events = sorted(events, key=lambda e: e["at"])[-HISTORY_LIMIT:]
         return managed, [history_entry(dict(e, request_id=managed.request.id), labels) for e in events]
 
     def home(self, user_id: str) -> Home:
@@ -243,9 +252,14 @@ class LifecycleService:
         )
         return self._done(Act.STOP, managed, user_id, known, answer.state)
 
-    def start(self, endpoint_id: str, user_id: str) -> Outcome:
+    def start(self, endpoint_id: str, user_id: str) -> Outcome | ChangeAsked:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
+        self.launches.budget.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
         self.launches.quota.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
+        # Its range may cost more than was approved (changed in Together's console): that start waits too.
+        tier = self.changes.tier_needed(managed, managed.max_replicas)
+        if tier is not None:
+            return self.changes.ask(managed, user_id, START, managed.min_replicas, managed.max_replicas, tier)
 
         def call() -> EndpointInfo:
             try:
@@ -382,7 +396,10 @@ class LifecycleService:
         after = self._managed(request, endpoint) if endpoint is not None else managed
         return Outcome(Act.DELETE, managed, after, left.state)
 
-    def scale(self, endpoint_id: str, user_id: str, min_replicas: int, max_replicas: int) -> Outcome:
+    def scale(
+        self, endpoint_id: str, user_id: str, min_replicas: int, max_replicas: int
+    ) -> Outcome | ChangeAsked:
+        """Scale now, or, when the new ceiling needs approvals the endpoint does not have, ask for them."""
         managed = self.get(endpoint_id)
         self._check(Act.SCALE, managed, user_id)
         check_replicas(min_replicas, max_replicas)
@@ -392,6 +409,20 @@ class LifecycleService:
             raise UserError(
                 f"{managed.label} already runs {_replicas(min_replicas, max_replicas)}. Nothing to change."
             )
+        if min_replicas > managed.min_replicas or max_replicas > managed.max_replicas:
+            # More replicas spend more: a used-up budget refuses it as it refuses a launch.
+            self.launches.budget.ensure_room(
+                managed.requested_by, doing=f"{managed.label} can't be scaled up"
+            )
+            tier = self.changes.tier_needed(managed, max_replicas)
+            if tier is not None:
+                return self.changes.ask(managed, user_id, SCALE, min_replicas, max_replicas, tier)
+        return self._apply_scale(managed, user_id, min_replicas, max_replicas)
+
+    def _apply_scale(
+        self, managed: Managed, user_id: str, min_replicas: int, max_replicas: int, **detail: Any
+    ) -> Outcome:
+        """The one PATCH of a scale, and its record (`detail`: e.g. the change request it applies)."""
         answer = self._call(
             Act.SCALE,
             managed,
@@ -414,6 +445,7 @@ class LifecycleService:
             previous={"min_replicas": managed.min_replicas, "max_replicas": managed.max_replicas},
             dollars_per_hour=_range(new_cost),
             previous_dollars_per_hour=_range(managed.cost),
+            **detail,
         )
 
     def rename(self, endpoint_id: str, user_id: str, display_name: str) -> Outcome:
@@ -683,6 +715,8 @@ class LifecycleService:
             )
         self._on_outbox()
         self._on_acted()
+        if act in (Act.SCALE, Act.START, Act.STOP, Act.DELETE):
+            self.changes.close_overtaken(request)
         endpoint = self.store.endpoint(managed.id)
         after = self._managed(request, endpoint) if endpoint is not None else managed
         return Outcome(act, managed, after, state)

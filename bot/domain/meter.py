@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.cost import dollars_per_hour, format_dollars
-from bot.domain.states import SERVING
+from bot.domain.states import SERVING, UNSEEN
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,20 @@ class Meter:
     high: float = 0.0
     # $/hour now: None when it is not serving (or the meter is of a closed window)
     hourly_now: tuple[float, float] | None = None
+    # Time between last seen serving and found gone: in `high`, not in `low` (not known to have run)
+    unseen: timedelta = timedelta(0)
 
     @property
     def exact(self) -> bool:
         return round(self.low, 2) == round(self.high, 2)
 
     def __add__(self, other: Meter) -> Meter:
-        return Meter(self.serving + other.serving, self.low + other.low, self.high + other.high)
+        return Meter(
+            self.serving + other.serving,
+            self.low + other.low,
+            self.high + other.high,
+            unseen=self.unseen + other.unseen,
+        )
 
     def cost_text(self) -> str:
         """`≈ $41.20`, or `$36.00–$90.00` where the replica count is not known."""
@@ -78,6 +85,8 @@ def duration_text(span: timedelta) -> str:
 
 def replicas_then(obs: Observation, bounds: tuple[int, int]) -> tuple[int, int]:
     """How many replicas ran (billed) while in `obs`: the ready count, else the bounds in force."""
+    if obs.state == UNSEEN:  # perhaps none, perhaps as many as when last seen
+        return 0, obs.max_replicas if obs.max_replicas is not None else bounds[1]
     if obs.state not in SERVING:
         return 0, 0
     if obs.ready_replicas is not None:
@@ -101,6 +110,7 @@ def measure(
     bounds an observation did not record. `cents_per_minute` is the price of one replica.
     """
     serving = timedelta(0)
+    unseen = timedelta(0)
     low = high = 0.0
     ordered = sorted(history, key=lambda o: o.at)
     for obs, ends in zip(ordered, [o.at for o in ordered[1:]] + [now], strict=True):
@@ -111,14 +121,17 @@ def measure(
             continue  # not serving (or, as v2 reports it, serving with no replica ready yet)
         span = end - start
         minutes = span.total_seconds() / 60
-        serving += span
+        if obs.state == UNSEEN:
+            unseen += span
+        else:
+            serving += span
         low += minutes * cents_per_minute * few / 100
         high += minutes * cents_per_minute * many / 100
     hourly_now = None
     if ordered and ordered[-1].state in SERVING and ordered[-1].at <= now:
         few, many = replicas_then(ordered[-1], bounds)
         hourly_now = (dollars_per_hour(cents_per_minute, few), dollars_per_hour(cents_per_minute, many))
-    return Meter(serving, low, high, hourly_now)
+    return Meter(serving, low, high, hourly_now, unseen)
 
 
 def serves(obs: Observation) -> bool:

@@ -18,6 +18,7 @@ class RequestStatus(enum.StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"  # Together refused, or the launch could not be completed
     EXPIRED = "expired"  # nobody decided within the policy's expire_after
+    WITHDRAWN = "withdrawn"  # the requester called it off before anyone decided
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,16 @@ class LaunchRequest:
     approvals_needed: int = 1  # distinct approvals it needs before it launches
     approvals: tuple[Approval, ...] = ()  # in the order they came
     expires_at: datetime | None = None  # pending past this, it expires (None: never)
+    # A change request (see bot/domain/changes.py): the launch it changes, "scale" or "start", and the
+    # replica bounds before it; None for a launch. `draft` holds the launch's settings with the new bounds.
+    change_of: int | None = None
+    change: str | None = None
+    previous_replicas: tuple[int, int] | None = None
+
+    @property
+    def kind(self) -> str:
+        """What approving it does, for messages: `launch`, or `change`."""
+        return "change" if self.change_of is not None else "launch"
 
     @property
     def approved_by(self) -> str | None:
@@ -105,6 +116,7 @@ class EndpointRecord:
     delete_requested_by: str | None = None
     delete_requested_at: datetime | None = None
     next_reminder_at: datetime | None = None  # when the "still running" reminder is next due
+    last_seen_at: datetime | None = None  # when Together last listed or showed it
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,8 @@ class LaunchPolicy:
     source: str | None = None  # the policy file, named in messages; None: from the environment only
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     budgets: Budgets = field(default_factory=Budgets)
+    # Without tiers: a scale-up beyond what was approved needs no change request (BOT_SCALE_WITHOUT_APPROVAL)
+    scale_without_approval: bool = False
 
     @classmethod
     def from_environment(cls, approvers: Iterable[str], admins: Iterable[str] = ()) -> LaunchPolicy:
@@ -234,8 +236,9 @@ class LaunchPolicy:
 
     @property
     def all_approvers(self) -> frozenset[str]:
-        """Everyone who may approve some launch."""
-        found = set(self.approvers.members)
+        """Everyone who may approve some launch: the people of the tiers. Top-level approvers (and
+        BOT_APPROVERS) count only through the tiers that name nobody else."""
+        found: set[str] = set()
         for tier in self.tiers:
             found |= tier.eligible
         return frozenset(found)

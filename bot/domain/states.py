@@ -13,6 +13,10 @@ GOING_DOWN = frozenset({"STOPPING"})
 STOPPED = frozenset({"STOPPED"})
 FAILED = frozenset({"ERROR", "FAILED"})
 GONE = "DELETED"  # our word for an endpoint Together no longer knows (neither API has such a state)
+RETIRED = "RETIRED"  # our word for an endpoint the bot stopped following (a `bot shell` session ended)
+# Between the last time the bot saw an endpoint serving and the moment it found it gone (or stopped
+# following it): it may or may not have served then. The meter counts that time as a range from nothing.
+UNSEEN = "UNSEEN"
 
 # Nothing changes from these without someone acting (the tracker may poll slowly).
 SETTLED = frozenset({"STARTED", "READY", "DEGRADED"}) | STOPPED | FAILED | {GONE}

@@ -16,6 +16,7 @@ class Callback(enum.StrEnum):
 class Action(enum.StrEnum):
     APPROVE = "approve_request"
     REJECT = "reject_request"
+    WITHDRAW = "withdraw_request"
     # inputs of the launch form: changing model or hardware re-quotes the estimate
     MODEL = "model"
     HARDWARE = "hardware"

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.domain.access import Act
+from bot.domain.changes import ChangeAsked
 from bot.domain.command import (
     Command,
     DeleteCommand,
@@ -270,7 +271,7 @@ class LifecycleListeners:
         parsed: StartCommand | ScaleCommand | RenameCommand | TimeoutCommand,
         managed: Managed,
         user: str,
-    ) -> Outcome:
+    ) -> Outcome | ChangeAsked:
         if isinstance(parsed, StartCommand):
             return self.lifecycle.start(managed.id, user)
         if isinstance(parsed, ScaleCommand):

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.access import Act
 from bot.domain.catalog import describe_hardware
+from bot.domain.changes import ChangeAsked, asked_text
 from bot.domain.command import usage
 from bot.domain.cost import CostEstimate, format_dollars, replica_count
 from bot.domain.errors import UserError
@@ -25,6 +26,7 @@ from bot.domain.running import (
     Outcome,
     Status,
 )
+from bot.slack.change_views import change_summary
 from bot.slack.ids import Callback
 from bot.slack.messages import STATE_ICONS, decision_buttons, ran_text, spent_text
 from bot.slack.metadata import EndpointActionMeta, RequestRef
@@ -266,7 +268,34 @@ def describe_event(e: HistoryEntry) -> str:
         verb = Act(action.removesuffix("_failed")).verb
         status = f"HTTP {d['status']}" if d.get("status") else "no answer"
         return f"tried to {verb} it; Together said ({status}): {escape(truncate(str(d.get('message')), 200))}"
+    if action.startswith("change_"):
+        return _change_phrase(action.removeprefix("change_"), d)
     return _done_phrase(action, d)
+
+
+def _change_phrase(what: str, d: dict[str, Any]) -> str:
+    """The history line of a change request's event (change_requested, change_approved, …)."""
+    if what == "requested":
+        low, high = int(d.get("min_replicas") or 0), int(d.get("max_replicas") or 0)
+        before, after = d.get("previous_dollars_per_hour") or [0, 0], d.get("dollars_per_hour") or [0, 0]
+        verb = "start it at" if d.get("change") == "start" else "scale it to"
+        return (
+            f"asked to {verb} {replicas(low, high)} ({format_dollars(float(before[1]))}/h → "
+            f"{format_dollars(float(after[1]))}/h at max), which needs approval"
+        )
+    counted = f" ({d['approval']} of {d['of']})" if d.get("of") else ""
+    note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
+    reason = f": {escape(truncate(str(d['reason']), 200))}" if d.get("reason") else ""
+    return {
+        "approved": f"approved the change{counted}{note}",
+        "rejected": f"rejected the change{note}",
+        "withdrew": "withdrew the change",
+        "withdrawn": "withdrew the change",
+        "expired": "expired the change request: nobody decided in time",
+        "applied": "applied the approved change at Together",
+        "failed": f"could not apply the change{reason}",
+        "stale": f"closed the change request{reason}",
+    }.get(what, escape(f"change {what}"))
 
 
 def _done_phrase(action: str, d: dict[str, Any]) -> str:
@@ -329,7 +358,9 @@ def confirm_modal(act: Act, m: Managed, meta: EndpointActionMeta) -> dict[str, A
 # --- answers to the person who acted ----------------------------------------------------------
 
 
-def outcome_text(outcome: Outcome, links: Links) -> str:
+def outcome_text(outcome: Outcome | ChangeAsked, links: Links) -> str:
+    if isinstance(outcome, ChangeAsked):
+        return asked_text(outcome)
     before, after = outcome.before, outcome.after
     thread = thread_link(after.request, links)
     state = f"*{escape(outcome.state)}*"
@@ -470,7 +501,7 @@ def home_view(home: Home, links: Links) -> dict[str, Any]:
         blocks.append(
             _section(f"{_request_line(r)}\nasked by {mention(r.requested_by)} in <#{r.channel_id}>")
         )
-        blocks.append(decision_buttons(f"home-decide-{r.id}", ref))
+        blocks.append(decision_buttons(f"home-decide-{r.id}", ref, withdraw=False))
     if len(home.waiting) > HOME_WAITING:
         blocks.append(
             _context(
@@ -488,6 +519,8 @@ def _request_line(r: LaunchRequest) -> str:
     d = r.draft
     cost = CostEstimate(r.cents_per_minute, d.min_replicas, d.max_replicas)
     progress = f", {len(r.approvals)} of {r.approvals_needed} approvals" if r.approvals_needed > 1 else ""
+    if r.change_of is not None:
+        return f"*Change request #{r.id}* (of request #{r.change_of}): {escape(change_summary(r))}{progress}"
     return (
         f"*Request #{r.id}*: {code(d.model)} on {escape(describe_hardware(d.hardware))}, "
         f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}{progress}"

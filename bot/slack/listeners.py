@@ -82,6 +82,7 @@ class Listeners:
         app.view(Callback.LAUNCH_FORM)(self.on_launch_submitted)
         app.action(Action.APPROVE)(self.on_approve_clicked)
         app.action(Action.REJECT)(self.on_reject_clicked)
+        app.action(Action.WITHDRAW)(self.on_withdraw_clicked)
         app.view(Callback.APPROVE_FORM)(self.on_approve_submitted)
         app.view(Callback.REJECT_FORM)(self.on_reject_submitted)
         if self.lifecycle is not None:
@@ -316,6 +317,23 @@ class Listeners:
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         self._open_decision(ack, body, action, client, approve=False)
+
+    def on_withdraw_clicked(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        ref = RequestRef.model_validate_json(action["value"])
+        user = body["user"]["id"]
+        try:
+            request = self.launches.withdraw(ref.request_id, user)
+            text = f"You withdrew your {request.kind} request #{request.id}. Nothing was done at Together."
+        except UserError as exc:
+            text = exc.message
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        if channel:
+            client.chat_postEphemeral(channel=str(channel), user=user, text=text)
+        else:
+            client.chat_postMessage(channel=user, text=text)
 
     def _open_decision(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, *, approve: bool

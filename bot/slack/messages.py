@@ -16,6 +16,7 @@ from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy, plural
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
+from bot.slack.change_views import change_approval_summary, change_card, change_reply
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import EndpointRef, RequestRef
 from bot.slack.text import SECTION_TEXT, code, escape, fit, mention, truncate
@@ -53,6 +54,8 @@ class Renderer:
 
     def card(self, request: LaunchRequest, spent: Meter | None = None) -> tuple[str, list[dict[str, Any]]]:
         """The request card; `spent` is the endpoint's running-cost meter, once it was launched."""
+        if request.change_of is not None:
+            return change_card(self, request)
         d = current_draft(request)  # with replicas, name and auto-stop as changed since launch
         alias = self.catalog.alias_for(d.model)
         estimate = CostEstimate(request.cents_per_minute, d.min_replicas, d.max_replicas)
@@ -144,6 +147,11 @@ class Renderer:
                 f":alarm_clock: Expired: {expiry_reason(request)}. Ask again with "
                 f"{code(again_command(request.draft, self.catalog))}."
             )
+        if status is RequestStatus.WITHDRAWN:
+            return (
+                f":leftwards_arrow_with_hook: Withdrawn by {mention(request.requested_by)}, who asked for it. "
+                "Nothing was launched."
+            )
         by = mention(request.decided_by) if request.decided_by else "someone"
         if request.decision == "approved" and len(request.approvals) > 1:
             by = approvers_text([a.user_id for a in request.approvals])
@@ -216,6 +224,15 @@ class Renderer:
 
     def _reply_text(self, request: LaunchRequest, payload: dict[str, Any]) -> str:
         event = payload.get("event")
+        if request.change_of is not None:
+            said = change_reply(request, payload)
+            if said is not None:
+                return said
+        if event == "withdrawn":
+            return (
+                f":leftwards_arrow_with_hook: {mention(request.requested_by)} withdrew the launch request. "
+                "Nothing was launched."
+            )
         if event == "approved":
             note = f" Note: {escape(_sentence(payload['note']))}" if payload.get("note") else ""
             count, needed = int(payload.get("count") or 1), int(payload.get("needed") or 1)
@@ -362,8 +379,13 @@ class Renderer:
             approval += f"• This is approval {progress.count + 1} of {progress.needed}{so_far}: {then}.\n"
         for use in budget or []:
             approval += f"• Budget: {use.describe()} this month.\n"
+        first = (
+            change_approval_summary(request)
+            if request.change_of is not None
+            else f"Approve launch request #{request.id} from {mention(request.requested_by)}?"
+        )
         summary = (
-            f"Approve launch request #{request.id} from {mention(request.requested_by)}?\n"
+            f"{first}\n"
             f"• {code(d.model)} on {escape(describe_hardware(d.hardware))}\n"
             f"• {escape(estimate.describe())}\n"
             f"• Auto-stop: {self._auto_stop(d.inactive_timeout)}\n"
@@ -373,8 +395,13 @@ class Renderer:
         return {
             "type": "modal",
             "callback_id": Callback.APPROVE_FORM,
-            "title": {"type": "plain_text", "text": "Approve launch"},
-            "submit": {"type": "plain_text", "text": "Approve and launch" if final else "Approve"},
+            "title": {"type": "plain_text", "text": f"Approve {request.kind}"},
+            "submit": {
+                "type": "plain_text",
+                "text": ("Approve and apply" if request.change_of else "Approve and launch")
+                if final
+                else "Approve",
+            },
             "close": {"type": "plain_text", "text": "Cancel"},
             "private_metadata": ref.dump(),
             "blocks": [
@@ -398,7 +425,7 @@ class Renderer:
         return {
             "type": "modal",
             "callback_id": Callback.REJECT_FORM,
-            "title": {"type": "plain_text", "text": "Reject launch"},
+            "title": {"type": "plain_text", "text": f"Reject {request.kind}"},
             "submit": {"type": "plain_text", "text": "Reject"},
             "close": {"type": "plain_text", "text": "Cancel"},
             "private_metadata": ref.dump(),
@@ -408,7 +435,7 @@ class Renderer:
                     "text": {
                         "type": "mrkdwn",
                         "verbatim": True,
-                        "text": f"Reject launch request #{request.id} from {mention(request.requested_by)} "
+                        "text": f"Reject {request.kind} request #{request.id} from {mention(request.requested_by)} "
                         f"({code(request.draft.model)} on {escape(describe_hardware(request.draft.hardware))})?",
                     },
                 },
@@ -444,7 +471,12 @@ class Renderer:
 def spent_text(spent: Meter) -> str:
     """`≈ $41.20 over 3 h 12 min serving · $10.80/h now`; a range where the replica count is unknown."""
     text = f"{spent.cost_text()} over {duration_text(spent.serving)} serving"
-    if not spent.exact:
+    if spent.unseen:
+        text += (
+            f", and {duration_text(spent.unseen)} between last seen serving and found gone that may or may "
+            "not have been billed (the range counts it from nothing to all of it)"
+        )
+    elif not spent.exact:
         text += " (Together does not say how many replicas ran: the least to the most)"
     hourly = spent.hourly_text()
     return text + (f" · {hourly} now" if hourly else "")
@@ -481,7 +513,14 @@ def ran_text(payload: dict[str, Any]) -> str:
         return ""
     low, high = (float(c) for c in payload["cost"])
     span = duration_text(timedelta(seconds=int(payload["ran_seconds"])))
-    return f" Ran {span} in all, {money_range(low, high)}."
+    said = f" Ran {span} in all, {money_range(low, high)}."
+    if payload.get("unseen_seconds"):
+        gap = duration_text(timedelta(seconds=int(payload["unseen_seconds"])))
+        said += (
+            f" It was last seen serving {gap} before it was found gone: that time may or may not have been "
+            "billed, so the meter shows it as a range from nothing."
+        )
+    return said
 
 
 def _sentence(text: str) -> str:
@@ -490,8 +529,21 @@ def _sentence(text: str) -> str:
     return text if text[-1:] in ".!?…" else text + "."
 
 
-def decision_buttons(block_id: str, ref: str) -> dict[str, Any]:
-    """Approve and Reject for a pending request (on its card and in the approver's App Home)."""
+def decision_buttons(block_id: str, ref: str, *, withdraw: bool = True) -> dict[str, Any]:
+    """Approve and Reject for a pending request (on its card and in the approver's App Home), and Withdraw
+    for the person who asked (on the card: everyone sees it; the bot answers anyone else privately)."""
+    extra = (
+        [
+            {
+                "type": "button",
+                "action_id": Action.WITHDRAW,
+                "value": ref,
+                "text": {"type": "plain_text", "text": "Withdraw"},
+            }
+        ]
+        if withdraw
+        else []
+    )
     return {
         "type": "actions",
         "block_id": block_id,
@@ -510,5 +562,6 @@ def decision_buttons(block_id: str, ref: str) -> dict[str, Any]:
                 "value": ref,
                 "text": {"type": "plain_text", "text": "Reject"},
             },
+            *extra,
         ],
     }

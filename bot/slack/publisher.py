@@ -121,10 +121,14 @@ class Publisher:
         if request.message_ts is None:
             ts = self._posted_before(notification, request) if notification.attempts else None
             if ts is None:
+                # A change request's card goes in its endpoint's thread, and to the channel too.
+                parent = self._thread_of(request) if request.change_of is not None else None
                 response = self.client.chat_postMessage(
                     channel=request.channel_id,
                     text=text,
                     blocks=blocks,
+                    thread_ts=parent,
+                    reply_broadcast=bool(parent),
                     metadata=self._metadata(notification),
                     unfurl_links=False,
                     unfurl_media=False,
@@ -140,6 +144,13 @@ class Publisher:
 
     # --- thread replies -------------------------------------------------------------------------
 
+    def _thread_of(self, request: LaunchRequest) -> str | None:
+        """The ts of the thread a request's replies go in: its card's, or for a change its launch card's."""
+        if request.change_of is None:
+            return request.message_ts
+        launch = self.store.get_request(request.change_of)
+        return launch.message_ts if launch is not None else None
+
     def _reply(self, notification: Notification, request: LaunchRequest) -> None:
         if request.message_ts is None:
             raise RuntimeError("the card has not been posted yet")
@@ -152,7 +163,7 @@ class Publisher:
         broadcast = notification.payload.get("event") == "state" and state in ("STARTED", "ERROR", "FAILED")
         self.client.chat_postMessage(
             channel=request.channel_id,
-            thread_ts=request.message_ts,
+            thread_ts=self._thread_of(request) or request.message_ts,
             text=text,
             blocks=blocks,
             reply_broadcast=broadcast,
@@ -178,7 +189,10 @@ class Publisher:
                 )
             else:
                 response = self.client.conversations_replies(
-                    channel=request.channel_id, ts=request.message_ts, limit=200, include_all_metadata=True
+                    channel=request.channel_id,
+                    ts=self._thread_of(request) or request.message_ts,
+                    limit=200,
+                    include_all_metadata=True,
                 )
         except SlackApiError as exc:
             # Without history access the bot cannot check; posting again is the lesser harm than losing it.

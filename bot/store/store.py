@@ -21,6 +21,7 @@ from bot.domain.model import (
     Notification,
     RequestStatus,
 )
+from bot.domain.states import RETIRED, SERVING, UNSEEN
 from bot.store.tables import (
     ApprovalRow,
     AuditEventRow,
@@ -66,6 +67,9 @@ class Tx:
         approvals_needed: int = 1,
         requested_at: datetime | None = None,
         expires_at: datetime | None = None,
+        change_of: int | None = None,
+        change_kind: str | None = None,
+        previous_replicas: tuple[int, int] | None = None,
     ) -> int:
         now = requested_at or utcnow()
         row = LaunchRequestRow(
@@ -89,6 +93,10 @@ class Tx:
             approvals_needed=approvals_needed,
             approval_count=0,
             expires_at=expires_at,
+            change_of=change_of,
+            change_kind=change_kind,
+            previous_min_replicas=previous_replicas[0] if previous_replicas else None,
+            previous_max_replicas=previous_replicas[1] if previous_replicas else None,
         )
         self.session.add(row)
         self.session.flush()
@@ -282,6 +290,44 @@ class Tx:
             return False
         self.add_observation(endpoint_id, new, seen)
         return True
+
+    def end_following(
+        self, endpoint: EndpointRecord, final: str, now: datetime, *, high: int | None, move: bool = True
+    ) -> None:
+        """The endpoint is no longer followed from `now` on, in state `final` (RETIRED, DELETED).
+
+        Had it been serving, the time since the bot last saw it so is not known to have been served: an
+        UNSEEN row from then until `now` lets the meter show it as a range (nothing to as many replicas as
+        then). With `move`, the endpoint's state becomes `final` (and its history gets the row).
+        """
+        if endpoint.state in SERVING:
+            since = endpoint.last_seen_at or endpoint.state_changed_at
+            if since < now:
+                ready = self._last_ready(endpoint.id)
+                self.add_observation(
+                    endpoint.id, UNSEEN, Seen(at=since, max_replicas=ready if ready is not None else high)
+                )
+        if move:
+            self.move_endpoint_state(endpoint.id, endpoint.state, final, Seen(at=now, end_reminders=True))
+
+    def _last_ready(self, endpoint_id: str) -> int | None:
+        return self.session.scalar(
+            select(EndpointStateRow.ready_replicas)
+            .where(EndpointStateRow.endpoint_id == endpoint_id)
+            .order_by(EndpointStateRow.observed_at.desc(), EndpointStateRow.id.desc())
+            .limit(1)
+        )
+
+    def mark_seen(self, endpoint_ids: Iterable[str], at: datetime) -> None:
+        """Together listed (or showed) these endpoints at `at`."""
+        ids = list(endpoint_ids)
+        if ids:
+            self.session.execute(
+                update(EndpointRow)
+                .where(EndpointRow.id.in_(ids))
+                .values(last_seen_at=at)
+                .execution_options(synchronize_session=False)
+            )
 
     def add_observation(self, endpoint_id: str, state: str, seen: Seen) -> None:
         """A row of state history: the state from `seen.at` on, with its replicas and bounds."""
@@ -490,6 +536,19 @@ class Store:
             loaded = _load_requests(session, ids)
             return [loaded[i] for i in ids if i in loaded]
 
+    def changes_of(self, launch_id: int) -> list[LaunchRequest]:
+        """The change requests of a launch's endpoint, oldest first."""
+        with self._sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(LaunchRequestRow.id)
+                    .where(LaunchRequestRow.change_of == launch_id)
+                    .order_by(LaunchRequestRow.id)
+                )
+            )
+            loaded = _load_requests(session, ids)
+            return [loaded[i] for i in ids if i in loaded]
+
     def get_requests(self, request_ids: Iterable[int]) -> dict[int, LaunchRequest]:
         """Several requests by id, in a constant number of queries."""
         with self._sessions() as session:
@@ -685,14 +744,15 @@ class Store:
                 )
             )
 
-    def retire_team(self, team_id: str, *, reason: str) -> int:
+    def retire_team(self, team_id: str, *, reason: str, now: datetime | None = None) -> int:
         """Stop following everything of a workspace that no longer exists (a `bot shell` session's).
 
         Its endpoints are marked deleted (they keep the last state seen, for the record), its approved
         but unlaunched requests fail, its undelivered Slack updates are dropped; each retired item
-        gets an audit event. Returns how many endpoints and requests were retired.
+        gets an audit event. Returns how many endpoints and requests were retired. Their meters stop at
+        `now` (default: the time now), the time since each was last seen serving shown as a range.
         """
-        now = utcnow()
+        now = now or utcnow()
         with self._sessions.begin() as session:
             tx = Tx(session)
             endpoints = list(
@@ -704,6 +764,8 @@ class Store:
             )
             for endpoint in endpoints:
                 tx.mark_endpoint_deleted(endpoint.id)
+                # The meter stops here; since it was last seen serving, it may or may not have run.
+                tx.end_following(_endpoint(endpoint), RETIRED, now, high=endpoint.max_replicas)
                 tx.record(
                     team_id=team_id,
                     actor="bot",
@@ -856,6 +918,13 @@ def _request(
         approvals_needed=row.approvals_needed,
         approvals=tuple(Approval(a.user_id, a.approved_at, a.note) for a in approvals),
         expires_at=row.expires_at,
+        change_of=row.change_of,
+        change=row.change_kind,
+        previous_replicas=(
+            (row.previous_min_replicas, row.previous_max_replicas)
+            if row.previous_min_replicas is not None and row.previous_max_replicas is not None
+            else None
+        ),
     )
 
 
@@ -883,4 +952,5 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         delete_requested_by=row.delete_requested_by,
         delete_requested_at=row.delete_requested_at,
         next_reminder_at=row.next_reminder_at,
+        last_seen_at=row.last_seen_at,
     )

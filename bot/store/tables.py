@@ -86,6 +86,12 @@ class LaunchRequestRow(Base):
     approval_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Pending past this, the request expires (NULL: never).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A change request (NULL: a launch): the launch whose endpoint it changes, "scale" or "start", and the
+    # replica bounds before it. Its own min/max_replicas are what it asks for; it is approved like a launch.
+    change_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    change_kind: Mapped[str | None] = mapped_column(String(16))
+    previous_min_replicas: Mapped[int | None] = mapped_column(Integer)
+    previous_max_replicas: Mapped[int | None] = mapped_column(Integer)
 
 
 class DecisionRow(Base):
@@ -144,6 +150,9 @@ class EndpointRow(Base):
     # When the "still running" reminder is next due while it serves (NULL: none scheduled, e.g. stopped).
     # Sending one is a compare-and-set on this column, so several processes send it once.
     next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last time Together listed or showed it (the tracker's ticks). When it is found gone, the time
+    # since is not known to have been served or not: the meter shows it as a range.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EndpointStateRow(Base):

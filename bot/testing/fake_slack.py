@@ -335,6 +335,8 @@ class Message:
     metadata: dict[str, Any] | None = None
     bot_id: str | None = None
     team: str | None = None
+    # A thread reply posted with reply_broadcast: Slack shows it in the channel too (subtype thread_broadcast)
+    broadcast: bool = False
 
     @property
     def is_reply(self) -> bool:
@@ -358,6 +360,8 @@ class Message:
             out["metadata"] = copy.deepcopy(self.metadata)
         if self.thread_ts is not None:
             out["thread_ts"] = self.thread_ts
+        if self.broadcast:
+            out["subtype"] = "thread_broadcast"
         if self.edits:
             out["edited"] = {"user": self.user, "ts": self.ts}
         return out
@@ -627,6 +631,11 @@ class FakeSlack:
         """Top-level messages of a channel, oldest first."""
         with self._lock:
             return [copy.deepcopy(m) for m in self._messages.get(channel, []) if not m.is_reply]
+
+    def broadcasts(self, channel: str) -> list[Message]:
+        """Thread replies also shown in the channel (posted with reply_broadcast), oldest first."""
+        with self._lock:
+            return [copy.deepcopy(m) for m in self._messages.get(channel, []) if m.is_reply and m.broadcast]
 
     def replies(self, channel: str, ts: str) -> list[Message]:
         """Replies in the thread under ``ts``, oldest first (the parent is not included)."""
@@ -981,7 +990,7 @@ class FakeSlack:
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
         limit = int(params.get("limit") or 100)
-        top = [m for m in self._messages.get(channel, []) if not m.is_reply]
+        top = [m for m in self._messages.get(channel, []) if not m.is_reply or m.broadcast]
         newest_first = [self._with_thread_info(m) for m in reversed(top)]
         return {"ok": True, "messages": newest_first[:limit], "has_more": len(newest_first) > limit}
 
@@ -1063,6 +1072,8 @@ class FakeSlack:
             metadata=params.get("metadata"),
             bot_id=BOT_ID,
             team=self.team_id,
+            # Slack ignores reply_broadcast on a message that is not a thread reply
+            broadcast=thread_ts is not None and str(params.get("reply_broadcast")).lower() in ("true", "1"),
         )
 
     def _share_files(self, channel: str, comment: str, thread_ts: str | None, files: list[FakeFile]) -> None:

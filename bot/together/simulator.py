@@ -344,6 +344,15 @@ class TogetherSimulator:
         with self._lock:
             self._next_outcome = (outcome, at)
 
+    def delete_outside(self, endpoint_id: str) -> None:
+        """Delete an endpoint (v1) or a v2 endpoint with its deployments as Together's console would: it
+        is gone from every list and read from now on, whatever state it was in."""
+        with self._lock:
+            if endpoint_id in self._endpoints:
+                del self._endpoints[endpoint_id]
+            else:
+                self.v2.delete_outside(endpoint_id)
+
     def force_state(self, endpoint_id: str, state: str) -> None:
         """Change a state from outside the bot (as the console would); the clock runs on from here."""
         if state not in STATES:

@@ -452,6 +452,12 @@ class V2Simulator:
         ep.etag, ep.updated_at = new_etag(), call.now
         return self._endpoint_json(ep)
 
+    def delete_outside(self, endpoint_id: str) -> None:
+        """The console's delete: the endpoint and its deployments go at once (KeyError if unknown)."""
+        ep = self._endpoints.pop(endpoint_id)
+        for deployment_id in ep.deployment_ids:
+            self._deployments.pop(deployment_id, None)
+
     def _delete_endpoint(self, call: Call) -> Any:
         ep = self._endpoint(call)
         self._check_etag(call.query.get("etag"), ep.etag, f"Endpoint {ep.id}")

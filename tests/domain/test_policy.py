@@ -111,14 +111,14 @@ def test_the_requester_never_approves_and_outsiders_are_told_the_tiers_approvers
     with pytest.raises(NotAllowed) as caught:
         check_may_decide(POLICY, request(), "UREQ", approving=True)
     assert caught.value.message == (
-        "You asked for this launch, so someone else must approve it: @leads (<@ULEAD1>, <@ULEAD2>), "
-        "@platform (<@UPLAT1>) (tier *large* ($20.00–$200.00/h) needs 2 approvals)."
+        "You clicked Approve on your own launch request, so someone else must approve it: @leads (<@ULEAD1>, "
+        "<@ULEAD2>), @platform (<@UPLAT1>) (tier *large* ($20.00–$200.00/h) needs 2 approvals)."
     )
     with pytest.raises(NotAllowed) as caught:
         check_may_decide(POLICY, request(), "UOTHER", approving=False)
     assert caught.value.message == (
-        "This launch is in tier *large* ($20.00–$200.00/h): only @leads (<@ULEAD1>, <@ULEAD2>), "
-        "@platform (<@UPLAT1>) can approve or reject it."
+        "You clicked Reject on a launch in tier *large* ($20.00–$200.00/h): only @leads (<@ULEAD1>, "
+        "<@ULEAD2>), @platform (<@UPLAT1>) can approve or reject it."
     )
 
 

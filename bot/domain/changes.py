@@ -1,0 +1,307 @@
+"""Change requests: a scale (or a start) that raises an endpoint's cost ceiling beyond what its approvals
+covered waits for approvals, exactly as a launch does.
+
+A change request is a row like a launch request (`change_of` names the launch), so it is approved,
+rejected, withdrawn and expired by the same code (LaunchService) under the same rules: its tier's number
+of distinct approvals, never from the person who asked, within the policy's expiry. Once approved, the
+launcher applies it: a compare-and-set claims it, so exactly one process sends the one PATCH to Together.
+
+What lowers or keeps the cost (scale down, stop, delete) never waits. With a tiered policy, a change
+waits when its $/h at max replicas falls in a tier above every tier the endpoint was approved in; without
+tiers (BOT_APPROVERS alone), when it costs more at max than anything approved, unless
+BOT_SCALE_WITHOUT_APPROVAL=1.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.access import Act
+from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.errors import UserError
+from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.policy import Tier, plural
+from bot.domain.provider import BOUNDS_UNKNOWN, EndpointInfo, ProviderBadRequest, ProviderError
+from bot.domain.running import Managed, Outcome, current_draft
+from bot.domain.states import billed
+from bot.store.tables import utcnow
+
+if TYPE_CHECKING:
+    from bot.domain.lifecycle import LifecycleService
+
+log = logging.getLogger(__name__)
+
+SCALE = "scale"
+START = "start"
+
+
+@dataclass(frozen=True)
+class ChangeAsked:
+    """A scale or start that now waits for approvals in the endpoint's thread (nothing sent to Together)."""
+
+    managed: Managed
+    change: LaunchRequest
+    tier: Tier
+    before: tuple[float, float]  # $/h at min and max replicas, now
+    after: tuple[float, float]  # $/h at min and max replicas, if approved
+
+
+class ChangeRequests:
+    def __init__(self, lifecycle: LifecycleService) -> None:
+        self.lifecycle = lifecycle
+        self.launches = lifecycle.launches
+        self.store = lifecycle.store
+
+    # --- when a change needs approval --------------------------------------------------------
+
+    def tier_needed(self, managed: Managed, max_replicas: int) -> Tier | None:
+        """The tier whose approvals a change to `max_replicas` needs; None when it may go ahead now."""
+        policy = self.launches.policy
+        cents = managed.request.cents_per_minute
+        new_cost = dollars_per_hour(cents, max_replicas)
+        approved = self.approved(managed.request)
+        if policy.tiered:
+            new_tier = policy.tier_for(new_cost) or policy.tiers[-1]
+            top = max(policy.tiers.index(policy.tier_of(r)) for r in approved)
+            return new_tier if policy.tiers.index(new_tier) > top else None
+        ceiling = max(dollars_per_hour(cents, r.draft.max_replicas) for r in approved)
+        if new_cost <= ceiling + 1e-9 or policy.scale_without_approval:
+            return None
+        return policy.tiers[0]
+
+    def approved(self, launch: LaunchRequest) -> list[LaunchRequest]:
+        """The launch and the changes of it that were approved and applied: what its approvals cover."""
+        return [launch, *(c for c in self.store.changes_of(launch.id) if c.status is RequestStatus.LAUNCHED)]
+
+    def pending(self, launch: LaunchRequest) -> LaunchRequest | None:
+        return next((c for c in self.store.changes_of(launch.id) if c.status is RequestStatus.PENDING), None)
+
+    # --- asking --------------------------------------------------------------------------------
+
+    def ask(
+        self, managed: Managed, user_id: str, kind: str, min_replicas: int, max_replicas: int, tier: Tier
+    ) -> ChangeAsked:
+        """Record a change request and queue its card in the endpoint's thread. Nothing goes to Together."""
+        launches = self.launches
+        launch = managed.request
+        waiting = self.pending(launch)
+        if waiting is not None:
+            raise UserError(
+                f"A change of {managed.label} already waits for approval (change request #{waiting.id}, "
+                f"asked by <@{waiting.requested_by}> for {_replicas(*_bounds(waiting))}). It must be decided "
+                "or withdrawn before another is asked. Nothing was done."
+            )
+        draft = current_draft(launch)
+        # Every limit of a launch holds for what the change asks (the policy may have changed since).
+        launches.policy.check(
+            model=draft.model,
+            hardware=draft.hardware,
+            max_replicas=max_replicas,
+            cents_per_minute=launch.cents_per_minute,
+        )
+        now = launches.now()
+        policy = launches.policy
+        expires_at = now + policy.expire_after if policy.expire_after else None
+        cents = launch.cents_per_minute
+        before = (
+            dollars_per_hour(cents, managed.min_replicas),
+            dollars_per_hour(cents, managed.max_replicas),
+        )
+        after = (dollars_per_hour(cents, min_replicas), dollars_per_hour(cents, max_replicas))
+        with self.store.transaction() as tx:
+            change_id = tx.insert_request(
+                team_id=launch.team_id,
+                channel_id=launch.channel_id,
+                requested_by=user_id,
+                draft=replace(draft, min_replicas=min_replicas, max_replicas=max_replicas),
+                cents_per_minute=cents,
+                tier=tier.name,
+                approvals_needed=tier.approvals,
+                requested_at=now,
+                expires_at=expires_at,
+                change_of=launch.id,
+                change_kind=kind,
+                previous_replicas=(managed.min_replicas, managed.max_replicas),
+            )
+            change = tx.get_request(change_id)
+            assert change is not None
+            detail: dict[str, Any] = {"tier": tier.name} if tier.name else {}
+            if expires_at is not None:
+                detail["expires_at"] = expires_at.isoformat()
+            tx.announce(
+                change,
+                actor=user_id,
+                action="change_requested",
+                reply=None,
+                endpoint_id=managed.id,
+                change=kind,
+                launch=launch.id,
+                min_replicas=min_replicas,
+                max_replicas=max_replicas,
+                previous={"min_replicas": managed.min_replicas, "max_replicas": managed.max_replicas},
+                dollars_per_hour=list(after),
+                previous_dollars_per_hour=list(before),
+                approvals_needed=tier.approvals,
+                **detail,
+            )
+        self.lifecycle._on_outbox()
+        return ChangeAsked(managed, change, tier, before, after)
+
+    # --- what a decision checks ------------------------------------------------------------------
+
+    def stale_reason(self, change: LaunchRequest) -> str | None:
+        """Why approving `change` no longer makes sense (its endpoint changed since), or None."""
+        launch = self.store.get_request(change.change_of) if change.change_of is not None else None
+        endpoint = launch.endpoint if launch is not None else None
+        if launch is None or endpoint is None or endpoint.deleted_at is not None:
+            return "its endpoint has been deleted since"
+        if endpoint.delete_requested_by is not None:
+            return f"its endpoint is being deleted (<@{endpoint.delete_requested_by}> asked)"
+        managed = self.lifecycle._managed(launch, endpoint)
+        if change.previous_replicas is not None and change.previous_replicas != (
+            managed.min_replicas,
+            managed.max_replicas,
+        ):
+            return (
+                f"its endpoint was changed since: it runs {_replicas(managed.min_replicas, managed.max_replicas)} "
+                f"now, not {_replicas(*change.previous_replicas)}"
+            )
+        if change.change == START and billed(endpoint.state):
+            return f"its endpoint is running already ({endpoint.state})"
+        return None
+
+    def close_overtaken(self, launch: LaunchRequest) -> None:
+        """After an act on the endpoint: close its pending change if the act made it stale, so its card
+        loses its buttons now rather than at the next click."""
+        waiting = self.pending(launch)
+        why = self.stale_reason(waiting) if waiting is not None else None
+        if waiting is not None and why is not None:
+            self.close_stale(waiting, why)
+
+    def close_stale(self, change: LaunchRequest, why: str) -> None:
+        """End a pending change whose endpoint changed under it; its card loses its buttons and says why."""
+        with self.store.transaction() as tx:
+            if not tx.move_request(
+                change.id,
+                [RequestStatus.PENDING, RequestStatus.APPROVED],
+                RequestStatus.FAILED,
+                error_code="stale",
+                error_message=f"Not applied: {why}.",
+            ):
+                return
+            tx.announce(change, actor="bot", action="change_stale", reply=None, reason=why)
+        self.lifecycle._on_outbox()
+
+    # --- applying --------------------------------------------------------------------------------
+
+    def apply(self, change_id: int) -> bool:
+        """Claim an approved change and send its one PATCH to Together. Only the claimant calls."""
+        with self.store.transaction() as tx:
+            if not tx.claim_launch(change_id, self.launches.launch_lease):
+                return False
+            change = tx.get_request(change_id)
+            assert change is not None
+        self.apply_claimed(change)
+        return True
+
+    def apply_claimed(self, change: LaunchRequest) -> None:
+        """Send the PATCH of a change this process has claimed, and record how it went."""
+        if change.change == SCALE and self._already_applied(change):
+            # A process that died after its PATCH was recorded: nothing more to send.
+            self._finish(change, RequestStatus.LAUNCHED, launched_at=utcnow())
+            return
+        why = self.stale_reason(change)
+        if why is not None:
+            self._finish(
+                change, RequestStatus.FAILED, error_code="stale", error_message=f"Not applied: {why}."
+            )
+            return
+        launch = self.store.get_request(change.change_of or 0)
+        assert launch is not None and launch.endpoint is not None
+        managed = self.lifecycle._managed(launch, launch.endpoint)
+        low, high = change.draft.min_replicas, change.draft.max_replicas
+        lifecycle = self.lifecycle
+        act = Act.START if change.change == START else Act.SCALE
+        try:
+            if act is Act.START:
+                outcome = self._start(managed, change)
+            else:
+                outcome = lifecycle._apply_scale(managed, change.requested_by, low, high, change=change.id)
+        except UserError as exc:
+            self._finish(change, RequestStatus.FAILED, error_code="refused", error_message=exc.message[:2000])
+            return
+        except ProviderError as exc:  # pragma: no cover - _call turns these into UserErrors
+            self._finish(change, RequestStatus.FAILED, error_code="refused", error_message=exc.message[:2000])
+            return
+        log.info("change request %s applied: %s now %s", change.id, managed.id, outcome.state)
+        self._finish(change, RequestStatus.LAUNCHED, launched_at=utcnow())
+
+    def _already_applied(self, change: LaunchRequest) -> bool:
+        launch = self.store.get_request(change.change_of or 0)
+        if launch is None or launch.endpoint is None:
+            return False
+        managed = self.lifecycle._managed(launch, launch.endpoint)
+        asked = (change.draft.min_replicas, change.draft.max_replicas)
+        return change.previous_replicas != asked and (managed.min_replicas, managed.max_replicas) == asked
+
+    def _start(self, managed: Managed, change: LaunchRequest) -> Outcome:
+        lifecycle = self.lifecycle
+        low, high = change.draft.min_replicas, change.draft.max_replicas
+
+        def call() -> EndpointInfo:
+            try:
+                return lifecycle.provider.update_endpoint(managed.id, state="STARTED")
+            except ProviderBadRequest as exc:
+                if exc.code != BOUNDS_UNKNOWN:
+                    raise
+                return lifecycle.provider.update_endpoint(
+                    managed.id, state="STARTED", min_replicas=low, max_replicas=high
+                )
+
+        answer = lifecycle._call(Act.START, managed, change.requested_by, call)
+        return lifecycle._done(
+            Act.START, managed, change.requested_by, managed.state, answer.state, change=change.id
+        )
+
+    def _finish(self, change: LaunchRequest, status: RequestStatus, **fields: Any) -> None:
+        with self.store.transaction() as tx:
+            if not tx.move_request(
+                change.id, [RequestStatus.LAUNCHING], status, claimed_until=None, **fields
+            ):
+                return
+            action = "change_applied" if status is RequestStatus.LAUNCHED else "change_failed"
+            tx.announce(change, actor="bot", action=action, reply=None, **_reason(fields))
+        self.lifecycle._on_outbox()
+
+
+def _reason(fields: dict[str, Any]) -> dict[str, Any]:
+    return {"reason": fields["error_message"]} if "error_message" in fields else {}
+
+
+def _bounds(change: LaunchRequest) -> tuple[int, int]:
+    return change.draft.min_replicas, change.draft.max_replicas
+
+
+def _replicas(low: int, high: int) -> str:
+    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
+
+
+def asked_text(asked: ChangeAsked) -> str:
+    """What the person who asked is told: what waits, for whom, and that nothing changed yet."""
+    change, tier = asked.change, asked.tier
+    what = (
+        f"Starting {asked.managed.label} at {_replicas(*_bounds(change))}"
+        if change.change == START
+        else f"Scaling {asked.managed.label} to {_replicas(*_bounds(change))}"
+    )
+    needs = plural(tier.approvals, "approval")
+    where = f" in tier *{tier.name}* ({tier.cost_range()})" if tier.name else ""
+    others = tier.deciders.mentions({change.requested_by}) or "nobody (no other approver is configured)"
+    return (
+        f"{what} raises its cost to {format_dollars(asked.after[1])}/h at max replicas (now "
+        f"{format_dollars(asked.before[1])}/h){where}, beyond what its launch was approved for: it needs "
+        f"{needs} from {others}. I asked in the endpoint's thread (change request #{change.id}); nothing "
+        "changes until it is approved."
+    )

@@ -1,0 +1,128 @@
+"""Change requests in Slack: the card in the endpoint's thread, its thread replies and its approval
+summary. Pure functions over database state; the rules are in bot/domain/changes.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.approval import approvers_text, expiry_reason
+from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.policy import plural
+from bot.slack.metadata import RequestRef
+from bot.slack.text import escape, mention, truncate
+
+if TYPE_CHECKING:
+    from bot.slack.messages import Renderer
+
+
+def _replicas(low: int, high: int) -> str:
+    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
+
+
+def change_summary(change: LaunchRequest) -> str:
+    """`scale 2–5 replicas → 2–8 replicas, $27.00/h → $43.20/h at max`."""
+    d = change.draft
+    cents = change.cents_per_minute
+    after = f"{_replicas(d.min_replicas, d.max_replicas)}, {format_dollars(dollars_per_hour(cents, d.max_replicas))}/h"
+    if change.change == "start":
+        return f"start at {after} at max replicas"
+    if change.previous_replicas is None:
+        return f"scale to {after} at max replicas"
+    low, high = change.previous_replicas
+    before = f"{_replicas(low, high)}, {format_dollars(dollars_per_hour(cents, high))}/h"
+    return f"scale from {before} to {after} at max replicas"
+
+
+def change_card(renderer: Renderer, change: LaunchRequest) -> tuple[str, list[dict[str, Any]]]:
+    """The card of a change request, posted in its endpoint's thread (and to the channel)."""
+    from bot.slack.messages import decision_buttons  # that module delegates change cards here
+
+    title = (
+        f"*Change request #{change.id}* from {mention(change.requested_by)}: {escape(change_summary(change))}"
+    )
+    lines = [title]
+    if renderer.policy.tiered:
+        tier = renderer.policy.tier_of(change)
+        lines.append(
+            f"Tier *{escape(tier.name)}* ({tier.cost_range()}): {plural(change.approvals_needed, 'approval')}"
+        )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines), "verbatim": True}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": _status_line(renderer, change), "verbatim": True},
+        },
+    ]
+    if change.status is RequestStatus.PENDING:
+        blocks.append(decision_buttons(f"change-{change.id}", RequestRef(request_id=change.id).dump()))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Change request #{change.id} · asked {change.requested_at:%Y-%m-%d %H:%M} UTC",
+                }
+            ],
+        }
+    )
+    text = f"Change request #{change.id}: {change_summary(change)} ({change.status.value})"
+    return text, blocks
+
+
+def _status_line(renderer: Renderer, change: LaunchRequest) -> str:
+    status = change.status
+    if status is RequestStatus.PENDING:
+        return renderer._pending_line(change)
+    if status is RequestStatus.EXPIRED:
+        return f":alarm_clock: Expired: {expiry_reason(change)}. Nothing was changed."
+    if status is RequestStatus.WITHDRAWN:
+        return (
+            f":leftwards_arrow_with_hook: Withdrawn by {mention(change.requested_by)}. Nothing was changed."
+        )
+    by = mention(change.decided_by) if change.decided_by else "someone"
+    if change.decision == "approved" and len(change.approvals) > 1:
+        by = approvers_text([a.user_id for a in change.approvals])
+    if status is RequestStatus.REJECTED:
+        reason = f": {escape(change.decision_note)}" if change.decision_note else ""
+        return f":no_entry: Rejected by {by}{reason}. Nothing was changed."
+    if status is RequestStatus.FAILED and change.error_code == "stale":
+        return f":heavy_minus_sign: {escape(change.error_message or 'Not applied.')}"
+    approved = f":white_check_mark: Approved by {by}"
+    if status in (RequestStatus.APPROVED, RequestStatus.LAUNCHING):
+        return approved + ". Applying…"
+    if status is RequestStatus.FAILED:
+        return (
+            approved + f".\n:x: Not applied: {escape(truncate(change.error_message or 'unknown error', 500))}"
+        )
+    return approved + ". Applied at Together."
+
+
+def change_reply(change: LaunchRequest, payload: dict[str, Any]) -> str | None:
+    """The thread reply of a change request's decision event; None for events it does not own."""
+    event = payload.get("event")
+    what = f"change request #{change.id} ({escape(change_summary(change))})"
+    if event == "approved":
+        count, needed = int(payload.get("count") or 1), int(payload.get("needed") or 1)
+        if count < needed:
+            return (
+                f":ballot_box_with_check: {mention(payload['user'])} approved {what} ({count} of {needed} "
+                "approvals)."
+            )
+        return f":white_check_mark: {what} approved. Applying it at Together now."
+    if event == "rejected":
+        return (
+            f":no_entry: {mention(payload['user'])} rejected {what}: {escape(payload.get('note'))}\n"
+            f"{mention(change.requested_by)}, nothing was changed."
+        )
+    if event == "expired":
+        return f":alarm_clock: {mention(change.requested_by)} {what} expired: {expiry_reason(change)}. Nothing was changed."
+    if event == "withdrawn":
+        return f":leftwards_arrow_with_hook: {mention(change.requested_by)} withdrew {what}. Nothing was changed."
+    return None
+
+
+def change_approval_summary(change: LaunchRequest) -> str:
+    """The first line of the approval dialog of a change."""
+    return f"Approve change request #{change.id} from {mention(change.requested_by)}: {escape(change_summary(change))}?"
