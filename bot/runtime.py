@@ -75,6 +75,7 @@ class Bot:
     readiness: Readiness | None = None
     directory: ModelDirectory | None = None
     smoke: Loop | None = None  # the smoke tests (None: BOT_SMOKE_TEST=0)
+    smoke_tests: SmokeTests | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
@@ -200,11 +201,13 @@ def build_bot(
     )
     publisher_client = make_publisher_client(client.token or "", client.base_url)
     publisher_client.token_health = token_health
+    smoke_tests: SmokeTests | None = None
     if smoke is not None:
         settings.require("together_api_key")
         assert settings.together_api_key is not None
         prober = InferenceProber(inference, settings.together_api_key.get_secret_value())
-        smoke.work = SmokeTests(store, prober, now=lambda: launches.now(), on_outbox=publishing.kick).run_due
+        smoke_tests = SmokeTests(store, prober, now=lambda: launches.now(), on_outbox=publishing.kick)
+        smoke.work = smoke_tests.run_due
     publisher = Publisher(
         store,
         publisher_client,
@@ -289,4 +292,5 @@ def build_bot(
         readiness=Readiness(engine, token_health),
         directory=directory,
         smoke=smoke,
+        smoke_tests=smoke_tests,
     )
