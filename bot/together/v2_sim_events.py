@@ -117,9 +117,9 @@ def endpoint_events(
                             serviceType="model-deployment",
                         )
                     )
-    events = [e for e in events if e["_at"] <= now]
-    events.sort(key=lambda e: e["_at"], reverse=True)
-    return events
+    # Newest first; of events at the same moment, the one that happened later (listed later) first.
+    ordered = sorted(enumerate(events), key=lambda pair: (pair[1]["_at"], pair[0]), reverse=True)
+    return [e for _, e in ordered if e["_at"] <= now]
 
 
 def _csv(query: dict[str, str], *names: str) -> set[str]:
