@@ -129,6 +129,18 @@ def inference_url(provider: EndpointProvider, override: str | None = None) -> st
     return f"{root}/v1"
 
 
+def inference_key(settings: Settings, simulated: bool) -> str:
+    """The key the smoke test sends: TOGETHER_API_KEY, or the local simulator's when simulating."""
+    if settings.together_api_key is not None and settings.together_api_key.get_secret_value():
+        return settings.together_api_key.get_secret_value()
+    if simulated:
+        from bot.together.local import LOCAL_KEY
+
+        return LOCAL_KEY
+    settings.require("together_api_key")
+    raise AssertionError("unreachable: require() raised")
+
+
 def together_provider(settings: Settings) -> EndpointProvider:
     from bot.together.backends import make_provider
 
@@ -203,9 +215,7 @@ def build_bot(
     publisher_client.token_health = token_health
     smoke_tests: SmokeTests | None = None
     if smoke is not None:
-        settings.require("together_api_key")
-        assert settings.together_api_key is not None
-        prober = InferenceProber(inference, settings.together_api_key.get_secret_value())
+        prober = InferenceProber(inference, inference_key(settings, simulated))
         smoke_tests = SmokeTests(store, prober, now=lambda: launches.now(), on_outbox=publishing.kick)
         smoke.work = smoke_tests.run_due
     publisher = Publisher(

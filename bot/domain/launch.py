@@ -790,7 +790,19 @@ class LaunchService:
         rescaled = self._replicas_changed(rescaled)
         loads = [e.request_id for e, _ in moved + rescaled]
         requests = self.store.get_requests(loads) if loads else {}
-        changes = sum(1 for e, seen in moved if self.record_state(e, seen, requests.get(e.request_id)))
+        # Whether each endpoint coming to serve comes up (or ends a rescale): one query for all of them.
+        serving = [e.id for e, seen in moved if seen.state in READY_TO_SERVE]
+        histories = self.store.observations(serving) if serving else {}
+        changes = sum(
+            1
+            for e, seen in moved
+            if self.record_state(
+                e,
+                seen,
+                requests.get(e.request_id),
+                came_up=comes_up([o.state for o in histories[e.id]]) if e.id in histories else None,
+            )
+        )
         for endpoint, seen in moved:
             self._ready[endpoint.id] = seen.ready_replicas
         for endpoint, seen in rescaled:
@@ -981,9 +993,15 @@ class LaunchService:
             return None
 
     def record_state(
-        self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest | None = None
+        self,
+        endpoint: EndpointRecord,
+        seen: EndpointInfo,
+        request: LaunchRequest | None = None,
+        *,
+        came_up: bool | None = None,
     ) -> bool:
-        """Record a state change once, however many trackers saw it; queue its thread reply and card."""
+        """Record a state change once, however many trackers saw it; queue its thread reply and card.
+        `came_up`: whether a serving state ends a start (None: read from the endpoint's history)."""
         request = request or self._get(endpoint.request_id)
         with log_context(request_id=request.id, endpoint_id=endpoint.id):
             return self._record_state(endpoint, seen, request)
@@ -999,7 +1017,10 @@ class LaunchService:
             since = min(endpoint.last_seen_at or endpoint.state_changed_at, now)
             ran = ran_in_all(self.costs.of(request, at=since))
             ran["unseen_seconds"] = int((now - since).total_seconds())
-        came_up = seen.state in READY_TO_SERVE and comes_up(self.store.endpoint_history(endpoint.id))
+        if seen.state not in READY_TO_SERVE:
+            came_up = False
+        elif came_up is None:
+            came_up = comes_up([state for state, _at in self.store.endpoint_history(endpoint.id)])
         with self.store.transaction() as tx:
             if not tx.move_endpoint_state(
                 endpoint.id, endpoint.state, seen.state, self.seen(request, seen, at=now)
@@ -1108,10 +1129,11 @@ def ran_in_all(meter: Meter | None) -> dict[str, Any]:
     return {"ran_seconds": int(meter.serving.total_seconds()), "cost": [meter.low, meter.high]}
 
 
-def comes_up(history: list[tuple[str, datetime]]) -> bool:
+def comes_up(history: list[str]) -> bool:
     """Whether entering a serving state now is coming up (after a launch, a start or a failure), not the
-    end of a rescale while it already served: no READY/STARTED since it last stopped or failed."""
-    for state, _at in reversed(history):
+    end of a rescale while it already served: no READY/STARTED since it last stopped or failed. `history`:
+    the endpoint's states so far, oldest first."""
+    for state in reversed(history):
         if state in READY_TO_SERVE:
             return False
         if state in STOPPED or state in FAILED or state in GOING_DOWN:
