@@ -39,7 +39,7 @@ from bot.domain.provider import (
 )
 from bot.together.client import OMITTED, _Omitted
 from bot.together.http import ClosingClient, TogetherHttp, root_url_of
-from bot.together.v2_events import EVENTS_PAGE, STARTUP_EVENT, phase_change
+from bot.together.v2_events import EVENTS_PAGE, EVENTS_PAGES, STARTUP_EVENT, phase_change
 from bot.together.v2_hardware import (
     family_of,
     option_for,
@@ -277,8 +277,8 @@ class TogetherV2Client(ClosingClient):
     ) -> list[PhaseChange]:
         """The deployment's `pod.startup_phase_changed` events since `since`, oldest first.
 
-        One list call (the feed is newest first; a page holds a whole startup's events), following
-        `next_cursor` only for a startup with more than EVENTS_PAGE of them."""
+        One list call without retries (the feed is newest first; a page holds a whole startup's events),
+        following `next_cursor` only for a startup with more than EVENTS_PAGE of them (EVENTS_PAGES at most)."""
         params = {
             "deploymentIds": deployment_id,
             "types": STARTUP_EVENT,
@@ -286,7 +286,16 @@ class TogetherV2Client(ClosingClient):
         }
         if since is not None:
             params["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        events = list(self._pages(self._path("endpoints", endpoint_id, "events"), EndpointEvent, params))
+        path = self._path("endpoints", endpoint_id, "events")
+        events: list[EndpointEvent] = []
+        for _ in range(EVENTS_PAGES):
+            # No retries: a failed read only leaves the card as it is until the next tick.
+            response = self._api.send("GET", path, params=params, retries=0)
+            page = self._api.parse(Page[EndpointEvent], self._api.json(response), response)
+            events += page.data
+            if not page.next_cursor:
+                break
+            params = {**params, "after": page.next_cursor}
         changes = [c for c in map(phase_change, events) if c is not None]
         return sorted(changes, key=lambda c: c.at or datetime.min.replace(tzinfo=UTC))
 

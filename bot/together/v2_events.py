@@ -15,6 +15,7 @@ from bot.together.v2_models import EndpointEvent
 STARTUP_EVENT = "pod.startup_phase_changed"
 PHASES = ("PullingImage", "Starting", "LoadingWeights", "StartupComplete")
 EVENTS_PAGE = 500  # events per page: a whole startup of a few replicas fits in one
+EVENTS_PAGES = 4  # pages read at most per call (a start of very many replicas shows its latest phases)
 _PHASE_WORD = re.compile(r"\b(" + "|".join(PHASES) + r")\b")
 
 
