@@ -127,6 +127,9 @@ class V2Simulator:
         if state not in V2_STATES:
             raise ValueError(f"unknown state {state!r}")
         dep = self._deployments[deployment_id]
+        if state in (PROVISIONING, SCALING) and dep.target == 0:
+            # Started from outside (the console): replicas come up, else READY would serve with none.
+            dep.target = max(1, dep.min_replicas)
         dep.enter(state, self.clock.now(), message)
 
     def autoscale(self, deployment_id: str, replicas: int) -> None:
