@@ -1029,8 +1029,10 @@ class LaunchService:
             if seen.state == GONE:
                 tx.end_following(endpoint, GONE, now, high=bounds_of(request)[1], move=False)
                 tx.mark_endpoint_deleted(endpoint.id)
-            if seen.state not in TRANSITIONAL:
-                clear_startup(tx, endpoint.id)
+            if seen.state not in TRANSITIONAL and (
+                endpoint.startup_desired is not None or endpoint.first_serving_at
+            ):
+                clear_startup(tx, endpoint.id)  # the start is over: the card shows the state alone
             if came_up and self.smoke_tests:
                 ask_smoke_test(tx, endpoint.id, now)
             tx.announce(
