@@ -35,9 +35,9 @@ Commands (one per line):
   submit                  submit your open form as it stands
   cancel                  close your open form
   wait <text> [seconds]   wait until a bot message contains the text (default 60 s), e.g. wait STARTED
-                          (v1) or wait READY (v2); only messages that arrive or change after the line
-                          before it count, so an older message never matches; lowercase text matches
-                          any case
+                          (v1) or wait READY (v2);
+                          only messages that arrive or change after the line before it count, so an
+                          older message never matches; lowercase text matches any case
   help                    this list
   quit                    leave (end of input does too)
 Lines starting with # are comments."""
