@@ -1004,9 +1004,11 @@ class LaunchService:
         `came_up`: whether a serving state ends a start (None: read from the endpoint's history)."""
         request = request or self._get(endpoint.request_id)
         with log_context(request_id=request.id, endpoint_id=endpoint.id):
-            return self._record_state(endpoint, seen, request)
+            return self._record_state(endpoint, seen, request, came_up)
 
-    def _record_state(self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest) -> bool:
+    def _record_state(
+        self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest, came_up: bool | None
+    ) -> bool:
         now = self.now()
         ran: dict[str, Any] = {}
         if seen.state in STOPPED or seen.state == GONE:
