@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     together_base_url: str = "https://api.together.xyz/v1"
     together_api: str = "auto"  # v1 | v2 | auto (v2 when a project is known)
     together_project_id: str | None = None  # proj_…; for v2, else asked of GET /v3/whoami
+    # Where endpoints answer chat completions (the smoke test, the usage example); default: see runtime.py
+    together_inference_url: str | None = None
 
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
@@ -41,6 +43,7 @@ class Settings(BaseSettings):
     bot_scale_without_approval: bool = False
     bot_catalog: Path | None = None  # TOML file overriding the alias tables
     bot_policy_file: Path | None = None  # TOML file: approver groups, cost tiers, limits, expiry
+    bot_smoke_test: bool = True  # one tiny chat completion (a few tokens) when an endpoint comes up
     bot_log_level: str = "INFO"
     bot_timezone: str = "UTC"  # IANA name: where days begin for spend charts, and the digest's Monday 09:00
     bot_digest_channel: str | None = None  # channel id: the weekly spend digest goes there (unset: none)
@@ -76,7 +79,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("together_project_id")
+    @field_validator("together_project_id", "together_inference_url")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return (value or "").strip() or None

@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -18,6 +19,7 @@ from bot.domain.launch import LaunchService, display_name
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
 from bot.domain.reminders import Reminders
+from bot.domain.smoke import SmokeTests
 from bot.domain.spend_views import SpendViews
 from bot.policy_file import policy_from_settings
 from bot.readiness import Readiness, TokenHealth
@@ -32,6 +34,7 @@ from bot.slack.publisher import Publisher
 from bot.slack.spend import SpendAnswers
 from bot.store.db import SingleProcessLock, make_engine, migrate
 from bot.store.store import Store
+from bot.together.inference import InferenceProber
 from bot.tracker import track
 from bot.workers import Loop
 
@@ -71,11 +74,15 @@ class Bot:
     token_check: Loop | None = None
     readiness: Readiness | None = None
     directory: ModelDirectory | None = None
+    smoke: Loop | None = None  # the smoke tests (None: BOT_SMOKE_TEST=0)
+    smoke_tests: SmokeTests | None = None
 
     def start(self, *, tracker: bool = True) -> None:
         self.loops = [self.launcher, self.publishing] + ([self.tracker] if tracker else [])
         extra = (self.catalog_refresh, self.housekeeping, self.digests, self.token_check)
         self.loops += [loop for loop in extra if loop is not None]
+        if tracker and self.smoke is not None:
+            self.loops.append(self.smoke)
         for loop in self.loops:
             loop.start()
 
@@ -92,6 +99,8 @@ class Bot:
         """Run every loop's work once, in order (for tests and the shell)."""
         self.launcher.run_once()
         self.tracker.run_once()
+        if self.smoke is not None:
+            self.smoke.run_once()
         self.publishing.run_once()
 
 
@@ -102,12 +111,34 @@ def poll_interval(settings: Settings, launches: LaunchService) -> float:
     return max(settings.bot_poll_seconds, settings.bot_poll_idle_seconds)
 
 
-def inference_url(provider: EndpointProvider) -> str:
-    """Where the endpoint answers chat completions, for the usage example in the STARTED/READY reply."""
+TOGETHER_HOSTS = ("api.together.ai", "api.together.xyz")
+V2_INFERENCE_URL = "https://api-inference.together.ai/v1"
+SMOKE_INTERVAL = 30.0  # the smoke-test loop also looks this often for tests left by a stopped process
+
+
+def inference_url(provider: EndpointProvider, override: str | None = None) -> str:
+    """Where endpoints answer chat completions (the smoke test, the usage example in the READY reply):
+    `TOGETHER_INFERENCE_URL` if set; on v2 at Together, Together's inference host; else the API root's /v1
+    (so a simulator or proxy named by TOGETHER_BASE_URL answers)."""
+    if override:
+        return override.rstrip("/")
     root = str(getattr(provider, "root_url", "https://api.together.xyz")).rstrip("/")
-    if getattr(provider, "api_version", "v1") == "v2" and root.endswith("api.together.ai"):
-        return "https://api-inference.together.ai/v1"  # v2 serves inference from its own host
+    at_together = urlsplit(root).hostname in TOGETHER_HOSTS
+    if getattr(provider, "api_version", "v1") == "v2" and at_together:
+        return V2_INFERENCE_URL  # v2 serves inference from its own host
     return f"{root}/v1"
+
+
+def inference_key(settings: Settings, simulated: bool) -> str:
+    """The key the smoke test sends: TOGETHER_API_KEY, or the local simulator's when simulating."""
+    if settings.together_api_key is not None and settings.together_api_key.get_secret_value():
+        return settings.together_api_key.get_secret_value()
+    if simulated:
+        from bot.together.local import LOCAL_KEY
+
+        return LOCAL_KEY
+    settings.require("together_api_key")
+    raise AssertionError("unreachable: require() raised")
 
 
 def together_provider(settings: Settings) -> EndpointProvider:
@@ -155,6 +186,7 @@ def build_bot(
     launcher = Loop("launcher", lambda: None, LAUNCHER_INTERVAL)
     publishing = Loop("publisher", lambda: None, PUBLISHER_INTERVAL)
     tracker = Loop("tracker", lambda: None, settings.bot_poll_seconds)
+    smoke = Loop("smoke-test", lambda: None, SMOKE_INTERVAL) if settings.bot_smoke_test else None
     launches = LaunchService(
         store,
         provider,
@@ -163,6 +195,8 @@ def build_bot(
         on_outbox=publishing.kick,
         on_approved=launcher.kick,
         on_launched=tracker.kick,
+        on_came_up=smoke.kick if smoke is not None else lambda: None,
+        smoke_tests=smoke is not None,
     )
     tracker.interval = lambda: poll_interval(settings, launches)
     launcher.work = lambda: (
@@ -170,14 +204,20 @@ def build_bot(
         launches.launch_approved(),
         launches.recover_launches(),
     )
+    inference = inference_url(provider, settings.together_inference_url)
     renderer = Renderer(
         catalog,
         policy,
-        inference_url=inference_url(provider) if callable_endpoints else None,
+        inference_url=inference if callable_endpoints else None,
         simulated=simulated,
     )
     publisher_client = make_publisher_client(client.token or "", client.base_url)
     publisher_client.token_health = token_health
+    smoke_tests: SmokeTests | None = None
+    if smoke is not None:
+        prober = InferenceProber(inference, inference_key(settings, simulated))
+        smoke_tests = SmokeTests(store, prober, now=lambda: launches.now(), on_outbox=publishing.kick)
+        smoke.work = smoke_tests.run_due
     publisher = Publisher(
         store,
         publisher_client,
@@ -261,4 +301,6 @@ def build_bot(
         token_check=Loop("slack-token-check", token_health.check, token_health.interval),
         readiness=Readiness(engine, token_health),
         directory=directory,
+        smoke=smoke,
+        smoke_tests=smoke_tests,
     )

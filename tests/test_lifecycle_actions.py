@@ -101,7 +101,9 @@ def test_start_a_stopped_endpoint_and_follow_it_to_started(stack: Stack) -> None
     assert thread_of(stack)[-1].startswith(":arrow_forward: <@UREQUESTER> started the endpoint.")
     stack.start()
     started = stack.backend.started
-    assert f"State: *{started}*" in thread_of(stack)[-1] and f"*{started}*" in card_of(stack)
+    state_replies = [t for t in thread_of(stack) if "State: *" in t]
+    assert f"State: *{started}*" in state_replies[-1] and f"*{started}*" in card_of(stack)
+    assert thread_of(stack)[-1].startswith(":white_check_mark: Smoke test passed")  # checked again once up
 
 
 def test_start_while_starting_is_refused_before_any_call(stack: Stack) -> None:

@@ -21,8 +21,10 @@ def test_console_stop_and_start_produce_thread_replies(stack: Stack) -> None:
     stack.force_state(endpoint["id"], stack.backend.start_states[0])  # and starts it again there
     stack.advance(1)
     stack.start()
-    states = [t.split("*")[1] for t in thread_of(stack)[replies:]]
+    thread = thread_of(stack)[replies:]
+    states = [t.split("*")[1] for t in thread if "State: *" in t]
     assert states == ["STOPPED", *stack.backend.start_states]
+    assert thread[-1].startswith(":white_check_mark: Smoke test passed")  # it came up again: checked again
 
 
 def test_auto_stop_produces_thread_replies(stack: Stack) -> None:

@@ -157,10 +157,13 @@ def test_two_processes_hundred_concurrent_approvals_one_create(
         wait_for(lambda: any("State: *STARTING*" in r for r in replies()))
         clock.advance(181)
         wait_for(lambda: any("State: *STARTED*" in r for r in replies()))
+        wait_for(lambda: any("Smoke test passed" in r for r in replies()))
         time.sleep(1.5)  # both trackers and publishers keep running: nothing more may appear
         texts = replies()
         for state in ("PENDING", "STARTING", "STARTED"):
             assert sum(f"State: *{state}*" in t for t in texts) == 1, texts
+        assert sum("Smoke test passed" in t for t in texts) == 1, texts  # one process claimed it
+        assert len([r for r in sim.requests if r.path == "/v1/chat/completions"]) == 1
         assert sum("Approved by" in t for t in texts) == 1
         creates = [r for r in sim.requests if r.method == "POST" and r.path == "/v1/endpoints"]
         assert len(creates) == 1 and len(sim.endpoints) == 1

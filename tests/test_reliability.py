@@ -143,8 +143,16 @@ def test_one_list_call_per_tick_whatever_the_number_of_endpoints(stack: Stack) -
     before = len(stack.sim.requests)
     stack.bot.tracker.run_once()
     calls = [(r.method, r.path) for r in stack.sim.requests[before:]]
+    assert calls[0][0] == "GET" and re.fullmatch(stack.backend.endpoints_path, calls[0][1].rstrip("/")), calls
+    # While they start, v2 reads each one's startup events (one call each, for the card's progress).
+    events = [path for method, path in calls[1:] if method == "GET" and path.endswith("/events")]
+    assert len(calls) == 1 + len(events) and len(set(events)) == len(events)
+    assert len(events) == (5 if stack.backend.name == "v2" else 0)
+    stack.advance(300)  # all serve: a steady tick is one list call, whatever their number
+    before = len(stack.sim.requests)
+    stack.bot.tracker.run_once()
+    calls = [(r.method, r.path) for r in stack.sim.requests[before:]]
     assert len(calls) == 1 and calls[0][0] == "GET", calls
-    assert re.fullmatch(stack.backend.endpoints_path, calls[0][1].rstrip("/")), calls
 
 
 def test_together_unreachable_is_said_once_and_its_return_too(stack: Stack) -> None:

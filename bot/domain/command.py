@@ -36,7 +36,8 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "create <model> <hardware> <replicas> [name=<display name>] [timeout=<minutes>]",
         "create llama-8b h100 2-5",
         "ask for a new endpoint (opens a form; an approver launches it). `<replicas>` is `min-max` or one "
-        "number; leave parts out to fill them in the form",
+        "number; leave parts out to fill them in the form. `h100` works on Together's v1 and v2 APIs; "
+        "`hardware <model>` lists what your account offers",
     ),
     CommandHelp("list", "list [all|mine]", "list mine", "the endpoints launched through the bot"),
     CommandHelp("status", "status <endpoint>", "status llama-8b-r1", "one endpoint, fresh from Together"),

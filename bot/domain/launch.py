@@ -32,6 +32,7 @@ from bot.domain.hints import hint_for
 from bot.domain.meter import Meter
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy
+from bot.domain.progress import TRANSITIONAL, StartupProgress
 from bot.domain.provider import (
     EndpointInfo,
     EndpointProvider,
@@ -42,8 +43,18 @@ from bot.domain.provider import (
 )
 from bot.domain.quota import QuotaCheck
 from bot.domain.spend import Costs, bounds_of
-from bot.domain.states import EXPLAINED, GONE, SERVING, SETTLED, STOPPED
+from bot.domain.states import (
+    EXPLAINED,
+    FAILED,
+    GOING_DOWN,
+    GONE,
+    READY_TO_SERVE,
+    SERVING,
+    SETTLED,
+    STOPPED,
+)
 from bot.logs import log_context
+from bot.store.startup import ask_smoke_test, clear_startup
 from bot.store.store import Seen, Store
 from bot.store.tables import utcnow
 
@@ -86,6 +97,8 @@ class LaunchService:
         on_outbox: Callable[[], None] = lambda: None,
         on_approved: Callable[[], None] = lambda: None,
         on_launched: Callable[[], None] = lambda: None,
+        on_came_up: Callable[[], None] = lambda: None,
+        smoke_tests: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         launch_lease: timedelta = LAUNCH_LEASE,
@@ -100,6 +113,8 @@ class LaunchService:
         self._on_outbox = on_outbox
         self._on_approved = on_approved
         self._on_launched = on_launched  # a new endpoint to follow: the tracker should look soon
+        self._on_came_up = on_came_up  # an endpoint came up: its smoke test is due
+        self.smoke_tests = smoke_tests  # ask for a smoke test when an endpoint comes up (bot/domain/smoke.py)
         self.sleep = sleep
         self._monotonic = monotonic
         self.launch_lease = launch_lease
@@ -120,6 +135,7 @@ class LaunchService:
         self.resume_change: Callable[[LaunchRequest], None] = lambda _change: None
         self.stale_change: Callable[[LaunchRequest], str | None] = lambda _change: None
         self.close_stale_change: Callable[[LaunchRequest, str], None] = lambda _change, _why: None
+        self.startup = StartupProgress(store, provider, now=lambda: self.now(), on_outbox=self._on_outbox)
 
     # --- hardware and validation ----------------------------------------------------------
 
@@ -774,17 +790,49 @@ class LaunchService:
         rescaled = self._replicas_changed(rescaled)
         loads = [e.request_id for e, _ in moved + rescaled]
         requests = self.store.get_requests(loads) if loads else {}
-        changes = sum(1 for e, seen in moved if self.record_state(e, seen, requests.get(e.request_id)))
+        # Whether each endpoint coming to serve comes up (or ends a rescale): one query for all of them.
+        serving = [e.id for e, seen in moved if seen.state in READY_TO_SERVE]
+        histories = self.store.observations(serving) if serving else {}
+        changes = sum(
+            1
+            for e, seen in moved
+            if self.record_state(
+                e,
+                seen,
+                requests.get(e.request_id),
+                came_up=comes_up([o.state for o in histories[e.id]]) if e.id in histories else None,
+            )
+        )
         for endpoint, seen in moved:
             self._ready[endpoint.id] = seen.ready_replicas
         for endpoint, seen in rescaled:
             self._record_replicas(endpoint, seen, requests.get(endpoint.request_id))
+        self._follow_startups(tracked, current, {e.id for e, _ in moved})
         after = {e.id: seen.state for e, seen in moved}
         busy = any(
             after.get(e.id, e.state) not in SETTLED or e.delete_requested_at is not None for e in tracked
         )
         self._busy_hint = (busy, self._monotonic())
         return changes
+
+    def _follow_startups(
+        self, tracked: list[EndpointRecord], current: dict[str, EndpointInfo], moved: set[str]
+    ) -> None:
+        """The progress of the starts under way (v2), read from Together's events: see progress.py."""
+        starting = [
+            (e, current[e.id]) for e in tracked if e.id in current and current[e.id].state in TRANSITIONAL
+        ]
+        if not starting or self.startup.reporter is None:
+            return
+        fresh = [(self.store.endpoint(e.id) if e.id in moved else e, seen) for e, seen in starting]
+        requests = self.store.get_requests(e.request_id for e, _ in starting)
+        self.startup.follow(
+            [
+                (e, seen, requests[e.request_id])
+                for e, seen in fresh
+                if e is not None and e.request_id in requests
+            ]
+        )
 
     def _replicas_changed(
         self, same_state: list[tuple[EndpointRecord, EndpointInfo]]
@@ -945,14 +993,22 @@ class LaunchService:
             return None
 
     def record_state(
-        self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest | None = None
+        self,
+        endpoint: EndpointRecord,
+        seen: EndpointInfo,
+        request: LaunchRequest | None = None,
+        *,
+        came_up: bool | None = None,
     ) -> bool:
-        """Record a state change once, however many trackers saw it; queue its thread reply and card."""
+        """Record a state change once, however many trackers saw it; queue its thread reply and card.
+        `came_up`: whether a serving state ends a start (None: read from the endpoint's history)."""
         request = request or self._get(endpoint.request_id)
         with log_context(request_id=request.id, endpoint_id=endpoint.id):
-            return self._record_state(endpoint, seen, request)
+            return self._record_state(endpoint, seen, request, came_up)
 
-    def _record_state(self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest) -> bool:
+    def _record_state(
+        self, endpoint: EndpointRecord, seen: EndpointInfo, request: LaunchRequest, came_up: bool | None
+    ) -> bool:
         now = self.now()
         ran: dict[str, Any] = {}
         if seen.state in STOPPED or seen.state == GONE:
@@ -963,6 +1019,10 @@ class LaunchService:
             since = min(endpoint.last_seen_at or endpoint.state_changed_at, now)
             ran = ran_in_all(self.costs.of(request, at=since))
             ran["unseen_seconds"] = int((now - since).total_seconds())
+        if seen.state not in READY_TO_SERVE:
+            came_up = False
+        elif came_up is None:
+            came_up = comes_up([state for state, _at in self.store.endpoint_history(endpoint.id)])
         with self.store.transaction() as tx:
             if not tx.move_endpoint_state(
                 endpoint.id, endpoint.state, seen.state, self.seen(request, seen, at=now)
@@ -971,6 +1031,12 @@ class LaunchService:
             if seen.state == GONE:
                 tx.end_following(endpoint, GONE, now, high=bounds_of(request)[1], move=False)
                 tx.mark_endpoint_deleted(endpoint.id)
+            if seen.state not in TRANSITIONAL and (
+                endpoint.startup_desired is not None or endpoint.first_serving_at
+            ):
+                clear_startup(tx, endpoint.id)  # the start is over: the card shows the state alone
+            if came_up and self.smoke_tests:
+                ask_smoke_test(tx, endpoint.id, now)
             tx.announce(
                 request,
                 actor="together",
@@ -986,6 +1052,9 @@ class LaunchService:
                     "ready_replicas": seen.ready_replicas,
                     "desired_replicas": seen.desired_replicas,
                     "status_message": seen.status_message,
+                    # Coming up (not a rescale while serving) is worth the channel's attention, once.
+                    "came_up": came_up,
+                    "smoke_test": came_up and self.smoke_tests,
                     **ran,
                 },
                 endpoint_id=endpoint.id,
@@ -993,6 +1062,8 @@ class LaunchService:
                 state=seen.state,
             )
         self._on_outbox()
+        if came_up and self.smoke_tests:
+            self._on_came_up()
         return True
 
     def seen(
@@ -1060,6 +1131,18 @@ def ran_in_all(meter: Meter | None) -> dict[str, Any]:
     if meter is None:
         return {}
     return {"ran_seconds": int(meter.serving.total_seconds()), "cost": [meter.low, meter.high]}
+
+
+def comes_up(history: list[str]) -> bool:
+    """Whether entering a serving state now is coming up (after a launch, a start or a failure), not the
+    end of a rescale while it already served: no READY/STARTED since it last stopped or failed. `history`:
+    the endpoint's states so far, oldest first."""
+    for state in reversed(history):
+        if state in READY_TO_SERVE:
+            return False
+        if state in STOPPED or state in FAILED or state in GOING_DOWN:
+            return True
+    return True
 
 
 def replace_state(endpoint: EndpointRecord, state: str) -> EndpointInfo:

@@ -117,6 +117,15 @@ class EndpointRecord:
     delete_requested_at: datetime | None = None
     next_reminder_at: datetime | None = None  # when the "still running" reminder is next due
     last_seen_at: datetime | None = None  # when Together last listed or showed it
+    # A start in progress (v2 events; None otherwise): see bot/domain/progress.py.
+    startup_phase: str | None = None
+    startup_ready: int | None = None
+    startup_desired: int | None = None
+    startup_since: datetime | None = None
+    startup_seen_at: datetime | None = None
+    progress_card_at: datetime | None = None
+    progress_pending: bool = False
+    first_serving_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class EndpointInfo:
     desired_replicas: int | None = None  # replicas the autoscaler wants now
     status_message: str | None = None  # the provider's explanation of the state (e.g. DEGRADED's cause)
     inactive_timeout: int | None = None  # auto-stop minutes in force (0: never), when the provider says
+    deployment_id: str | None = None  # v2: the deployment the bot runs (its events are read while it starts)
 
 
 class EndpointProvider(Protocol):
@@ -118,6 +119,25 @@ class EndpointProvider(Protocol):
         returns the endpoint as it is now (e.g. STOPPING). Ask again once it is stopped; asking again is
         always safe. An endpoint unknown to the provider raises ProviderNotFound.
         """
+        ...
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    """One replica entering a startup phase, as the provider's event feed reports it (v2)."""
+
+    replica: str
+    phase: str  # Together's spelling: PullingImage, Starting, LoadingWeights, StartupComplete
+    at: datetime | None = None
+
+
+class StartupReporter(Protocol):
+    """Providers that report replica startup phases (Together v2's events feed) implement this too."""
+
+    def startup_phases(
+        self, endpoint_id: str, deployment_id: str, since: datetime | None
+    ) -> list[PhaseChange]:
+        """The phase changes of the deployment's replicas since `since`, oldest first (one list call)."""
         ...
 
 

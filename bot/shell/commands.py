@@ -34,7 +34,8 @@ Commands (one per line):
                           the model menu searches: set model qwen
   submit                  submit your open form as it stands
   cancel                  close your open form
-  wait <text> [seconds]   wait until a bot message contains the text (default 60 s), e.g. wait STARTED;
+  wait <text> [seconds]   wait until a bot message contains the text (default 60 s), e.g. wait STARTED
+                          (v1) or wait READY (v2);
                           only messages that arrive or change after the line before it count, so an
                           older message never matches; lowercase text matches any case
   help                    this list

@@ -18,6 +18,7 @@ from bot.shell.wiring import DEFAULT_APPROVER, ForeignDatabase, LocalBot, start_
 from bot.store.db import DatabaseInUse
 from bot.testing.driver import DEFAULT_CHANNEL
 from bot.together.simulator import DEFAULT_DURATIONS
+from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 END_OF_INPUT_WAIT = 30.0  # seconds to let queued work finish once the script has ended
 
@@ -31,13 +32,21 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
     elif local.settings.bot_policy_file is not None:
         first = approvers[0] if approvers else "U0123ABCD"
         who += f" (from {local.settings.bot_policy_file}; type `as {first}` to act as one)"
-    startup = (DEFAULT_DURATIONS["PENDING"] + DEFAULT_DURATIONS["STARTING"]) / speed
+    v2 = getattr(local.bot.provider, "api_version", "v1") == "v2"
+    durations = (
+        DEFAULT_V2_DURATIONS["PROVISIONING"] + DEFAULT_V2_DURATIONS["SCALING"]
+        if v2
+        else DEFAULT_DURATIONS["PENDING"] + DEFAULT_DURATIONS["STARTING"]
+    )
+    startup = durations / speed
     database = make_url(local.settings.database_url).render_as_string(hide_password=True)
     lines = [
         "endpoint-bot shell: the real bot, with a pretend Slack workspace and a simulated Together AI.",
         "Nothing leaves this machine and nothing is billed.",
         f"  You are @{user} in #{DEFAULT_CHANNEL}. Approvers: {who}.",
-        f"  Simulated time runs {speed:g}x: a new endpoint starts serving in about {startup:.0f} seconds.",
+        f"  Together API: {'v2 (TOGETHER_API=v2)' if v2 else 'v1 (TOGETHER_API=v2 for v2)'}. "
+        f"Simulated time runs {speed:g}x: a new endpoint serves ({'READY' if v2 else 'STARTED'}) in about "
+        f"{startup:.0f} seconds.",
         f"  Database: {database} (`bot audit` shows the record afterwards).",
     ]
     if local.retired:  # a session that did not stop cleanly left them behind
@@ -47,7 +56,8 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
         )
     return lines + [
         f"Try:  /endpoint create llama-8b h100 2-5   then submit, as {approvers[0] if approvers else 'approver'}, "
-        "click Approve, submit.",
+        f"click Approve, submit, `wait {'READY' if v2 else 'STARTED'}`.",
+        "  h100 works on both Together APIs; `/endpoint hardware llama-8b` lists what fits on this one.",
         "Type `help` for every command, `quit` to leave.",
     ]
 

@@ -261,6 +261,15 @@ def describe_event(e: HistoryEntry) -> str:
         return f"refused the launch: {escape(truncate(str(d.get('message')), 200))}"
     if action == "state_changed":
         return f"moved it {escape(d.get('previous'))} → *{escape(d.get('state'))}*"
+    if action == "smoke_test":
+        from bot.slack.startup_views import seconds
+
+        if d.get("ok"):
+            return f"smoke-tested it: first token after {seconds(d.get('ttft_ms'))}, done after {seconds(d.get('total_ms'))}"
+        why = escape(truncate(str(d.get("message") or d.get("code") or ""), 200))
+        return (
+            f"smoke-tested it: no answer ({escape(str(d.get('code') or d.get('status') or 'error'))}: {why})"
+        )
     if action == "settings_seen":
         changed = ", ".join(f"{k} {escape(str(v))}" for k, v in d.items())
         return f"reports settings changed outside the bot: {changed}"

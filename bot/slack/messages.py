@@ -14,6 +14,7 @@ from bot.domain.cost import CostEstimate, format_dollars
 from bot.domain.meter import Meter, duration_text, money_range
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy, plural
+from bot.domain.progress import progress_line
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.change_views import change_approval_summary, change_card, change_reply
@@ -180,9 +181,10 @@ class Renderer:
             if endpoint.delete_requested_by and endpoint.deleted_at is None
             else ""
         )
+        progress = progress_line(endpoint)
         return (
             f"{approved}.\nEndpoint {code(endpoint.id)} · name {code(endpoint.name)} · "
-            f"{icon} *{escape(endpoint.state)}*{deleting}"
+            f"{icon} *{escape(endpoint.state)}*{deleting}" + (f"\n{progress}" if progress else "")
         )
 
     # --- thread replies --------------------------------------------------------------------
@@ -306,6 +308,10 @@ class Renderer:
             from bot.slack.lifecycle_views import action_reply  # that module builds on this one
 
             return action_reply(request, payload)
+        if event in ("first_replica", "smoke_test"):
+            from bot.slack.startup_views import startup_reply  # that module builds on this one
+
+            return startup_reply(request, payload)
         if event == "launch_failed":
             where = f"HTTP {payload['status']}" if payload.get("status") else "no answer"
             tag = f", {escape(payload['code'])}" if payload.get("code") else ""
@@ -330,13 +336,18 @@ class Renderer:
             line += f": {escape(truncate(str(payload['status_message']), 300))}"
         if state in READY_TO_SERVE:
             name = payload.get("name") or ""
+            checking = (
+                " The bot sends it one tiny request now to check that it answers."
+                if payload.get("smoke_test")
+                else ""
+            )
             if self.inference_url is None:
                 return (
-                    f"{line}. The endpoint is serving, in the simulator only: there is nothing to call. A real "
-                    f"endpoint's reply here shows how to call it (`model` set to its name, here {code(name)})."
+                    f"{line}. The endpoint is serving, in the simulator only: there is nothing to call.{checking} "
+                    f"A real endpoint's reply here shows how to call it (`model` set to its name, here {code(name)})."
                 )
             return (
-                f"{line}. The endpoint is serving. Call it with `model` set to {code(name)}:\n"
+                f"{line}. The endpoint is serving.{checking} Call it with `model` set to {code(name)}:\n"
                 "```curl " + self.inference_url.rstrip("/") + "/chat/completions \\\n"
                 '  -H "Authorization: Bearer $TOGETHER_API_KEY" -H "Content-Type: application/json" \\\n'
                 '  -d \'{"model": "' + escape(name).replace("'", "") + '", '

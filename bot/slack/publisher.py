@@ -55,6 +55,17 @@ MAX_BACKOFF_SECONDS = 300.0
 CLAIM_LEASE = timedelta(seconds=60)
 
 
+def broadcasts(payload: dict[str, Any]) -> bool:
+    """Coming up (v1 STARTED, v2 READY, once per start: not after a rescale) and failing are worth the
+    whole channel's attention, not only the thread's. Replies queued before `came_up` existed: STARTED."""
+    if payload.get("event") != "state":
+        return False
+    state = payload.get("state")
+    if state in ("ERROR", "FAILED"):
+        return True
+    return state in ("STARTED", "READY") and bool(payload.get("came_up", state == "STARTED"))
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -158,9 +169,7 @@ class Publisher:
             return
         text = self.renderer.thread_reply(request, notification.payload)
         blocks = self.renderer.thread_blocks(request, notification.payload)
-        state = notification.payload.get("state")
-        # Ready and failed are worth the whole channel's attention, not only the thread's.
-        broadcast = notification.payload.get("event") == "state" and state in ("STARTED", "ERROR", "FAILED")
+        broadcast = broadcasts(notification.payload)
         self.client.chat_postMessage(
             channel=request.channel_id,
             thread_ts=self._thread_of(request) or request.message_ts,

@@ -953,4 +953,12 @@ def _endpoint(row: EndpointRow) -> EndpointRecord:
         delete_requested_at=row.delete_requested_at,
         next_reminder_at=row.next_reminder_at,
         last_seen_at=row.last_seen_at,
+        startup_phase=row.startup_phase,
+        startup_ready=row.startup_ready,
+        startup_desired=row.startup_desired,
+        startup_since=row.startup_since,
+        startup_seen_at=row.startup_seen_at,
+        progress_card_at=row.progress_card_at,
+        progress_pending=bool(row.progress_pending),
+        first_serving_at=row.first_serving_at,
     )

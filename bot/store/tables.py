@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -153,6 +154,22 @@ class EndpointRow(Base):
     # The last time Together listed or showed it (the tracker's ticks). When it is found gone, the time
     # since is not known to have been served or not: the meter shows it as a range.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A start in progress (v2): the furthest replica's phase, replicas ready of desired, when the start
+    # began and when this was seen; cleared once the endpoint settles (bot/domain/progress.py).
+    startup_phase: Mapped[str | None] = mapped_column(String(32))
+    startup_ready: Mapped[int | None] = mapped_column(Integer)
+    startup_desired: Mapped[int | None] = mapped_column(Integer)
+    startup_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    startup_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last card edit for progress, and whether a change waits for the next one (at most one per 10 s).
+    progress_card_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    first_serving_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # "first replica serves" said
+    # The smoke test (bot/domain/smoke.py): asked for when the endpoint comes up, claimed by one process
+    # until `smoke_claimed_until`, done when `smoke_done_at` is not before `smoke_due_at`.
+    smoke_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    smoke_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    smoke_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EndpointStateRow(Base):

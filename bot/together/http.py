@@ -180,9 +180,12 @@ class TogetherHttp:
         *,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
+        retries: int | None = None,
     ) -> httpx.Response:
-        """One logical call with the retry policy applied; returns a 2xx/3xx response or raises."""
+        """One logical call with the retry policy applied; returns a 2xx/3xx response or raises.
+        `retries` lowers the client's limit for a call whose failure only delays something (0: none)."""
         idempotent = method != "POST"
+        limit = self.max_retries if retries is None else min(retries, self.max_retries)
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -192,7 +195,7 @@ class TogetherHttp:
                 metrics.observe_together_call(method, path, "unreachable", time.perf_counter() - started)
                 never_sent = isinstance(exc, _NEVER_SENT)
                 retryable = isinstance(exc, _RETRYABLE_TRANSPORT) and (idempotent or never_sent)
-                if retryable and attempt < self.max_retries:
+                if retryable and attempt < limit:
                     delay = self._backoff(attempt)
                     self._log_retry(method, path, type(exc).__name__, delay, attempt)
                     self.sleep(delay)
@@ -209,7 +212,7 @@ class TogetherHttp:
             if status < 400:
                 return response
             retryable = status == 429 or (status >= 500 and idempotent)
-            if retryable and attempt < self.max_retries:
+            if retryable and attempt < limit:
                 retry_after = parse_retry_after(response.headers)
                 delay = self._backoff(attempt) if retry_after is None else min(retry_after, RETRY_AFTER_CAP)
                 self._log_retry(method, path, str(status), delay, attempt)

@@ -42,6 +42,7 @@ from bot.together.sim_catalog import (
     SimHardware,
     fitting_hardware,
 )
+from bot.together.sim_inference import SSE_HEADERS, Completion, InferenceSwitches, check_request
 from bot.together.v2_sim_catalog import sim_id
 from bot.together.v2_simulator import InferenceRefused, V2Error, V2Simulator, handles
 
@@ -285,6 +286,7 @@ class TogetherSimulator:
         self._chaos_random = random.Random()
         self._next_outcome: tuple[str, str] | None = None
         self._latency: dict[tuple[str, str], tuple[re.Pattern[str], float]] = {}
+        self.inference = InferenceSwitches()  # a slow or failing first token (configure_inference)
         # The v2 API of the same account: its project's slug is the v1 owner name.
         self.v2 = V2Simulator(self.clock, project_id=project_id, project_slug=owner, durations=v2_durations)
 
@@ -524,7 +526,31 @@ class TogetherSimulator:
             return self._fault_response(fault.status, fault.retry_after, path)
         if status == 204:
             return 204, {}, b""
+        if isinstance(payload, Completion):
+            return self._completion_response(payload)
         return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    def _completion_response(self, completion: Completion) -> Response:
+        with self._lock:
+            delay, error = self.inference.first_token_delay, self.inference.first_token_error
+        if delay > 0:
+            time.sleep(delay)  # outside the lock: a slow model does not hold up the management API
+        if completion.stream:
+            return 200, dict(SSE_HEADERS), completion.sse(error)
+        if error is not None:
+            return self._error_response(_ApiError(500, error, type="model_error", code="model_error"))
+        return 200, {"Content-Type": "application/json"}, json.dumps(completion.to_json()).encode()
+
+    def configure_inference(
+        self, *, first_token_delay: float | None = None, first_token_error: str | None | bool = False
+    ) -> None:
+        """Chat completions in trouble: `first_token_delay` real seconds before the first token; a
+        `first_token_error` message in place of it (None: answer normally again)."""
+        with self._lock:
+            if first_token_delay is not None:
+                self.inference.first_token_delay = first_token_delay
+            if first_token_error is not False:
+                self.inference.first_token_error = first_token_error  # type: ignore[assignment]
 
     def _authorized(self, authorization: str) -> bool:
         scheme, _, key = authorization.partition(" ")
@@ -883,6 +909,9 @@ class TogetherSimulator:
         target = body.get("model")
         if not isinstance(target, str) or not target:
             raise _ApiError(400, "model is required", param="model")
+        stream, max_tokens, refused = check_request(body)
+        if refused is not None:
+            raise _ApiError(400, refused)
         ep = next((e for e in self._endpoints.values() if target in (e.name, e.id)), None)
         if ep is None and self._v2_inference(target, request.now):
             pass  # a v2 endpoint served it
@@ -911,20 +940,7 @@ class TogetherSimulator:
                     code="endpoint_not_running",
                 )
             ep.last_activity = request.now
-        return 200, {
-            "id": f"sim-{uuid.uuid4().hex[:16]}",
-            "object": "chat.completion",
-            "created": int(request.now),
-            "model": target,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "Hello from the Together simulator."},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 8, "completion_tokens": 7, "total_tokens": 15},
-        }
+        return 200, Completion(target, int(request.now), stream, max_tokens)
 
 
 def _validate_autoscaling(value: Any) -> tuple[int, int]:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from bot.domain.provider import (
     EndpointInfo,
     HardwareOption,
     LaunchSpec,
+    PhaseChange,
     ProviderBadRequest,
     ProviderConflict,
     ProviderError,
@@ -37,6 +39,7 @@ from bot.domain.provider import (
 )
 from bot.together.client import OMITTED, _Omitted
 from bot.together.http import ClosingClient, TogetherHttp, root_url_of
+from bot.together.v2_events import EVENTS_PAGE, EVENTS_PAGES, STARTUP_EVENT, phase_change
 from bot.together.v2_hardware import (
     family_of,
     option_for,
@@ -64,6 +67,7 @@ from bot.together.v2_models import (
     Deployment,
     DeploymentProfile,
     Endpoint,
+    EndpointEvent,
     InstanceType,
     Page,
     SupportedModel,
@@ -267,6 +271,33 @@ class TogetherV2Client(ClosingClient):
                 continue
             return self._info(endpoint, deployment)
         raise AssertionError("unreachable")
+
+    def startup_phases(
+        self, endpoint_id: str, deployment_id: str, since: datetime | None
+    ) -> list[PhaseChange]:
+        """The deployment's `pod.startup_phase_changed` events since `since`, oldest first.
+
+        One list call without retries (the feed is newest first; a page holds a whole startup's events),
+        following `next_cursor` only for a startup with more than EVENTS_PAGE of them (EVENTS_PAGES at most)."""
+        params = {
+            "deploymentIds": deployment_id,
+            "types": STARTUP_EVENT,
+            "limit": str(EVENTS_PAGE),
+        }
+        if since is not None:
+            params["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        path = self._path("endpoints", endpoint_id, "events")
+        events: list[EndpointEvent] = []
+        for _ in range(EVENTS_PAGES):
+            # No retries: a failed read only leaves the card as it is until the next tick.
+            response = self._api.send("GET", path, params=params, retries=0)
+            page = self._api.parse(Page[EndpointEvent], self._api.json(response), response)
+            events += page.data
+            if not page.next_cursor:
+                break
+            params = {**params, "after": page.next_cursor}
+        changes = [c for c in map(phase_change, events) if c is not None]
+        return sorted(changes, key=lambda c: c.at or datetime.min.replace(tzinfo=UTC))
 
     def advance_delete(self, endpoint_id: str) -> EndpointInfo | None:
         """One step towards deleting the endpoint, without waiting (§6.4): None once it is gone.
@@ -544,6 +575,7 @@ class TogetherV2Client(ClosingClient):
             desired_replicas=deployment.desired_replicas if deployment else summary.desired_replicas,
             status_message=(deployment.status.message or None) if deployment else None,
             inactive_timeout=deployment.inactive_timeout if deployment else None,
+            deployment_id=deployment.id if deployment else summary.id,
             **common,
         )
 

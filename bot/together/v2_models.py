@@ -173,3 +173,17 @@ class Whoami(BaseModel):
 def bare_state(state: str) -> str:
     """`DEPLOYMENT_STATE_READY` -> `READY`."""
     return state.removeprefix(STATE_PREFIX) if state else "UNKNOWN"
+
+
+class EndpointEvent(_V2Object):
+    """An item of the events feed `GET …/endpoints/{ep}/events` (§4.15); newest first."""
+
+    id: str = ""
+    created_at: LenientDatetime = None
+    type: str = ""
+    deployment_id: str | None = None
+    replica_id: str | None = None
+    subject_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    phase: str | None = None  # not in the SDK's type; read when a server sends it

@@ -80,10 +80,18 @@ class SimDeployment:
     ready: int = 0
     target: int = 0  # desiredReplicas
     last_activity: float = 0.0
+    # For the events feed (v2_sim_events): every state entered (at, state, message), each cold start's
+    # replica boot (at, replicas), and other events the routes recorded (scaled, updated).
+    history: list[tuple[float, str, str]] = field(default_factory=list)
+    boots: list[tuple[float, int]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
 
     def enter(self, state: str, at: float, message: str | None = None) -> None:
+        if state == SCALING and self.state == PROVISIONING and self.target > 0:
+            self.boots.append((at, self.target))  # replicas placed: each pulls, starts, loads, serves
         self.state, self.since = state, at
         self.message = message or MESSAGES[state]
+        self.history.append((at, state, self.message))
         if state == READY:
             self.ready = self.target
             self.last_activity = max(self.last_activity, at)

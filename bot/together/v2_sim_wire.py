@@ -39,7 +39,9 @@ def code_for_status(status: int, default: str) -> str:
     return _CODE_FOR_STATUS.get(status, default)
 
 
-NAME_RULE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Together's CLI names deployments `<model, "/"→"-">-<8 hex>` (e.g. `Qwen-Qwen3.5-9B-FP8-681fb1b5`), which
+# Together accepts: letters of either case, digits, '.', '_' and '-', starting and ending alphanumeric.
+NAME_RULE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 _CLAUSE = re.compile(r'^\s*(\w+)\s*(=|!=|<=|>=|<|>|:)\s*"([^"]*)"\s*$')
 PAGE_DEFAULT, PAGE_MAX = 50, 1000
 

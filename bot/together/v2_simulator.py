@@ -28,11 +28,13 @@ from bot.together.v2_sim_catalog import (
     SUPPORTED_MODELS,
     sim_id,
 )
+from bot.together.v2_sim_events import booted, endpoint_events, filtered_page
 from bot.together.v2_sim_state import (
     DEFAULT_V2_DURATIONS,
     DEGRADED,
     FAILED,
     PROVISIONING,
+    SCALING,
     STOPPED,
     STOPPING,
     V2_STATES,
@@ -125,6 +127,9 @@ class V2Simulator:
         if state not in V2_STATES:
             raise ValueError(f"unknown state {state!r}")
         dep = self._deployments[deployment_id]
+        if state in (PROVISIONING, SCALING) and dep.target == 0:
+            # Started from outside (the console): replicas come up, else READY would serve with none.
+            dep.target = max(1, dep.min_replicas)
         dep.enter(state, self.clock.now(), message)
 
     def autoscale(self, deployment_id: str, replicas: int) -> None:
@@ -158,7 +163,8 @@ class V2Simulator:
             if match and verb == method:
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
                 if "p" in params:
-                    self._check_project(params["p"], allow_public=handler is V2Simulator._get_config)
+                    public = handler in (V2Simulator._get_config, V2Simulator._get_model)
+                    self._check_project(params["p"], allow_public=public)
                 return 200, handler(self, Call(method, params, query, body, now))
         raise V2Error("NOT_FOUND", f"Unknown route: {method} {path}")
 
@@ -211,6 +217,9 @@ class V2Simulator:
 
     def _settle(self, dep: SimDeployment, now: float) -> None:
         dep.settle(now, self.durations, self._has_capacity(dep.hardware), self.auto_stop)
+        serving = booted(dep, now, self.durations[SCALING])
+        if serving is not None:  # a cold start: replicas serve one by one
+            dep.ready = serving
 
     def _settle_all(self, now: float) -> None:
         for dep in self._deployments.values():
@@ -246,7 +255,8 @@ class V2Simulator:
         if not NAME_RULE.match(bare):
             raise V2Error(
                 "INVALID_ARGUMENT",
-                f"{what} {bare!r} is invalid: use lowercase letters, digits and '-', at most 63 characters",
+                f"{what} {bare!r} is invalid: use letters, digits, '.', '_' and '-' (starting and ending with a letter "
+                "or digit), at most 63 characters",
             )
         return bare
 
@@ -558,8 +568,25 @@ class V2Simulator:
             low, high, extra = bounds
             dep.autoscaling_extra = extra
             if (low, high) != (dep.min_replicas, dep.max_replicas) or dep.state in (FAILED, STOPPED):
+                old = dep.target
                 dep.change_bounds(low, high, call.now)
+                dep.log.append(
+                    {
+                        "at": call.now,
+                        "type": "deployment.scaled",
+                        "message": f"Deployment scaled from {old} to {dep.target} replicas",
+                        "extra": {"oldReplicas": old, "newReplicas": dep.target},
+                    }
+                )
         dep.etag, dep.updated_at = new_etag(), call.now
+        dep.log.append(
+            {
+                "at": call.now,
+                "type": "deployment.updated",
+                "message": f"Deployment {dep.name} updated",
+                "extra": {"paths": sorted(fields)},
+            }
+        )
         return self._deployment_json(dep)
 
     def _delete_deployment(self, call: Call) -> Any:
@@ -575,6 +602,34 @@ class V2Simulator:
         ep.traffic_split = [e for e in ep.traffic_split if e["deploymentId"] != dep.id]
         del self._deployments[dep.id]
         return {}
+
+    # --- routes: events, models, experiments (what Together's `tg` CLI reads) ------------------
+
+    def _list_events(self, call: Call) -> Any:
+        ep = self._endpoint(call)
+        self._settle_all(call.now)
+        deps = [self._deployments[d] for d in ep.deployment_ids]
+        events = endpoint_events(ep, deps, self.project_slug, call.now, self.durations[SCALING])
+        return filtered_page(events, call.query)
+
+    def _get_model(self, call: Call) -> Any:
+        resource = f"projects/{call.params['p']}/models/{call.params['ml']}"
+        model = MODELS_BY_RESOURCE.get(resource)
+        if model is None:
+            raise V2Error("NOT_FOUND", f"Model {call.params['ml']} not found")
+        return {
+            "id": call.params["ml"],
+            "name": model.id,
+            "projectId": call.params["p"],
+            "organizationId": "org_platform",
+            "visibility": "VISIBILITY_PUBLIC",
+            "weights": {"type": "WEIGHTS_TYPE_DEFAULT", "contextLength": str(model.context_length)},
+        }
+
+    def _no_experiments(self, call: Call) -> Any:
+        """A/B and shadow experiments are not simulated: every endpoint has none (an empty list)."""
+        self._endpoint(call)
+        return page([], call.query)
 
 
 _P = r"/v2/projects/(?P<p>[^/]+)"
@@ -594,6 +649,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[V2Simulator, Call], Any]]] =
     ("GET", re.compile(_EP), V2Simulator._get_endpoint),
     ("PATCH", re.compile(_EP), V2Simulator._update_endpoint),
     ("DELETE", re.compile(_EP), V2Simulator._delete_endpoint),
+    ("GET", re.compile(_EP + r"/events"), V2Simulator._list_events),
+    ("GET", re.compile(_EP + r"/abExperiments"), V2Simulator._no_experiments),
+    ("GET", re.compile(_EP + r"/shadowExperiments"), V2Simulator._no_experiments),
+    ("GET", re.compile(_P + r"/models/(?P<ml>[^/]+)"), V2Simulator._get_model),
     ("GET", re.compile(_EP + r"/deployments"), V2Simulator._list_deployments),
     ("POST", re.compile(_EP + r"/deployments"), V2Simulator._create_deployment),
     ("GET", re.compile(_EP + r"/deployments/(?P<dep>[^/]+)"), V2Simulator._get_deployment),
