@@ -79,16 +79,7 @@ def test_any_command_gives_a_command_or_a_clear_message(text: str, hardware_know
         no_problems(message_problems({"text": exc.message}))  # shown as the command's answer
         return
     if isinstance(parsed, CreateCommand):  # the form it opens, prefilled from what was typed
-        values = FormValues(
-            model=parsed.model,
-            hardware=parsed.hardware,
-            min_replicas=parsed.min_replicas,
-            max_replicas=parsed.max_replicas,
-            display_name=parsed.display_name,
-            inactive_timeout=parsed.inactive_timeout
-            if parsed.inactive_timeout is not None
-            else DEFAULT_INACTIVE_TIMEOUT,
-        )
+        values = FormValues.from_command(parsed, DEFAULT_INACTIVE_TIMEOUT)
         check_form(values, HARDWARE if hardware_known and parsed.model else None)
 
 

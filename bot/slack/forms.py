@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
-from bot.domain.command import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES
+from bot.domain.command import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES, CreateCommand
 from bot.domain.cost import CostEstimate, format_dollars, replica_count
 from bot.domain.directory import MAX_CHOICES, ModelChoice
 from bot.domain.errors import PolicyLimit, UserError
@@ -31,6 +31,20 @@ class FormValues:
     prompt_cache: bool = True
     start_now: bool = True
     problems: dict[str, str] = field(default_factory=dict)  # block id -> what is wrong with it
+
+    @classmethod
+    def from_command(cls, command: CreateCommand, default_timeout: int) -> FormValues:
+        """The form as `/endpoint create ...` prefills it (auto-stop: `default_timeout` when not typed)."""
+        return cls(
+            model=command.model,
+            hardware=command.hardware,
+            min_replicas=command.min_replicas,
+            max_replicas=command.max_replicas,
+            display_name=command.display_name,
+            inactive_timeout=command.inactive_timeout
+            if command.inactive_timeout is not None
+            else default_timeout,
+        )
 
     def to_draft(self) -> LaunchDraft:
         """A complete draft, or a UserError naming the first missing field."""

@@ -111,16 +111,7 @@ class Listeners:
             return
         ack()
         since = time.monotonic()
-        values = FormValues(
-            model=parsed.model,
-            hardware=parsed.hardware,
-            min_replicas=parsed.min_replicas,
-            max_replicas=parsed.max_replicas,
-            display_name=parsed.display_name,
-            inactive_timeout=parsed.inactive_timeout
-            if parsed.inactive_timeout is not None
-            else DEFAULT_INACTIVE_TIMEOUT,
-        )
+        values = FormValues.from_command(parsed, DEFAULT_INACTIVE_TIMEOUT)
         try:
             self.launches.precheck_person(parsed.model, parsed.max_replicas, user_id=command["user_id"])
         except UserError as exc:
