@@ -848,10 +848,17 @@ class FakeSlack:
     # -------------------------------------------------------------- request handling
 
     def _record(self, call: Call) -> None:
+        self._notify(self._append(call), call)
+
+    def _append(self, call: Call) -> list[Callable[[Call], None]]:
+        """Record the call; returns the listeners to tell once the lock is released."""
         with self._cond:
             self._calls.append(call)
             self._cond.notify_all()
-            listeners = list(self._listeners)
+            return list(self._listeners)
+
+    @staticmethod
+    def _notify(listeners: list[Callable[[Call], None]], call: Call) -> None:
         for listener in listeners:
             listener(call)
 
@@ -870,8 +877,9 @@ class FakeSlack:
                 reply = _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
             else:
                 reply = self._authorize(params, headers) or self._run_method(method, params)
-        self._record(
-            Call(
+            # Recorded under the same lock as its effect: whoever sees the effect (a view, a message) also
+            # finds the call that made it.
+            call = Call(
                 method=method,
                 params=copy.deepcopy(params),
                 headers=dict(headers),
@@ -881,7 +889,8 @@ class FakeSlack:
                 response_headers=dict(reply.headers),
                 problems=_problems_of(reply.body),
             )
-        )
+            listeners = self._append(call)
+        self._notify(listeners, call)
         return reply
 
     @staticmethod
