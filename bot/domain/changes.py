@@ -23,7 +23,7 @@ from bot.domain.cost import dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import Tier, plural
-from bot.domain.provider import BOUNDS_UNKNOWN, EndpointInfo, ProviderBadRequest, ProviderError
+from bot.domain.provider import ProviderError
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed
 from bot.store.tables import utcnow
@@ -249,18 +249,12 @@ class ChangeRequests:
     def _start(self, managed: Managed, change: LaunchRequest) -> Outcome:
         lifecycle = self.lifecycle
         low, high = change.draft.min_replicas, change.draft.max_replicas
-
-        def call() -> EndpointInfo:
-            try:
-                return lifecycle.provider.update_endpoint(managed.id, state="STARTED")
-            except ProviderBadRequest as exc:
-                if exc.code != BOUNDS_UNKNOWN:
-                    raise
-                return lifecycle.provider.update_endpoint(
-                    managed.id, state="STARTED", min_replicas=low, max_replicas=high
-                )
-
-        answer = lifecycle._call(Act.START, managed, change.requested_by, call)
+        answer = lifecycle._call(
+            Act.START,
+            managed,
+            change.requested_by,
+            lambda: lifecycle.start_at_together(managed.id, low, high),
+        )
         return lifecycle._done(
             Act.START, managed, change.requested_by, managed.state, answer.state, change=change.id
         )

@@ -423,37 +423,17 @@ class LaunchService:
             )
         note = _clean(reason)
         request = self.ensure_may_decide(request_id, user_id, approving=False)
-        now = self.now()
-        with self.store.transaction() as tx:
-            # The compare-and-set is the guard: of any number of simultaneous clicks, one wins.
-            won = tx.move_request(
-                request_id, [RequestStatus.PENDING], RequestStatus.REJECTED, unexpired_at=now
-            )
-            if won:
-                tx.insert_decision(
-                    request_id=request_id,
-                    team_id=request.team_id,
-                    user_id=user_id,
-                    decision="rejected",
-                    note=note,
-                    at=now,
-                )
-                after: dict[str, Any] = {}
-                if request.approvals:
-                    after["approvals"] = [a.user_id for a in request.approvals]
-                tx.announce(
-                    request,
-                    actor=user_id,
-                    action=audited(request, "rejected"),
-                    reply={"event": "rejected", "user": user_id, "note": note},
-                    note=note,
-                    **after,
-                )
-        if not won:
-            self._open(self._get(request_id))  # raises: decided by someone else, or expired
-            raise AlreadyDecided(decided_message(self._get(request_id), self.catalog))
-        self._on_outbox()
-        return self._get(request_id)
+        after: dict[str, Any] = {"note": note}
+        if request.approvals:
+            after["approvals"] = [a.user_id for a in request.approvals]
+        return self._close(
+            request,
+            user_id,
+            RequestStatus.REJECTED,
+            decision_note=note,
+            reply={"event": "rejected", "user": user_id, "note": note},
+            **after,
+        )
 
     def withdraw(self, request_id: int, user_id: str) -> LaunchRequest:
         """The requester calls off their own request while nobody has decided it."""
@@ -466,32 +446,46 @@ class LaunchService:
                 "it can reject it instead."
             )
         request = self._open(request)
+        return self._close(
+            request,
+            user_id,
+            RequestStatus.WITHDRAWN,
+            decision_note=None,
+            reply={"event": "withdrawn", "user": user_id},
+            approvals=[a.user_id for a in request.approvals],
+        )
+
+    def _close(
+        self,
+        request: LaunchRequest,
+        user_id: str,
+        status: RequestStatus,
+        *,
+        decision_note: str | None,
+        reply: dict[str, Any],
+        **audit: Any,
+    ) -> LaunchRequest:
+        """End a pending request as rejected or withdrawn: its decision, audit and thread reply."""
+        decision = status.value  # "rejected", "withdrawn"
         now = self.now()
         with self.store.transaction() as tx:
-            won = tx.move_request(
-                request_id, [RequestStatus.PENDING], RequestStatus.WITHDRAWN, unexpired_at=now
-            )
+            # The compare-and-set is the guard: of any number of simultaneous clicks, one wins.
+            won = tx.move_request(request.id, [RequestStatus.PENDING], status, unexpired_at=now)
             if won:
                 tx.insert_decision(
-                    request_id=request_id,
+                    request_id=request.id,
                     team_id=request.team_id,
                     user_id=user_id,
-                    decision="withdrawn",
-                    note=None,
+                    decision=decision,
+                    note=decision_note,
                     at=now,
                 )
-                tx.announce(
-                    request,
-                    actor=user_id,
-                    action=audited(request, "withdrawn"),
-                    reply={"event": "withdrawn", "user": user_id},
-                    approvals=[a.user_id for a in request.approvals],
-                )
+                tx.announce(request, actor=user_id, action=audited(request, decision), reply=reply, **audit)
         if not won:
-            self._open(self._get(request_id))
-            raise AlreadyDecided(decided_message(self._get(request_id), self.catalog))
+            self._open(self._get(request.id))  # raises: decided by someone else, or expired
+            raise AlreadyDecided(decided_message(self._get(request.id), self.catalog))
         self._on_outbox()
-        return self._get(request_id)
+        return self._get(request.id)
 
     # --- expiring -------------------------------------------------------------------------
 

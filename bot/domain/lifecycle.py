@@ -261,22 +261,25 @@ class LifecycleService:
         if tier is not None:
             return self.changes.ask(managed, user_id, START, managed.min_replicas, managed.max_replicas, tier)
 
-        def call() -> EndpointInfo:
-            try:
-                return self.provider.update_endpoint(managed.id, state="STARTED")
-            except ProviderBadRequest as exc:
-                if exc.code != BOUNDS_UNKNOWN:
-                    raise
-                # stopped outside the bot, Together forgot its replica range: start it with the recorded one
-                return self.provider.update_endpoint(
-                    managed.id,
-                    state="STARTED",
-                    min_replicas=managed.min_replicas,
-                    max_replicas=managed.max_replicas,
-                )
-
-        answer = self._call(Act.START, managed, user_id, call)
+        answer = self._call(
+            Act.START,
+            managed,
+            user_id,
+            lambda: self.start_at_together(managed.id, managed.min_replicas, managed.max_replicas),
+        )
         return self._done(Act.START, managed, user_id, known, answer.state)
+
+    def start_at_together(self, endpoint_id: str, min_replicas: int, max_replicas: int) -> EndpointInfo:
+        """Ask Together to start the endpoint; where it forgot the replica range (stopped outside the bot),
+        start it with the given one."""
+        try:
+            return self.provider.update_endpoint(endpoint_id, state="STARTED")
+        except ProviderBadRequest as exc:
+            if exc.code != BOUNDS_UNKNOWN:
+                raise
+            return self.provider.update_endpoint(
+                endpoint_id, state="STARTED", min_replicas=min_replicas, max_replicas=max_replicas
+            )
 
     def delete(self, endpoint_id: str, user_id: str) -> Outcome:
         """Delete now where Together can; otherwise start the stop it needs first and finish later.
