@@ -14,11 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from bot.store.db import alembic_config
+from bot.store.db import current_heads, schema_heads
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +97,11 @@ class Readiness:
     token: TokenHealth
 
     def __post_init__(self) -> None:
-        url = self.engine.url.render_as_string(hide_password=False)
-        self._heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+        self._heads = schema_heads(self.engine)
 
     def database_problem(self) -> str | None:
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-                current = set(MigrationContext.configure(connection).get_current_heads())
+            current = current_heads(self.engine)  # also the reachability check: one round trip
         except Exception as exc:
             return f"database unreachable ({type(exc).__name__})"
         if current != self._heads:

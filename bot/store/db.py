@@ -119,12 +119,25 @@ def has_record(url: str) -> bool:
         engine.dispose()
 
 
+def schema_heads(engine: Engine) -> set[str]:
+    """The revisions a current schema is at (read from migrations/, no database round trip)."""
+    return set(_scripts(engine).get_heads())
+
+
+def current_heads(engine: Engine) -> set[str]:
+    """The revisions the database is at: one round trip, raising what the driver raises when unreachable."""
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
 def pending_migrations(engine: Engine) -> list[str]:
     """Revisions not yet applied (empty when the schema is current)."""
-    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
-    with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    heads = set(script.get_heads())
-    if current == heads:
+    script = _scripts(engine)
+    current = current_heads(engine)
+    if current == set(script.get_heads()):
         return []
     return [rev.revision for rev in script.walk_revisions() if rev.revision not in current]
+
+
+def _scripts(engine: Engine) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
