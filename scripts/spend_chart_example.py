@@ -25,8 +25,8 @@ from bot.runtime import build_bot
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
 from bot.spend_files import spend_chart
-from bot.testing.driver import SlackDriver
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
 from bot.together.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 

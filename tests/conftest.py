@@ -19,10 +19,10 @@ from bot.config import Settings, load_settings
 from bot.runtime import Bot, build_bot
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
-from bot.testing import slack_requests
-from bot.testing.block_kit_rules import REFUSALS
-from bot.testing.driver import SlackDriver
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox import slack_requests
+from bot.sandbox.block_kit_rules import REFUSALS
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
 from bot.together.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 from bot.together.v2_client import TogetherV2Client

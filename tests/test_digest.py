@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.runtime import Bot
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

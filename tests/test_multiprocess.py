@@ -18,8 +18,8 @@ import pytest
 from bot.audit import audit_rows
 from bot.store.db import make_engine
 from bot.store.store import Store
-from bot.testing.driver import SlackDriver
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
 from bot.together.simulator import SimulatorServer
 from tests.conftest import (
     APPROVER,

@@ -1,6 +1,6 @@
 """Property tests: whatever a person types in a command, and whatever a form's state holds when it is
 submitted, the bot answers with a valid request or a clear message; never an exception, and never anything
-the strict fake Slack (bot/testing/block_kit_rules.py) would refuse."""
+the strict fake Slack (bot/sandbox/block_kit_rules.py) would refuse."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from bot.slack.ids import Action, Block, Option
 from bot.slack.listeners import DEFAULT_INACTIVE_TIMEOUT, _short
 from bot.slack.messages import Renderer
 from bot.slack.metadata import EndpointActionMeta, LaunchFormMeta
-from bot.testing.block_kit_rules import message_problems, view_ack_problems, view_problems, view_size_problem
+from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems, view_size_problem
 
 CATALOG = Catalog()
 POLICY = LaunchPolicy.from_environment(["UAPPROVER1"])

@@ -16,8 +16,8 @@ import pytest
 
 from bot.domain.launch import HARDWARE_CACHE_SECONDS
 from bot.slack.ids import Action, Block
-from bot.testing.fake_slack import Call
-from bot.testing.slack_requests import state_values
+from bot.sandbox.fake_slack import Call
+from bot.sandbox.slack_requests import state_values
 from tests.conftest import (
     APPROVER,
     CHANNEL,

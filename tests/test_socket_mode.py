@@ -1,5 +1,5 @@
 """Socket Mode end to end: the real bot, connected by slack_sdk's own Socket Mode client (what `bot run` uses
-when SLACK_APP_TOKEN is set) to the fake Slack's Socket Mode (bot/testing/fake_socket_mode.py), driven by
+when SLACK_APP_TOKEN is set) to the fake Slack's Socket Mode (bot/sandbox/fake_socket_mode.py), driven by
 the same steps as the HTTP tests."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.ids import Block
-from bot.testing.driver import SlackDriver
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import (
     APP_TOKEN,
     APPROVER,

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, build_stack_bot, provider_for
 
 pytestmark = pytest.mark.backend("v1", reason="start-up does not depend on the Together API")

@@ -16,7 +16,7 @@ from bot.shell.commands import Shell, StopScript
 from bot.shell.render import Style
 from bot.shell.wiring import DEFAULT_APPROVER, ForeignDatabase, LocalBot, start_local
 from bot.store.db import DatabaseInUse
-from bot.testing.driver import DEFAULT_CHANNEL
+from bot.sandbox.driver import DEFAULT_CHANNEL
 from bot.together.simulator import DEFAULT_DURATIONS
 from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.testing.fake_slack import Message
+from bot.sandbox.fake_slack import Message
 
 # The bot's own icons, shown as characters on a terminal (piped output keeps Slack's :shortcodes:).
 EMOJI = {

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.shell.render import PLAIN, Style, buttons, message_lines, view_lines
-from bot.testing.block_kit_rules import REFUSALS
-from bot.testing.fake_slack import FakeSlack, Message
+from bot.sandbox.block_kit_rules import REFUSALS
+from bot.sandbox.fake_slack import FakeSlack, Message
 
 BOT_NAME = "endpoint-bot"
 

@@ -5,7 +5,7 @@
 ``v0:<timestamp>:<body>``).  Each :class:`SignedRequest` can be dispatched in-process to a Bolt app
 (:meth:`SignedRequest.as_bolt_request`) or POSTed to a running server (:meth:`SignedRequest.post`).
 
-Wire it to a :class:`~bot.testing.fake_slack.FakeSlack` with ``fake.requests(secret)``: response_urls
+Wire it to a :class:`~bot.sandbox.fake_slack.FakeSlack` with ``fake.requests(secret)``: response_urls
 then point at the fake (so ``respond()`` lands there) and trigger_ids are issued by the fake (so
 views opened with them belong to the right user).
 """
@@ -26,7 +26,7 @@ import httpx
 from slack_bolt import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.testing.fake_slack import (
+from bot.sandbox.fake_slack import (
     FakeSlack,
     Message,
     channel_name_for,

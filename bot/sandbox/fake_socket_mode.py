@@ -1,6 +1,6 @@
 """Slack's Socket Mode, played locally: ``apps.connections.open`` and the WebSocket it hands out.
 
-:class:`FakeSocketMode` belongs to a :class:`~bot.testing.fake_slack.FakeSlack` (``fake.socket_mode``) and
+:class:`FakeSocketMode` belongs to a :class:`~bot.sandbox.fake_slack.FakeSlack` (``fake.socket_mode``) and
 serves on the fake's own port, so a Socket Mode client pointed at the fake's Web API finds everything:
 
 ``apps.connections.open``
@@ -198,7 +198,7 @@ class _Connection:
 
 
 class FakeSocketMode:
-    """Socket Mode for a :class:`~bot.testing.fake_slack.FakeSlack`.  See the module docstring."""
+    """Socket Mode for a :class:`~bot.sandbox.fake_slack.FakeSlack`.  See the module docstring."""
 
     def __init__(self, *, app_token: str | None, app_id: str, root_url: Any) -> None:
         self.app_token = app_token  # None: any xapp- token is accepted

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.testing.fake_slack import FakeSlack, TsClock, ensure_block_ids, make_response_tag
+from bot.sandbox.fake_slack import FakeSlack, TsClock, ensure_block_ids, make_response_tag
 
 MODAL = {
     "type": "modal",

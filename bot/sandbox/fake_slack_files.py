@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.testing.fake_slack import FakeSlack
+    from bot.sandbox.fake_slack import FakeSlack
 
 UPLOAD_PATH = "/upload/v1/"
 FILE_METHODS = frozenset(
@@ -129,7 +129,7 @@ class FakeFiles:
 
     def receive(self, ticket: str, data: bytes) -> tuple[int, str]:
         """The POST of the bytes to an upload URL: (status, body). Recorded as a call named "upload"."""
-        from bot.testing.fake_slack import Call
+        from bot.sandbox.fake_slack import Call
 
         with self._lock:
             file_id = self._by_ticket.pop(ticket, None)

@@ -13,9 +13,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.testing.block_kit_rules import message_problems, view_ack_problems, view_problems
-from bot.testing.fake_slack import FakeSlack, SlackRefused
-from bot.testing.slack_requests import AckTimeout
+from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems
+from bot.sandbox.fake_slack import FakeSlack, SlackRefused
+from bot.sandbox.slack_requests import AckTimeout
 
 MODAL: dict[str, Any] = {
     "type": "modal",

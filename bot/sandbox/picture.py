@@ -1,11 +1,11 @@
 """The README's picture: a launch card and its thread, from the bot's own Block Kit payloads.
 
-    python -m bot.testing.picture            # docs/images/launch.html and launch.png (needs Chromium)
-    python -m bot.testing.picture --html     # the HTML only (what the test compares)
+    python -m bot.sandbox.picture            # docs/images/launch.html and launch.png (needs Chromium)
+    python -m bot.sandbox.picture --html     # the HTML only (what the test compares)
 
 It runs a launch through the whole bot as `bot shell` does (the real app, the pretend Slack, the Together
 simulator), from `/endpoint create` to STARTED, takes the card and the thread replies the bot posted, and
-renders them as a Slack window (bot/testing/blockkit_html.py). The bot renders them as it would for a real
+renders them as a Slack window (bot/sandbox/blockkit_html.py). The bot renders them as it would for a real
 v1 workspace: no "simulated" notes, Together's own inference URL in the `curl` example. What changes from
 one run to the next (endpoint id and name, dates) is replaced by fixed values, so that the HTML is the same
 every time and a test can tell when the picture is stale. The PNG is a headless Chromium screenshot of the
@@ -29,9 +29,9 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.shell.wiring import start_local
 from bot.slack.ids import Block
-from bot.testing import blockkit_html
-from bot.testing.driver import DEFAULT_CHANNEL
-from bot.testing.fake_slack import Message
+from bot.sandbox import blockkit_html
+from bot.sandbox.driver import DEFAULT_CHANNEL
+from bot.sandbox.fake_slack import Message
 
 IMAGES = Path(__file__).resolve().parent.parent.parent / "docs" / "images"
 HTML = IMAGES / "launch.html"
@@ -182,7 +182,7 @@ def screenshot(html_path: Path, png_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.testing.picture", description=__doc__.splitlines()[0]
+        prog="python -m bot.sandbox.picture", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--html", action="store_true", help="write the HTML only (no Chromium needed)")
     args = parser.parse_args(argv)

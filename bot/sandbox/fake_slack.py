@@ -19,7 +19,7 @@ Two kinds of URL are served:
 
 ``/link/?ticket=...``
     Socket Mode: the WebSocket URL ``apps.connections.open`` hands out (an app-level token is needed for
-    that method); see :mod:`bot.testing.fake_socket_mode` and ``fake.socket_mode``.
+    that method); see :mod:`bot.sandbox.fake_socket_mode` and ``fake.socket_mode``.
 
 Unknown methods
     A method name must look like ``family.method`` and its family must be a real Slack API family
@@ -57,10 +57,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from bot.testing import block_kit_rules
-from bot.testing.fake_slack_files import FILE_METHODS, UPLOAD_PATH, FakeFile, FakeFiles
-from bot.testing.fake_slack_files import HANDLERS as FILE_HANDLERS
-from bot.testing.fake_socket_mode import FakeSocketMode
+from bot.sandbox import block_kit_rules
+from bot.sandbox.fake_slack_files import FILE_METHODS, UPLOAD_PATH, FakeFile, FakeFiles
+from bot.sandbox.fake_slack_files import HANDLERS as FILE_HANDLERS
+from bot.sandbox.fake_socket_mode import FakeSocketMode
 
 __all__ = [
     "BOT_ID",
@@ -551,7 +551,7 @@ class FakeSlack:
 
     def requests(self, signing_secret: str, **kwargs: Any) -> Any:
         """A ``SlackRequests`` wired to this fake (response_urls and trigger_ids come from here)."""
-        from bot.testing.slack_requests import SlackRequests
+        from bot.sandbox.slack_requests import SlackRequests
 
         kwargs.setdefault("team_id", self.team_id)
         kwargs.setdefault("team_domain", self.team_domain)

@@ -11,7 +11,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.testing.fake_slack import FakeSlack
+from bot.sandbox.fake_slack import FakeSlack
 
 TOKEN = "xoxb-files-test"
 

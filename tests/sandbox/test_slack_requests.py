@@ -11,8 +11,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.testing.fake_slack import FakeSlack
-from bot.testing.slack_requests import SignedRequest, SlackRequests, state_values
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedRequest, SlackRequests, state_values
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

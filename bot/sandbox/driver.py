@@ -16,10 +16,10 @@ from typing import Any, Protocol
 import httpx
 
 from bot.slack.ids import Block
-from bot.testing import slack_requests
-from bot.testing.fake_slack import FakeSlack, Message, SlackRefused
-from bot.testing.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
-from bot.testing.slack_requests import (
+from bot.sandbox import slack_requests
+from bot.sandbox.fake_slack import FakeSlack, Message, SlackRefused
+from bot.sandbox.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
+from bot.sandbox.slack_requests import (
     AckTimeout,
     SignedRequest,
     SlackRequests,
