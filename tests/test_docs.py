@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.sandbox import picture
+from bot.shell import picture
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|<img [^>]*src=\"([^\"]+)\"")
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-STALE = "run `python -m bot.sandbox.picture` (Chromium makes the PNG) and commit docs/images/"
+STALE = "run `python -m bot.shell.picture` (Chromium makes the PNG) and commit docs/images/"
 
 
 def test_the_readme_picture_shows_what_the_bot_sends_now() -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.shell.render import EMOJI
+from bot.sandbox.emoji import EMOJI, replace_shortcodes
 
 _TOKEN = re.compile(r"<([^<>]+)>")
 _CODE_BLOCK = re.compile(r"```(.*?)```", re.DOTALL)
@@ -21,7 +21,6 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 _STRIKE = re.compile(r"(?<![\w~])~([^~\n]+)~(?![\w~])")
-_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
 EXTRA_EMOJI = {"alarm_clock": "⏰", "large_yellow_circle": "🟡", "hourglass": "⌛"}
 
 
@@ -39,7 +38,7 @@ def mrkdwn(text: str, names: Mapping[str, str]) -> str:
     text = _BOLD.sub(r"<b>\1</b>", text)
     text = _ITALIC.sub(r"<i>\1</i>", text)
     text = _STRIKE.sub(r"<s>\1</s>", text)
-    text = _SHORTCODE.sub(lambda m: EMOJI.get(m.group(1)) or EXTRA_EMOJI.get(m.group(1)) or m.group(0), text)
+    text = replace_shortcodes(text, {**EXTRA_EMOJI, **EMOJI})
     text = text.replace("\n", "<br>")
     return re.sub(r"\x00(\d+)\x00", lambda m: stash[int(m.group(1))], text)
 

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.slack.ids import Block
 from bot.sandbox import slack_requests
 from bot.sandbox.fake_slack import FakeSlack, Message, SlackRefused
 from bot.sandbox.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
@@ -25,6 +24,7 @@ from bot.sandbox.slack_requests import (
     SlackRequests,
     state_values,
 )
+from bot.slack.ids import Block
 
 DEFAULT_CHANNEL = "C0LAUNCH"
 PENDING_SECONDS = 20.0  # how long a person waits for a form that says it is asking Together

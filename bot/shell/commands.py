@@ -11,11 +11,11 @@ from typing import Any, TextIO
 
 from bot.domain.catalog import describe_hardware
 from bot.domain.errors import UserError
+from bot.sandbox.driver import DriverError
 from bot.shell.render import PLAIN, Style, buttons, option_text, short_option
 from bot.shell.screen import Screen, Snapshot
 from bot.shell.wiring import LocalBot
 from bot.slack.ids import COMMAND, Block
-from bot.sandbox.driver import DriverError
 
 DEFAULT_WAIT_SECONDS = 60.0
 SUBMIT_ANSWER_SECONDS = 3.0  # Slack's own bound on an answer; the bot answers a submission well within it

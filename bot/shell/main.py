@@ -12,11 +12,11 @@ from typing import TextIO
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.sandbox.driver import DEFAULT_CHANNEL
 from bot.shell.commands import Shell, StopScript
 from bot.shell.render import Style
 from bot.shell.wiring import DEFAULT_APPROVER, ForeignDatabase, LocalBot, start_local
 from bot.store.db import DatabaseInUse
-from bot.sandbox.driver import DEFAULT_CHANNEL
 from bot.together.simulator import DEFAULT_DURATIONS
 from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 

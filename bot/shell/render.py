@@ -6,29 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.emoji import replace_shortcodes
 from bot.sandbox.fake_slack import Message
 
-# The bot's own icons, shown as characters on a terminal (piped output keeps Slack's :shortcodes:).
-EMOJI = {
-    "hourglass": "⌛",
-    "hourglass_flowing_sand": "⏳",
-    "white_check_mark": "✅",
-    "no_entry": "⛔",
-    "rocket": "🚀",
-    "x": "❌",
-    "warning": "⚠️",
-    "large_green_circle": "🟢",
-    "red_circle": "🔴",
-    "arrows_counterclockwise": "🔄",
-    "double_vertical_bar": "⏸️",
-    "black_square_for_stop": "⏹️",
-    "wastebasket": "🗑️",
-    "grey_question": "❔",
-    "test_tube": "🧪",
-}
-
 _ANGLE = re.compile(r"<([^<>]+)>")
-_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 
@@ -88,7 +69,7 @@ def mrkdwn(text: str | None, style: Style = PLAIN) -> str:
     out = _ANGLE.sub(angle, text)
     out = out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     if style.color:
-        out = _SHORTCODE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), out)
+        out = replace_shortcodes(out)  # the bot's own icons as characters on a terminal
         out = _BOLD.sub(lambda m: style.bold(m.group(1)), out)
         out = _ITALIC.sub(lambda m: style.italic(m.group(1)), out)
     return out

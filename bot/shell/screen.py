@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.shell.render import PLAIN, Style, buttons, message_lines, view_lines
 from bot.sandbox.block_kit_rules import REFUSALS
 from bot.sandbox.fake_slack import FakeSlack, Message
+from bot.shell.render import PLAIN, Style, buttons, message_lines, view_lines
 
 BOT_NAME = "endpoint-bot"
 

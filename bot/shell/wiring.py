@@ -16,10 +16,10 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.domain.model import RequestStatus
 from bot.runtime import Bot, build_bot
-from bot.server import ServerThread
-from bot.slack.app import make_web_client
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
+from bot.server import ServerThread
+from bot.slack.app import make_web_client
 from bot.together.local import LOCAL_KEY, serve_simulator, simulator_client
 from bot.together.simulator import SimulatorServer
 

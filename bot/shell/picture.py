@@ -1,7 +1,7 @@
 """The README's picture: a launch card and its thread, from the bot's own Block Kit payloads.
 
-    python -m bot.sandbox.picture            # docs/images/launch.html and launch.png (needs Chromium)
-    python -m bot.sandbox.picture --html     # the HTML only (what the test compares)
+    python -m bot.shell.picture              # docs/images/launch.html and launch.png (needs Chromium)
+    python -m bot.shell.picture --html       # the HTML only (what the test compares)
 
 It runs a launch through the whole bot as `bot shell` does (the real app, the pretend Slack, the Together
 simulator), from `/endpoint create` to STARTED, takes the card and the thread replies the bot posted, and
@@ -27,11 +27,11 @@ import time
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.shell.wiring import start_local
-from bot.slack.ids import Block
 from bot.sandbox import blockkit_html
 from bot.sandbox.driver import DEFAULT_CHANNEL
 from bot.sandbox.fake_slack import Message
+from bot.shell.wiring import start_local
+from bot.slack.ids import Block
 
 IMAGES = Path(__file__).resolve().parent.parent.parent / "docs" / "images"
 HTML = IMAGES / "launch.html"
@@ -181,9 +181,7 @@ def screenshot(html_path: Path, png_path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.sandbox.picture", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bot.shell.picture", description=__doc__.splitlines()[0])
     parser.add_argument("--html", action="store_true", help="write the HTML only (no Chromium needed)")
     args = parser.parse_args(argv)
     IMAGES.mkdir(parents=True, exist_ok=True)
