@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
 from bot.runtime import Bot, build_bot
-from bot.slack.app import make_web_client
 from bot.sandbox.fake_slack import FakeSlack
+from bot.slack.app import make_web_client
 from bot.together.client import TogetherClient
 from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
 from bot.together.v2_client import TogetherV2Client

@@ -40,13 +40,13 @@ from benchmarks._common import (
     simulated_bot,
     whole_number,
 )
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_requests import SignedRequest, SlackRequests
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
 from bot.slack.ids import COMMAND, Action
 from bot.store.store import Store
-from bot.sandbox.driver import SlackDriver
-from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.slack_requests import SignedRequest, SlackRequests
 
 CREATE_TEXT = "create llama-8b h100 2-5"
 LIST_TEXT = "list"

@@ -53,8 +53,8 @@ from benchmarks._common import (
 from bot.domain.model import LaunchDraft, RequestStatus
 from bot.domain.provider import EndpointInfo, LaunchSpec
 from bot.runtime import poll_interval
-from bot.store.tables import utcnow
 from bot.sandbox.fake_slack import FakeSlack
+from bot.store.tables import utcnow
 from bot.together.simulator import RecordedRequest, SimulatorTransport, TogetherSimulator
 
 MODEL_ALIAS = "llama-8b"

@@ -22,11 +22,11 @@ from bot.config import load_settings
 from bot.domain.launch import display_name
 from bot.domain.spend_views import SpendViews, month_window
 from bot.runtime import build_bot
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
 from bot.spend_files import spend_chart
-from bot.sandbox.driver import SlackDriver
-from bot.sandbox.fake_slack import FakeSlack
 from bot.together.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 

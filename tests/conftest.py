@@ -17,16 +17,17 @@ from sqlalchemy import create_engine, text
 
 from bot.config import Settings, load_settings
 from bot.runtime import Bot, build_bot
-from bot.server import ServerThread
-from bot.slack.app import make_web_client
 from bot.sandbox import slack_requests
 from bot.sandbox.block_kit_rules import REFUSALS
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
+from bot.server import ServerThread
+from bot.slack.app import make_web_client
 from bot.together.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 from bot.together.v2_client import TogetherV2Client
 from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
+from tests.support.socket_mode import FakeSlackWithSocketMode
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-42"
@@ -290,8 +291,8 @@ def together(sim_server: SimulatorServer) -> Iterator[TogetherClient]:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as fake:
+def fake_slack() -> Iterator[FakeSlackWithSocketMode]:
+    with FakeSlackWithSocketMode(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as fake:
         yield fake
 
 

@@ -14,11 +14,11 @@ from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, Request
 from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import EndpointInfo
 from bot.domain.running import HistoryEntry, Home, Listing, Managed
+from bot.sandbox.block_kit_rules import message_problems, view_problems
 from bot.slack import lifecycle_views as views
 from bot.slack.ids import Block
 from bot.slack.messages import Renderer
 from bot.slack.text import escape, fit, fit_lines
-from bot.sandbox.block_kit_rules import message_problems, view_problems
 from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack
 from tests.test_launch_flow import launch_text, request_launch
 

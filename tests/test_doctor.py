@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store.db import make_engine, migrate
 from bot.sandbox.fake_slack import FakeSlack
+from bot.store.db import make_engine, migrate
 from bot.together.simulator import SimulatorServer
 from tests.conftest import APPROVER, BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY
 

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from bot.audit import audit_rows
-from bot.store.db import make_engine
-from bot.store.store import Store
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
+from bot.store.db import make_engine
+from bot.store.store import Store
 from bot.together.simulator import SimulatorServer
 from tests.conftest import (
     APPROVER,

@@ -19,13 +19,13 @@ from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, Request
 from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import HardwareOption
 from bot.domain.running import Managed
+from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems, view_size_problem
 from bot.slack import lifecycle_views as views
 from bot.slack.forms import FormValues, launch_form, read_form
 from bot.slack.ids import Action, Block, Option
 from bot.slack.listeners import DEFAULT_INACTIVE_TIMEOUT, _short
 from bot.slack.messages import Renderer
 from bot.slack.metadata import EndpointActionMeta, LaunchFormMeta
-from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems, view_size_problem
 
 CATALOG = Catalog()
 POLICY = LaunchPolicy.from_environment(["UAPPROVER1"])

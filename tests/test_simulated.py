@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from bot.runtime import build_bot
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
 from bot.slack.messages import SIMULATED_CARD_NOTE, SIMULATED_REPLY_NOTE
-from bot.sandbox.driver import SlackDriver
-from bot.sandbox.fake_slack import FakeSlack
 from tests.conftest import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings
 from tests.test_launch_flow import approve, request_launch
 

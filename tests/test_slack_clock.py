@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from bot.domain.launch import HARDWARE_CACHE_SECONDS
+from bot.sandbox.slack_types import Call
+from bot.sandbox.view_state import state_values
 from bot.slack.ids import Action, Block
-from bot.sandbox.fake_slack import Call
-from bot.sandbox.slack_requests import state_values
 from tests.conftest import (
     APPROVER,
     CHANNEL,

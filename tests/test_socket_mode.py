@@ -1,5 +1,5 @@
 """Socket Mode end to end: the real bot, connected by slack_sdk's own Socket Mode client (what `bot run` uses
-when SLACK_APP_TOKEN is set) to the fake Slack's Socket Mode (bot/sandbox/fake_socket_mode.py), driven by
+when SLACK_APP_TOKEN is set) to the fake Slack's Socket Mode (tests/support/socket_mode.py, on the websockets library), driven by
 the same steps as the HTTP tests."""
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.ids import Block
-from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
+from bot.slack.ids import Block
 from tests.conftest import (
     APP_TOKEN,
     APPROVER,
@@ -27,6 +26,7 @@ from tests.conftest import (
     build_stack_bot,
     provider_for,
 )
+from tests.support.socket_mode import driver_over_socket_mode
 from tests.test_launch_flow import approve, launch_text, states
 
 pytestmark = pytest.mark.backend(
@@ -64,7 +64,7 @@ def socket_stack(
     bot = build_stack_bot(database_url, fake_slack, sim, sim_server, provider, backend)
     handler = connect(bot)
     fake_slack.socket_mode.wait_for_connections(1)
-    driver = SlackDriver.over_socket_mode(fake_slack)
+    driver = driver_over_socket_mode(fake_slack)
     yield Stack(bot, None, driver, fake_slack, sim, clock, backend), handler
     disconnect(handler, fake_slack)
     bot.stop()
@@ -152,7 +152,7 @@ def test_the_bot_reconnects_when_slack_closes_the_socket(
     provider = provider_for(backend, sim, sim_server, clock)
     bot = build_stack_bot(database_url, fake_slack, sim, sim_server, provider, backend)
     handler = connect(bot, ping_interval=1)
-    driver = SlackDriver.over_socket_mode(fake_slack)
+    driver = driver_over_socket_mode(fake_slack)
     try:
         fake_slack.socket_mode.wait_for_connections(1)
         fake_slack.socket_mode.close_connections()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.audit import audit_rows
-from bot.sandbox.fake_slack import Call
+from bot.sandbox.slack_types import Call
 from tests.conftest import APPROVER, CHANNEL, TOGETHER_KEY, Stack, provider_for, start_stack
 from tests.lifecycle_helpers import answer, launch, thread_of
 from tests.test_launch_flow import approve, request_launch

@@ -1,8 +1,8 @@
 """Plays a person in Slack: types commands, clicks buttons, fills and submits modals.
 
-It sends what Slack would send the bot, over either of Slack's transports: signed requests POSTed to the
-bot's Request URL (HTTP mode), or envelopes over the fake's Socket Mode WebSocket
-(:meth:`SlackDriver.over_socket_mode`), and reads what the bot made Slack show from the fake Web API.
+It sends what Slack would send the bot over a :class:`Transport`: signed requests POSTed to the bot's Request
+URL (HTTP mode, the default) or envelopes over a Socket Mode WebSocket (the tests' own, in
+tests/support/socket_mode.py), and reads what the bot made Slack show from the fake Web API.
 The tests and the local shell both drive the bot with it.
 """
 
@@ -15,15 +15,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.sandbox import slack_requests
-from bot.sandbox.fake_slack import FakeSlack, Message, SlackRefused
+from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_options import OPTIONS_SECONDS, answered_options, options_refusal
-from bot.sandbox.slack_requests import (
-    AckTimeout,
-    SignedRequest,
-    SlackRequests,
-    state_values,
-)
+from bot.sandbox.slack_requests import AckTimeout, SignedRequest, SlackRequests
+from bot.sandbox.slack_types import Message, SlackRefused
+from bot.sandbox.view_state import state_values
 from bot.slack.ids import Block
 
 DEFAULT_CHANNEL = "C0LAUNCH"
@@ -76,33 +72,6 @@ class HttpTransport:
         self.http.close()
 
 
-class SocketModeTransport:
-    """Envelopes sent over the fake's Socket Mode WebSocket; the answer is the bot's ack.
-
-    Nothing is signed in Socket Mode: the connection itself is authenticated by the app-level token.
-    An envelope the bot does not ack within Slack's 3 seconds is a :class:`DriverError`.
-    """
-
-    def __init__(self, fake: FakeSlack, ack_timeout: float | None = None) -> None:
-        self.socket = fake.socket_mode
-        self.ack_timeout = slack_requests.SLACK_ACK_SECONDS if ack_timeout is None else ack_timeout
-
-    def deliver(self, request: SignedRequest, kind: str) -> Answer:
-        envelope = self.socket.send(kind, request.payload)
-        ack = self.socket.wait_for_ack(envelope.envelope_id, timeout=self.ack_timeout)
-        if ack is None:
-            raise DriverError(
-                f"the bot did not acknowledge the {kind} envelope within {self.ack_timeout:g}s "
-                "(Slack would show the person an error)"
-            )
-        if ack.payload is None:
-            return Answer(200, "")
-        return Answer(200, json.dumps(ack.payload), "application/json")
-
-    def close(self) -> None:
-        pass
-
-
 class SlackDriver:
     def __init__(
         self,
@@ -123,16 +92,6 @@ class SlackDriver:
         self.http = transport.http if isinstance(transport, HttpTransport) else httpx.Client(timeout=30)
         self.events_url = events_url or ""
         self._edits: dict[str, dict[str, Any]] = {}  # view id -> block id -> value typed but not dispatched
-
-    @classmethod
-    def over_socket_mode(
-        cls, fake: FakeSlack, *, team_id: str = "T0SIM", ack_timeout: float | None = None
-    ) -> SlackDriver:
-        """A driver that reaches the bot through the fake's Socket Mode (the bot must be connected)."""
-        # The secret only signs requests, which Socket Mode does not carry: any value will do.
-        return cls(
-            fake, "unused-in-socket-mode", team_id=team_id, transport=SocketModeTransport(fake, ack_timeout)
-        )
 
     def close(self) -> None:
         self.transport.close()

@@ -24,12 +24,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.fake_slack_http import UPLOAD_PATH
+from bot.sandbox.slack_types import Call
 
-UPLOAD_PATH = "/upload/v1/"
 FILE_METHODS = frozenset(
     {
         "files.getUploadURLExternal", "files.completeUploadExternal", "files.info", "files.list",
@@ -72,10 +71,25 @@ class FakeFile:
         }
 
 
+class FileHost(Protocol):
+    """The parts of the fake the files use: where it is served, its calls and its channels."""
+
+    @property
+    def root_url(self) -> str: ...
+
+    def _record(self, call: Call) -> None: ...
+
+    def _thread_root(self, channel: str, thread_ts: Any) -> tuple[bool, str | None]: ...
+
+    def _share_files(
+        self, channel: str, comment: str, thread_ts: str | None, files: list[FakeFile]
+    ) -> None: ...
+
+
 class FakeFiles:
     """The files part of one FakeSlack; its methods run under the fake's lock."""
 
-    def __init__(self, fake: FakeSlack) -> None:
+    def __init__(self, fake: FileHost) -> None:
         self.fake = fake
         self._files: dict[str, FakeFile] = {}
         self._by_ticket: dict[str, str] = {}
@@ -129,8 +143,6 @@ class FakeFiles:
 
     def receive(self, ticket: str, data: bytes) -> tuple[int, str]:
         """The POST of the bytes to an upload URL: (status, body). Recorded as a call named "upload"."""
-        from bot.sandbox.fake_slack import Call
-
         with self._lock:
             file_id = self._by_ticket.pop(ticket, None)
             if file_id is not None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.sandbox import blockkit_html
 from bot.sandbox.driver import DEFAULT_CHANNEL
-from bot.sandbox.fake_slack import Message
+from bot.sandbox.slack_types import Message
 from bot.shell.wiring import start_local
 from bot.slack.ids import Block
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox.emoji import replace_shortcodes
-from bot.sandbox.fake_slack import Message
+from bot.sandbox.slack_types import Message
 
 _ANGLE = re.compile(r"<([^<>]+)>")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.sandbox.block_kit_rules import REFUSALS
-from bot.sandbox.fake_slack import FakeSlack, Message
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_types import Message
 from bot.shell.render import PLAIN, Style, buttons, message_lines, view_lines
 
 BOT_NAME = "endpoint-bot"

@@ -13,7 +13,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.sandbox.fake_slack import FakeSlack, TsClock, ensure_block_ids, make_response_tag
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.slack_types import TsClock, ensure_block_ids, make_response_tag
 
 MODAL = {
     "type": "modal",

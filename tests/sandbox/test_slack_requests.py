@@ -12,7 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.fake_slack import FakeSlack
-from bot.sandbox.slack_requests import SignedRequest, SlackRequests, state_values
+from bot.sandbox.slack_requests import SignedRequest, SlackRequests
+from bot.sandbox.view_state import state_values
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

@@ -14,8 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems
-from bot.sandbox.fake_slack import FakeSlack, SlackRefused
+from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.slack_requests import AckTimeout
+from bot.sandbox.slack_types import SlackRefused
 
 MODAL: dict[str, Any] = {
     "type": "modal",
