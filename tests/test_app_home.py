@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import APPROVER, APPROVER_2, REQUESTER, Stack
-from tests.lifecycle_helpers import launch, thread_of
+from tests.support.lifecycle import launch, thread_of
+from tests.support.stack import APPROVER, APPROVER_2, REQUESTER, Stack
 
 pytestmark = pytest.mark.backend(
     "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"

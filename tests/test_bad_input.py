@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.slack.ids import Block
-from tests.conftest import APPROVER, REQUESTER, Stack
+from tests.support.stack import APPROVER, REQUESTER, Stack
 
 pytestmark = [
     pytest.mark.backend(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import DATABASES, PG_ROOT
+from tests.support.databases import DATABASES, PG_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
 

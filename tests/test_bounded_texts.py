@@ -19,7 +19,7 @@ from bot.slack import lifecycle_views as views
 from bot.slack.ids import Block
 from bot.slack.messages import Renderer
 from bot.slack.text import escape, fit, fit_lines
-from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack
+from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack
 from tests.test_launch_flow import launch_text, request_launch
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain.model import RequestStatus
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, CHANNEL, REQUESTER, Stack, policy_settings
-from tests.lifecycle_helpers import answer, changes, launch
+from tests.support.lifecycle import answer, changes, launch
+from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, CHANNEL, REQUESTER, Stack, policy_settings
 from tests.test_launch_flow import post_at_once
 
 LEAD_3 = "ULEAD3"

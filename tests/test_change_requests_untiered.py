@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER, Stack
-from tests.lifecycle_helpers import answer, changes, launch
+from tests.support.lifecycle import answer, changes, launch
+from tests.support.stack import APPROVER, BYSTANDER, CHANNEL, REQUESTER, Stack
 
 
 def started(stack: Stack) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import APPROVER, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
+from tests.support.stack import APPROVER, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
 from tests.test_launch_flow import approve, request_launch
 
 pytestmark = pytest.mark.backend(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ADMIN, CHANNEL, REQUESTER, Stack
-from tests.lifecycle_helpers import answer, ask_to_confirm, launch, submit_and_read, thread_of
+from tests.support.lifecycle import answer, ask_to_confirm, launch, submit_and_read, thread_of
+from tests.support.stack import ADMIN, CHANNEL, REQUESTER, Stack
 
 HOUR = 3600.0
 

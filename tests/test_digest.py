@@ -13,18 +13,17 @@ import pytest
 
 from bot.runtime import Bot
 from bot.sandbox.fake_slack import FakeSlack
-from tests.conftest import (
+from tests.support.databases import DATABASES, pg_schema
+from tests.support.lifecycle import launch
+from tests.support.stack import (
     APPROVER,
     APPROVER_2,
     BOT_TOKEN,
-    DATABASES,
     REQUESTER,
     Stack,
     build_stack_bot,
-    pg_schema,
     policy_settings,
 )
-from tests.lifecycle_helpers import launch
 from tests.test_cli import run_bot
 
 DIGEST = "C0DIGEST"

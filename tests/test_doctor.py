@@ -10,7 +10,7 @@ from bot.cli import main
 from bot.sandbox.fake_slack import FakeSlack
 from bot.store.db import make_engine, migrate
 from bot.together.simulator import SimulatorServer
-from tests.conftest import APPROVER, BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY
+from tests.support.stack import APPROVER, BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY
 
 
 @pytest.fixture

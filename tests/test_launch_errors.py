@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bot.audit import audit_rows
-from tests.conftest import REQUESTER, Stack
+from tests.support.stack import REQUESTER, Stack
 from tests.test_launch_flow import approve, launch_text
 from tests.test_launch_flow import request_launch as _request_launch
 
@@ -159,7 +159,7 @@ def test_tracker_survives_together_errors_and_reports_later(stack: Stack) -> Non
 
 
 def test_secrets_never_reach_slack(stack: Stack) -> None:
-    from tests.conftest import SIGNING_SECRET, TOGETHER_KEY
+    from tests.support.stack import SIGNING_SECRET, TOGETHER_KEY
 
     stack.sim.credit_exhausted = True
     request_launch(stack)

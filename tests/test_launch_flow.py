@@ -10,7 +10,7 @@ import pytest
 from bot.audit import audit_rows
 from bot.domain.errors import AlreadyDecided
 from bot.slack.ids import Block
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, provider_for, start_stack
+from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, provider_for, start_stack
 
 LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 A100 = "1x_nvidia_a100_80gb_sxm"

@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.audit import audit_rows
-from tests.conftest import ADMIN, APPROVER, REQUESTER, Stack
-from tests.lifecycle_helpers import (
+from tests.support.lifecycle import (
     answer,
     ask_to_confirm,
     card_of,
@@ -22,6 +21,7 @@ from tests.lifecycle_helpers import (
     submit_and_read,
     thread_of,
 )
+from tests.support.stack import ADMIN, APPROVER, REQUESTER, Stack
 
 # Each test launches llama-8b on h100 (2-5 replicas unless it says otherwise): $5.40/h per replica on both
 # APIs (v1 prices it 9 cents a minute, v2 540 cents an hour), "1x H100 80GB SXM" to people.

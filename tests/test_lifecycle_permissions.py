@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ADMIN, APPROVER, BYSTANDER, REQUESTER, Stack
-from tests.lifecycle_helpers import answer, ask_to_confirm, deletes, launch, patches, submit_and_read
+from tests.support.lifecycle import answer, ask_to_confirm, deletes, launch, patches, submit_and_read
+from tests.support.stack import ADMIN, APPROVER, BYSTANDER, REQUESTER, Stack
 
 # command -> (what the refusal says the person cannot do, what the person sees when it works)
 REQUESTER_COMMANDS = {

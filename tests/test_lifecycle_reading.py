@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.domain.provider import LaunchSpec
-from tests.conftest import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
-from tests.lifecycle_helpers import LLAMA_8B, answer, launch, thread_of
+from tests.support.lifecycle import LLAMA_8B, answer, launch, thread_of
+from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
 from tests.test_cli import run_bot
 
 # Each test launches llama-8b on h100 (2-5 replicas unless it says otherwise): $5.40/h per replica on both

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import REQUESTER, Stack
-from tests.lifecycle_helpers import answer, card_of, launch, thread_of
+from tests.support.lifecycle import answer, card_of, launch, thread_of
+from tests.support.stack import REQUESTER, Stack
 
 
 def test_console_stop_and_start_produce_thread_replies(stack: Stack) -> None:

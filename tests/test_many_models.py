@@ -14,8 +14,8 @@ from bot.domain.catalog import Catalog
 from bot.domain.directory import ModelDirectory
 from bot.slack.ids import Block
 from bot.together.simulator import DEDICATED_MODEL_IDS
-from tests.conftest import REQUESTER, Stack
-from tests.lifecycle_helpers import launch
+from tests.support.lifecycle import launch
+from tests.support.stack import REQUESTER, Stack
 
 ALIASES = 150
 # Models both simulated APIs run on one H100 (`/endpoint create <alias> h100 1`).

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from bot.audit import audit_rows
 from bot.domain.spend import spend_report
-from tests.conftest import CHANNEL, REQUESTER, Stack
-from tests.lifecycle_helpers import answer, launch, thread_of
+from tests.support.lifecycle import answer, launch, thread_of
+from tests.support.stack import CHANNEL, REQUESTER, Stack
 from tests.test_cli import run_bot
 
 HOUR = 3600.0

@@ -21,7 +21,8 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.store.db import make_engine
 from bot.store.store import Store
 from bot.together.simulator import SimulatorServer
-from tests.conftest import (
+from tests.support.databases import pg_schema
+from tests.support.stack import (
     APPROVER,
     APPROVER_2,
     BOT_TOKEN,
@@ -29,7 +30,6 @@ from tests.conftest import (
     REQUESTER,
     SIGNING_SECRET,
     TOGETHER_KEY,
-    pg_schema,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,15 +32,7 @@ from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries
 from bot.store.store import Store
 from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow, utcnow
-from tests.conftest import (
-    APP_TOKEN,
-    APPROVER,
-    BOT_TOKEN,
-    REQUESTER,
-    SIGNING_SECRET,
-    TOGETHER_KEY,
-    Stack,
-)
+from tests.support.stack import APP_TOKEN, APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
 from tests.test_launch_flow import approve, launch_text, request_launch
 
 ROOT = Path(__file__).resolve().parent.parent

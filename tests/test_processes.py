@@ -17,14 +17,7 @@ from slack_sdk import WebClient
 from bot.slack.publisher import Publisher
 from bot.store.db import make_engine
 from bot.store.store import Store
-from tests.conftest import (
-    APPROVER,
-    BOT_TOKEN,
-    CHANNEL,
-    REQUESTER,
-    TOGETHER_KEY,
-    Stack,
-)
+from tests.support.stack import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, TOGETHER_KEY, Stack
 
 pytestmark = pytest.mark.backend(
     "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"

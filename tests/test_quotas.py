@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
-from tests.lifecycle_helpers import answer, ask_to_confirm, launch, submit_and_read
+from tests.support.lifecycle import answer, ask_to_confirm, launch, submit_and_read
+from tests.support.stack import ADMIN, APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
 
 POLICY = f"""
 approvers = ["{APPROVER}", "{APPROVER_2}"]

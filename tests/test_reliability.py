@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.audit import audit_rows
-from tests.conftest import APPROVER, CHANNEL, REQUESTER, Stack, provider_for, start_stack
+from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack, provider_for, start_stack
 from tests.test_launch_flow import approve, launch_text
 from tests.test_launch_flow import request_launch as _request_launch
 
@@ -60,7 +60,7 @@ def test_kill_during_launch_then_restart_gives_one_endpoint_and_each_reply_once(
     crashed = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "tests" / "crash_launch.py"),
+            str(ROOT / "tests" / "support" / "crash_launch.py"),
             database_url,
             sim_server.url,
             fake_slack.base_url,

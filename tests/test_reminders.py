@@ -6,8 +6,8 @@ BOT_REMIND_AFTER_HOURS is 8 by default. llama-8b on h100 with one replica costs 
 from __future__ import annotations
 
 from bot.audit import audit_rows
-from tests.conftest import APPROVER, BYSTANDER, CHANNEL, REQUESTER, Stack
-from tests.lifecycle_helpers import answer, launch, modal_text, submit_and_read, thread_of
+from tests.support.lifecycle import answer, launch, modal_text, submit_and_read, thread_of
+from tests.support.stack import APPROVER, BYSTANDER, CHANNEL, REQUESTER, Stack
 
 HOUR = 3600.0
 

@@ -20,7 +20,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
 from bot.slack.messages import SIMULATED_CARD_NOTE, SIMULATED_REPLY_NOTE
-from tests.conftest import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings
+from tests.support.stack import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings
 from tests.test_launch_flow import approve, request_launch
 
 pytestmark = pytest.mark.backend(

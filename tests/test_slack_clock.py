@@ -18,13 +18,7 @@ from bot.domain.launch import HARDWARE_CACHE_SECONDS
 from bot.sandbox.slack_types import Call
 from bot.sandbox.view_state import state_values
 from bot.slack.ids import Action, Block
-from tests.conftest import (
-    APPROVER,
-    CHANNEL,
-    REQUESTER,
-    Stack,
-)
-from tests.lifecycle_helpers import (
+from tests.support.lifecycle import (
     LLAMA_8B,
     ask_to_confirm,
     changes,
@@ -32,6 +26,7 @@ from tests.lifecycle_helpers import (
     launch,
     thread_of,
 )
+from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack
 
 LLAMA_70B = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 SLOW = 5.0  # how long Together takes to answer in these tests

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bot.slack.messages import Renderer
-from tests.conftest import CHANNEL, REQUESTER, Stack
+from tests.support.stack import CHANNEL, REQUESTER, Stack
 
 pytestmark = pytest.mark.backend(
     "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"

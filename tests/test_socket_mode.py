@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.sandbox.fake_slack import FakeSlack
 from bot.slack.ids import Block
-from tests.conftest import (
+from tests.support.socket_mode import driver_over_socket_mode
+from tests.support.stack import (
     APP_TOKEN,
     APPROVER,
     BOT_TOKEN,
@@ -26,7 +27,6 @@ from tests.conftest import (
     build_stack_bot,
     provider_for,
 )
-from tests.support.socket_mode import driver_over_socket_mode
 from tests.test_launch_flow import approve, launch_text, states
 
 pytestmark = pytest.mark.backend(

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 from slack_sdk import WebClient
 
-from tests.conftest import (
+from tests.support.lifecycle import launch
+from tests.support.stack import (
     ADMIN,
     APPROVER,
     APPROVER_2,
@@ -23,7 +24,6 @@ from tests.conftest import (
     Stack,
     policy_settings,
 )
-from tests.lifecycle_helpers import launch
 
 HOUR = 3600.0
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from bot.sandbox.fake_slack import FakeSlack
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, build_stack_bot, provider_for
+from tests.support.stack import BOT_TOKEN, SIGNING_SECRET, build_stack_bot, provider_for
 
 pytestmark = pytest.mark.backend("v1", reason="start-up does not depend on the Together API")
 

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from bot.domain.model import RequestStatus
-from tests.conftest import APPROVER, CHANNEL, REQUESTER, Patch, Stack
+from tests.support.backends import Patch
+from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack
 
 LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 

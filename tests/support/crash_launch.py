@@ -1,6 +1,6 @@
 """Run one launch in a separate process and kill it (SIGKILL) at a chosen step. Used by test_reliability.
 
-    python tests/crash_launch.py DATABASE_URL TOGETHER_ROOT SLACK_API_URL REQUEST_ID STEP API [PROJECT_ID]
+    python tests/support/crash_launch.py DATABASE_URL TOGETHER_ROOT SLACK_API_URL REQUEST_ID STEP API [PROJECT_ID]
 
 STEP: before_create (claimed, nothing sent), after_create (Together made it, nothing recorded),
 after_record (recorded and queued, no Slack update delivered yet). API is v1 or v2.
