@@ -1,5 +1,5 @@
 """Socket Mode end to end: the real bot, connected by slack_sdk's own Socket Mode client (what `bot run` uses
-when SLACK_APP_TOKEN is set) to the fake Slack's Socket Mode (tests/support/socket_mode.py, on the websockets library), driven by
+when SLACK_APP_TOKEN is set) to the fake Slack's Socket Mode (tests/support/socket_mode.py), driven by
 the same steps as the HTTP tests."""
 
 from __future__ import annotations
