@@ -24,7 +24,7 @@ from bot.domain.spend_views import SpendViews, month_window
 from bot.runtime import build_bot
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
-from bot.spend_files import spend_chart
+from bot.slack.views.spend_files import spend_chart
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.client import TogetherClient

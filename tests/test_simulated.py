@@ -17,7 +17,8 @@ import pytest
 from bot.runtime import build_bot
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
-from bot.slack.messages import SIMULATED_CARD_NOTE, SIMULATED_REPLY_NOTE
+from bot.slack.views.card import SIMULATED_CARD_NOTE
+from bot.slack.views.thread import SIMULATED_REPLY_NOTE
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from tests.conftest import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings

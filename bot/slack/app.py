@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.domain.errors import UserError
 from bot.slack import observe
-from bot.slack.listeners import Listeners
+from bot.slack.listeners.routes import Listeners
 from bot.slack.observe import ContextExecutor, ObservedApp, ObservedWebClient
 
 log = logging.getLogger(__name__)
