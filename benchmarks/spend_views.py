@@ -21,7 +21,7 @@ from bot.domain.model import LaunchDraft
 from bot.domain.policy import Budgets
 from bot.domain.spend import Costs
 from bot.domain.spend_views import SpendViews
-from bot.spend_files import spend_chart, spend_csv
+from bot.slack.views.spend_files import spend_chart, spend_csv
 from bot.store.db import make_engine, migrate
 from bot.store.store import Seen, Store
 

@@ -362,7 +362,7 @@ def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalo
     from bot.domain.spend import Costs
     from bot.domain.spend_views import SpendViews, parse_month, rolling_window
     from bot.policy_file import policy_from_settings
-    from bot.spend_files import spend_chart, spend_csv
+    from bot.slack.views.spend_files import spend_chart, spend_csv
     from bot.store.tables import utcnow
 
     policy = policy_from_settings(settings, catalog)

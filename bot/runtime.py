@@ -26,12 +26,12 @@ from bot.readiness import Readiness, TokenHealth
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.digest import CHECK_INTERVAL as DIGEST_CHECK_INTERVAL
 from bot.slack.digest import DigestPoster
-from bot.slack.lifecycle_listeners import LifecycleListeners
-from bot.slack.listeners import Listeners
-from bot.slack.messages import Renderer
+from bot.slack.listeners.endpoints import LifecycleListeners
+from bot.slack.listeners.routes import Listeners
+from bot.slack.listeners.spend import SpendAnswers
 from bot.slack.observe import ObservedWebClient
 from bot.slack.publisher import Publisher
-from bot.slack.spend import SpendAnswers
+from bot.slack.views.renderer import Renderer
 from bot.store.db import SingleProcessLock, make_engine, migrate
 from bot.store.store import Store
 from bot.together.inference import InferenceProber

@@ -26,7 +26,7 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
-from bot.spend_files import spend_chart
+from bot.slack.views.spend_files import spend_chart
 from bot.together.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 

@@ -15,10 +15,13 @@ from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import EndpointInfo
 from bot.domain.running import HistoryEntry, Home, Listing, Managed
 from bot.sandbox.block_kit_rules import message_problems, view_problems
-from bot.slack import lifecycle_views as views
 from bot.slack.ids import Block
-from bot.slack.messages import Renderer
 from bot.slack.text import escape, fit, fit_lines
+from bot.slack.views.blocks import section
+from bot.slack.views.endpoints import listing_blocks
+from bot.slack.views.history import history_text
+from bot.slack.views.home import home_view
+from bot.slack.views.renderer import Renderer
 from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack
 from tests.test_launch_flow import launch_text, request_launch
 
@@ -96,7 +99,7 @@ def test_list_all_with_many_endpoints_stays_within_a_message() -> None:
         for i in range(120)
     ]
     listing = Listing(endpoints=[managed(i) for i in range(1, 61)], others=others)
-    text, blocks = views.listing_blocks(listing, "all", {})
+    text, blocks = listing_blocks(listing, "all", {})
     assert message_problems({"text": text, "blocks": blocks}) == [] and len(blocks) <= 50
     shown = json.dumps(blocks, ensure_ascii=False)
     assert "…and 20 more. `/endpoint list mine` shows yours; `/endpoint status &lt;endpoint&gt;`" not in shown
@@ -114,7 +117,7 @@ def test_the_app_home_with_many_requests_stays_within_a_view() -> None:
         waiting=[request(i) for i in range(100, 140)],
         asked=[request(i) for i in range(200, 260)],
     )
-    view = views.home_view(home, {})
+    view = home_view(home, {})
     assert view_problems(view) == [] and len(view["blocks"]) <= 100
     shown = json.dumps(view, ensure_ascii=False)
     assert "…and 10 more. `/endpoint list mine` lists them all" in shown
@@ -127,9 +130,9 @@ def test_history_with_long_entries_stays_within_a_section() -> None:
         HistoryEntry(NOW, APPROVER, "rejected", 7, None, label=NASTY[:100], detail={"note": "<" * 1000})
         for _ in range(40)
     ]
-    text = views.history_text(None, entries)
+    text = history_text(None, entries)
     assert len(text) <= 3000 and "`/endpoint history <endpoint>` shows one endpoint's" in text
-    assert message_problems({"text": text, "blocks": [views._section(text)]}) == []
+    assert message_problems({"text": text, "blocks": [section(text)]}) == []
 
 
 # --- typed by a person --------------------------------------------------------------------------------

@@ -14,18 +14,18 @@ from bot.domain.access import Act
 from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand, parse_command
 from bot.domain.errors import UserError
-from bot.domain.launch import MAX_NOTE_LENGTH, _clean
+from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, MAX_NOTE_LENGTH, _clean
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy import LaunchPolicy
 from bot.domain.provider import HardwareOption
 from bot.domain.running import Managed
 from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems, view_size_problem
-from bot.slack import lifecycle_views as views
-from bot.slack.forms import FormValues, launch_form, read_form
 from bot.slack.ids import Action, Block, Option
-from bot.slack.listeners import DEFAULT_INACTIVE_TIMEOUT, _short
-from bot.slack.messages import Renderer
+from bot.slack.listeners.errors import short as _short
 from bot.slack.metadata import EndpointActionMeta, LaunchFormMeta
+from bot.slack.views import endpoints as views
+from bot.slack.views.launch_form import FormValues, launch_form, read_form
+from bot.slack.views.renderer import Renderer
 
 CATALOG = Catalog()
 POLICY = LaunchPolicy.from_environment(["UAPPROVER1"])

@@ -19,7 +19,8 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
 from bot.slack.app import make_web_client
-from bot.slack.messages import SIMULATED_CARD_NOTE, SIMULATED_REPLY_NOTE
+from bot.slack.views.card import SIMULATED_CARD_NOTE
+from bot.slack.views.thread import SIMULATED_REPLY_NOTE
 from tests.support.stack import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings
 from tests.test_launch_flow import approve, request_launch
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.slack.messages import Renderer
+from bot.slack.views.renderer import Renderer
 from tests.support.stack import CHANNEL, REQUESTER, Stack
 
 pytestmark = pytest.mark.backend(

@@ -28,7 +28,7 @@ from bot.domain.model import LaunchDraft
 from bot.domain.policy import Budgets
 from bot.domain.spend import Costs
 from bot.domain.spend_views import SpendViews, days_of, parse_month, window_for
-from bot.spend_files import spend_chart, spend_csv
+from bot.slack.views.spend_files import spend_chart, spend_csv
 from bot.store.db import make_engine, migrate
 from bot.store.store import Seen, Store
 

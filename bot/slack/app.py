@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.domain.errors import UserError
 from bot.slack import observe
-from bot.slack.listeners import Listeners
+from bot.slack.listeners.routes import Listeners
 from bot.slack.observe import ContextExecutor, ObservedApp, ObservedWebClient
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def _bolt_env_hidden() -> Iterator[None]:
 
 def _on_error(error: Exception, body: dict[str, Any], respond: Any, client: WebClient) -> BoltResponse | None:
     """Anything a listener did not expect: log it with a reference, tell the person something went wrong."""
-    if isinstance(error, UserError):  # raised past its listener: still the person's to fix
+    if isinstance(error, UserError):  # raised where no listener's error path runs: still the person's to fix
         observe.user_error()
     else:
         observe.failed()

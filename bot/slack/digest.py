@@ -19,8 +19,8 @@ from bot.domain.cost import format_dollars
 from bot.domain.digest import Digest, build_digest, due_at, week_of
 from bot.domain.meter import duration_text, money_range
 from bot.domain.spend_views import SpendViews
-from bot.slack.spend import SlackNames, upload_spend_files
 from bot.slack.text import code, escape, mention, truncate
+from bot.slack.uploads import SlackNames, upload_spend_files
 from bot.store.digests import claim_digest, mark_digest_posted, release_digest
 from bot.store.store import Store
 

@@ -2,7 +2,8 @@
 
 - Requests from Slack: `ObservedApp.dispatch` times each one up to its acknowledgement (what Slack's three
   seconds apply to) and counts it by kind and outcome once its listener has finished: `ok`, `user_error`
-  (the person was told what to fix: listeners call `user_error()`) or `error` (the app's error handler ran).
+  (the person was told what to fix: the listeners' error path, bot/slack/listeners/errors.py, calls
+  `user_error()`) or `error` (the app's error handler ran).
   Listeners run on a `ContextExecutor`, which carries the request's record and log fields to their thread.
 - Calls to Slack: `ObservedWebClient` counts every Web API call by method and outcome, and tells the
   token's `TokenHealth` whether Slack accepted the token (readiness, see bot/readiness.py).

@@ -16,16 +16,36 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics
+from bot.domain.events import (
+    ActionDone,
+    ActionFailed,
+    Approved,
+    Duplicate,
+    Event,
+    Expired,
+    FirstReplica,
+    KeptRunning,
+    Launched,
+    LaunchFailed,
+    Reachable,
+    Rejected,
+    Reminder,
+    SmokeTest,
+    StateChanged,
+    Unreachable,
+    Withdrawn,
+)
 from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest, Notification
 from bot.logs import log_context
-from bot.slack.messages import Renderer
+from bot.slack.views.renderer import Renderer
+from bot.slack.views.thread import read_event
 from bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,15 +75,36 @@ MAX_BACKOFF_SECONDS = 300.0
 CLAIM_LEASE = timedelta(seconds=60)
 
 
-def broadcasts(payload: dict[str, Any]) -> bool:
+def broadcasts(event: Event | None) -> bool:
     """Coming up (v1 STARTED, v2 READY, once per start: not after a rescale) and failing are worth the
     whole channel's attention, not only the thread's. Replies queued before `came_up` existed: STARTED."""
-    if payload.get("event") != "state":
-        return False
-    state = payload.get("state")
-    if state in ("ERROR", "FAILED"):
-        return True
-    return state in ("STARTED", "READY") and bool(payload.get("came_up", state == "STARTED"))
+    match event:
+        case StateChanged(state=state):
+            if state in ("ERROR", "FAILED"):
+                return True
+            came_up = event.came_up if event.came_up is not None else state == "STARTED"
+            return state in ("STARTED", "READY") and came_up
+        case (
+            Approved()
+            | Rejected()
+            | Withdrawn()
+            | Expired()
+            | Launched()
+            | LaunchFailed()
+            | Duplicate()
+            | Unreachable()
+            | Reachable()
+            | FirstReplica()
+            | SmokeTest()
+            | Reminder()
+            | KeptRunning()
+            | ActionDone()
+            | ActionFailed()
+            | None
+        ):
+            return False
+        case _:
+            assert_never(event)
 
 
 def worker_id() -> str:
@@ -167,9 +208,9 @@ class Publisher:
             raise RuntimeError("the card has not been posted yet")
         if notification.attempts and self._posted_before(notification, request):
             return
-        text = self.renderer.thread_reply(request, notification.payload)
-        blocks = self.renderer.thread_blocks(request, notification.payload)
-        broadcast = broadcasts(notification.payload)
+        event = read_event(notification.payload)
+        text, blocks = self.renderer.thread_message(request, event)
+        broadcast = broadcasts(event)
         self.client.chat_postMessage(
             channel=request.channel_id,
             thread_ts=self._thread_of(request) or request.message_ts,

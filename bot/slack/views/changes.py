@@ -3,17 +3,17 @@ summary. Pure functions over database state; the rules are in bot/domain/changes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.events import Approved, Event, Expired, Rejected, Withdrawn
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import plural
+from bot.domain.policy import LaunchPolicy, plural
 from bot.slack.metadata import RequestRef
 from bot.slack.text import escape, mention, truncate
-
-if TYPE_CHECKING:
-    from bot.slack.messages import Renderer
+from bot.slack.views.blocks import decision_buttons
+from bot.slack.views.card import pending_line
 
 
 def _replicas(low: int, high: int) -> str:
@@ -34,16 +34,14 @@ def change_summary(change: LaunchRequest) -> str:
     return f"scale from {before} to {after} at max replicas"
 
 
-def change_card(renderer: Renderer, change: LaunchRequest) -> tuple[str, list[dict[str, Any]]]:
+def change_card(change: LaunchRequest, policy: LaunchPolicy) -> tuple[str, list[dict[str, Any]]]:
     """The card of a change request, posted in its endpoint's thread (and to the channel)."""
-    from bot.slack.messages import decision_buttons  # that module delegates change cards here
-
     title = (
         f"*Change request #{change.id}* from {mention(change.requested_by)}: {escape(change_summary(change))}"
     )
     lines = [title]
-    if renderer.policy.tiered:
-        tier = renderer.policy.tier_of(change)
+    if policy.tiered:
+        tier = policy.tier_of(change)
         lines.append(
             f"Tier *{escape(tier.name)}* ({tier.cost_range()}): {plural(change.approvals_needed, 'approval')}"
         )
@@ -51,7 +49,7 @@ def change_card(renderer: Renderer, change: LaunchRequest) -> tuple[str, list[di
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines), "verbatim": True}},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _status_line(renderer, change), "verbatim": True},
+            "text": {"type": "mrkdwn", "text": _status_line(change, policy), "verbatim": True},
         },
     ]
     if change.status is RequestStatus.PENDING:
@@ -71,10 +69,10 @@ def change_card(renderer: Renderer, change: LaunchRequest) -> tuple[str, list[di
     return text, blocks
 
 
-def _status_line(renderer: Renderer, change: LaunchRequest) -> str:
+def _status_line(change: LaunchRequest, policy: LaunchPolicy) -> str:
     status = change.status
     if status is RequestStatus.PENDING:
-        return renderer._pending_line(change)
+        return pending_line(change, policy)
     if status is RequestStatus.EXPIRED:
         return f":alarm_clock: Expired: {expiry_reason(change)}. Nothing was changed."
     if status is RequestStatus.WITHDRAWN:
@@ -99,28 +97,32 @@ def _status_line(renderer: Renderer, change: LaunchRequest) -> str:
     return approved + ". Applied at Together."
 
 
-def change_reply(change: LaunchRequest, payload: dict[str, Any]) -> str | None:
+def change_reply(change: LaunchRequest, event: Event) -> str | None:
     """The thread reply of a change request's decision event; None for events it does not own."""
-    event = payload.get("event")
     what = f"change request #{change.id} ({escape(change_summary(change))})"
-    if event == "approved":
-        count, needed = int(payload.get("count") or 1), int(payload.get("needed") or 1)
-        if count < needed:
+    match event:
+        case Approved():
+            count, needed = event.count or 1, event.needed or 1
+            if count < needed:
+                return (
+                    f":ballot_box_with_check: {mention(event.user)} approved {what} ({count} of {needed} "
+                    "approvals)."
+                )
+            return f":white_check_mark: {what} approved. Applying it at Together now."
+        case Rejected():
             return (
-                f":ballot_box_with_check: {mention(payload['user'])} approved {what} ({count} of {needed} "
-                "approvals)."
+                f":no_entry: {mention(event.user)} rejected {what}: {escape(event.note)}\n"
+                f"{mention(change.requested_by)}, nothing was changed."
             )
-        return f":white_check_mark: {what} approved. Applying it at Together now."
-    if event == "rejected":
-        return (
-            f":no_entry: {mention(payload['user'])} rejected {what}: {escape(payload.get('note'))}\n"
-            f"{mention(change.requested_by)}, nothing was changed."
-        )
-    if event == "expired":
-        return f":alarm_clock: {mention(change.requested_by)} {what} expired: {expiry_reason(change)}. Nothing was changed."
-    if event == "withdrawn":
-        return f":leftwards_arrow_with_hook: {mention(change.requested_by)} withdrew {what}. Nothing was changed."
-    return None
+        case Expired():
+            return (
+                f":alarm_clock: {mention(change.requested_by)} {what} expired: {expiry_reason(change)}. "
+                "Nothing was changed."
+            )
+        case Withdrawn():
+            return f":leftwards_arrow_with_hook: {mention(change.requested_by)} withdrew {what}. Nothing was changed."
+        case _:
+            return None
 
 
 def change_approval_summary(change: LaunchRequest) -> str:

@@ -1,5 +1,5 @@
-"""Bolt listeners for running endpoints: the `/endpoint` sub-commands after `create`, the stop and delete
-confirmations, and the App Home tab. They parse, call LifecycleService, and render; no rules here.
+"""Listeners for running endpoints: the `/endpoint` sub-commands after `create`, the stop and delete
+confirmations, and a reminder's buttons. They call LifecycleService and render; no rules here.
 
 Whatever needs Together happens after `ack()`; the answer goes to the person through the command's
 `response_url` (ephemeral, works in any channel), and the record to the endpoint's thread via the outbox.
@@ -8,12 +8,10 @@ Whatever needs Together happens after `ack()`; the answer goes to the person thr
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.domain.access import Act
@@ -35,14 +33,15 @@ from bot.domain.command import (
 )
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import LifecycleService
-from bot.domain.model import LaunchRequest
 from bot.domain.reminders import Reminders
 from bot.domain.running import Managed, Outcome
-from bot.slack import lifecycle_views as views
-from bot.slack import observe
 from bot.slack.ids import Action, Callback
+from bot.slack.listeners.errors import channel_of, guarded
+from bot.slack.listeners.links import Permalinks
+from bot.slack.listeners.spend import SpendAnswers
 from bot.slack.metadata import EndpointActionMeta, EndpointRef
-from bot.slack.spend import SpendAnswers
+from bot.slack.views import endpoints as views
+from bot.slack.views import history
 
 log = logging.getLogger(__name__)
 
@@ -62,36 +61,6 @@ HANDLED = (
 )
 
 
-class Permalinks:
-    """Links to request cards, asked of Slack once each (a message's permalink never changes)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], str] = {}
-        self._lock = threading.Lock()
-
-    def for_requests(self, client: WebClient, requests: list[LaunchRequest]) -> views.Links:
-        links: views.Links = {}
-        for request in requests:
-            if request.message_ts is None:
-                continue
-            key = (request.channel_id, request.message_ts)
-            with self._lock:
-                link = self._cache.get(key)
-            if link is None:
-                try:
-                    response = client.chat_getPermalink(
-                        channel=request.channel_id, message_ts=request.message_ts
-                    )
-                except SlackApiError as exc:
-                    log.info("no permalink for request %s: %s", request.id, exc.response.get("error"))
-                    continue
-                link = str(response["permalink"])
-                with self._lock:
-                    self._cache[key] = link
-            links[request.id] = link
-        return links
-
-
 class LifecycleListeners:
     def __init__(
         self,
@@ -105,11 +74,11 @@ class LifecycleListeners:
         self.permalinks = Permalinks()
 
     def register(self, app: App) -> None:
-        app.view(Callback.STOP_CONFIRM)(self.on_confirmed)
-        app.view(Callback.DELETE_CONFIRM)(self.on_confirmed)
-        app.event("app_home_opened")(self.on_home_opened)
-        app.action(Action.KEEP_RUNNING)(self.on_keep_running)
-        app.action(Action.STOP_NOW)(self.on_stop_now)
+        confirmed = guarded(self.on_confirmed, answer=self._answer_confirmed)
+        app.view(Callback.STOP_CONFIRM)(confirmed)
+        app.view(Callback.DELETE_CONFIRM)(confirmed)
+        app.action(Action.KEEP_RUNNING)(guarded(self.on_keep_running))
+        app.action(Action.STOP_NOW)(guarded(self.on_stop_now))
 
     @staticmethod
     def handles(parsed: Command) -> bool:
@@ -132,12 +101,7 @@ class LifecycleListeners:
             self._act(parsed, ack=ack, user=user, respond=respond, client=client)
             return
         ack()
-        try:
-            text, blocks = self._read(parsed, user, client)
-        except UserError as exc:
-            observe.user_error()
-            respond(text=views.error_text(exc), response_type="ephemeral")
-            return
+        text, blocks = self._read(parsed, user, client)
         respond(text=text, blocks=blocks, response_type="ephemeral")
 
     def _read(self, parsed: Command, user: str, client: WebClient) -> tuple[str, list[dict[str, Any]] | None]:
@@ -158,19 +122,14 @@ class LifecycleListeners:
             return views.hardware_text(parsed.model, self.lifecycle.hardware(parsed.model)), None
         assert isinstance(parsed, HistoryCommand)
         managed, entries = self.lifecycle.history(parsed.ref)
-        return views.history_text(managed, entries), None
+        return history.history_text(managed, entries), None
 
     def _confirm(
         self, parsed: StopCommand | DeleteCommand, *, ack: Ack, command: dict[str, Any], client: WebClient
     ) -> None:
         """Stop and delete: check what can be checked now, then ask in a dialog."""
         act = Act.STOP if isinstance(parsed, StopCommand) else Act.DELETE
-        try:
-            managed = self.lifecycle.prepare(act, parsed.ref, command["user_id"])
-        except UserError as exc:
-            observe.user_error()
-            ack(text=views.error_text(exc))
-            return
+        managed = self.lifecycle.prepare(act, parsed.ref, command["user_id"])
         ack()
         self._open_confirm(
             act,
@@ -205,16 +164,12 @@ class LifecycleListeners:
     ) -> None:
         ack()
         ref = EndpointRef.model_validate_json(action["value"])
-        user, channel = body["user"]["id"], _channel_of(body)
-        try:
-            if self.reminders is None:
-                raise UserError("Reminders are off in this bot. Nothing was done.")
-            self.reminders.keep(ref.endpoint_id, user)
-            hours = self.reminders.interval.total_seconds() / 3600 if self.reminders.interval else 0
-            text = f"Kept running: the next reminder comes in {hours:g} h if it still runs."
-        except UserError as exc:
-            observe.user_error()
-            text = views.error_text(exc)
+        user, channel = body["user"]["id"], channel_of(body)
+        if self.reminders is None:
+            raise UserError("Reminders are off in this bot. Nothing was done.")
+        self.reminders.keep(ref.endpoint_id, user)
+        hours = self.reminders.interval.total_seconds() / 3600 if self.reminders.interval else 0
+        text = f"Kept running: the next reminder comes in {hours:g} h if it still runs."
         if channel:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
 
@@ -222,14 +177,8 @@ class LifecycleListeners:
         """The stop confirmation, as `/endpoint stop` opens it, with the same rules."""
         ack()
         ref = EndpointRef.model_validate_json(action["value"])
-        user, channel = body["user"]["id"], _channel_of(body)
-        try:
-            managed = self.lifecycle.prepare(Act.STOP, ref.endpoint_id, user)
-        except UserError as exc:
-            observe.user_error()
-            if channel:
-                client.chat_postEphemeral(channel=channel, user=user, text=views.error_text(exc))
-            return
+        user, channel = body["user"]["id"], channel_of(body)
+        managed = self.lifecycle.prepare(Act.STOP, ref.endpoint_id, user)
         self._open_confirm(
             Act.STOP, managed, client, trigger_id=body["trigger_id"], user=user, channel=channel
         )
@@ -250,19 +199,9 @@ class LifecycleListeners:
             RenameCommand: Act.RENAME,
             TimeoutCommand: Act.TIMEOUT,
         }[type(parsed)]
-        try:
-            managed = self.lifecycle.prepare(act, parsed.ref, user)
-        except UserError as exc:
-            observe.user_error()
-            ack(text=views.error_text(exc))
-            return
+        managed = self.lifecycle.prepare(act, parsed.ref, user)
         ack()
-        try:
-            outcome = self._do(parsed, managed, user)
-        except UserError as exc:
-            observe.user_error()
-            respond(text=views.error_text(exc), response_type="ephemeral")
-            return
+        outcome = self._do(parsed, managed, user)
         links = self.permalinks.for_requests(client, [managed.request])
         respond(text=views.outcome_text(outcome, links), response_type="ephemeral")
 
@@ -287,19 +226,19 @@ class LifecycleListeners:
         ack()  # close the dialog; Together may take longer than Slack waits for an answer
         user = body["user"]["id"]
         act = Act(meta.act)
-        try:
-            if act is Act.STOP:
-                outcome = self.lifecycle.stop(meta.endpoint_id, user)
-            elif act is Act.DELETE:
-                outcome = self.lifecycle.delete(meta.endpoint_id, user)
-            else:
-                raise ValueError(f"no confirmation for {act}")
-            links = self.permalinks.for_requests(client, [outcome.after.request])
-            text = views.outcome_text(outcome, links)
-        except UserError as exc:
-            observe.user_error()
-            text = views.error_text(exc)
-        self._tell(meta, user, text, client)
+        if act is Act.STOP:
+            outcome = self.lifecycle.stop(meta.endpoint_id, user)
+        elif act is Act.DELETE:
+            outcome = self.lifecycle.delete(meta.endpoint_id, user)
+        else:
+            raise ValueError(f"no confirmation for {act}")
+        links = self.permalinks.for_requests(client, [outcome.after.request])
+        self._tell(meta, user, views.outcome_text(outcome, links), client)
+
+    def _answer_confirmed(self, text: str, body: dict[str, Any], client: WebClient) -> None:
+        """A refusal after the dialog closed: told where the command was typed, like the outcome."""
+        meta = EndpointActionMeta.model_validate_json(body["view"]["private_metadata"])
+        self._tell(meta, body["user"]["id"], text, client)
 
     def _tell(self, meta: EndpointActionMeta, user: str, text: str, client: WebClient) -> None:
         """Answer privately where the command was typed."""
@@ -315,21 +254,3 @@ class LifecycleListeners:
                 log.info("response_url failed (%s); trying chat.postEphemeral", exc)
         if meta.channel_id:
             client.chat_postEphemeral(channel=meta.channel_id, user=user, text=text)
-
-    # --- App Home ------------------------------------------------------------------------------
-
-    def on_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        self.publish_home(client, str(event["user"]))
-
-    def publish_home(self, client: WebClient, user: str) -> None:
-        """Render the user's Home tab from the database: their endpoints, and what waits for them."""
-        home = self.lifecycle.home(user)
-        links = self.permalinks.for_requests(client, [m.request for m in home.mine] + home.waiting)
-        client.views_publish(user_id=user, view=views.home_view(home, links))
-
-
-def _channel_of(body: dict[str, Any]) -> str | None:
-    channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
-    return str(channel) if channel else None

@@ -1,0 +1,1 @@
+"""Bolt listeners: read the request, call the domain, render the answer. No rules here."""
