@@ -12,13 +12,13 @@ from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.domain.meter import Observation
 from bot.domain.model import (
     Approval,
     EndpointRecord,
     LaunchDraft,
     LaunchRequest,
     Notification,
+    Observation,
     RequestStatus,
 )
 from bot.domain.states import RETIRED, SERVING, UNSEEN
