@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from bot.audit import audit_rows
+from bot.store import Store
 from bot.store.db import make_engine
-from bot.store.store import Store
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.simulator import SimulatorServer

@@ -12,8 +12,8 @@ from bot.config import Settings
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.audit import audit_json, audit_table
+    from bot.store import Store
     from bot.store.db import make_engine, migrate
-    from bot.store.store import Store
 
     if not _has_record(settings, table=not args.json):
         if args.json:
@@ -54,8 +54,8 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.catalog import Catalog
     from bot.domain.launch import display_name
     from bot.domain.spend import Costs, spend_report
+    from bot.store import Store
     from bot.store.db import make_engine, migrate
-    from bot.store.store import Store
     from bot.store.tables import utcnow
 
     if not _has_record(settings, table=not args.json):
@@ -136,8 +136,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.policy_file import policy_from_settings
     from bot.slack.app import make_web_client
     from bot.slack.digest import DigestPoster
+    from bot.store import Store
     from bot.store.db import make_engine, migrate
-    from bot.store.store import Store
     from bot.store.tables import utcnow
 
     if not args.now:

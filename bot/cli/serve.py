@@ -87,8 +87,12 @@ def starting() -> Iterator[None]:
     from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.store.db import DatabaseInUse
+
     try:
         yield
+    except DatabaseInUse as exc:
+        raise ConfigError(str(exc)) from None
     except (BoltError, SlackApiError) as exc:
         raise ConfigError(
             f"slack: Slack refused to start the app ({_first_line(exc)}): run `bot doctor`."
@@ -181,9 +185,13 @@ def wait_for_shutdown() -> None:
 
 def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.runtime import build_bot
+    from bot.store.db import DatabaseInUse
 
     settings.require("slack_bot_token", "together_api_key")
-    bot = build_bot(settings, serves_slack=False)
+    try:
+        bot = build_bot(settings, serves_slack=False)
+    except DatabaseInUse as exc:
+        raise ConfigError(str(exc)) from None
     port = settings.bot_metrics_port
     operator_routes = serve_operator_routes(bot, settings, port) if port is not None else None
     bot.start(tracker=True)
