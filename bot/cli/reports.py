@@ -5,23 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.domain.catalog import Catalog
+    from bot.domain.spend_views import SpendViews
+    from bot.store import Store
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.audit import audit_json, audit_table
-    from bot.store import Store
-    from bot.store.db import make_engine, migrate
 
     if not _has_record(settings, table=not args.json):
         if args.json:
             print("[]")
         return 0
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    store = Store(engine)
+    store = _open_store(settings.database_url)
     print(audit_json(store) if args.json else audit_table(store))
     return 0
 
@@ -47,6 +48,30 @@ def _has_record(settings: Settings, *, table: bool) -> bool:
     return False
 
 
+def _open_store(url: str) -> Store:
+    """The store at `url`, its schema brought up to date first."""
+    from bot.store import Store
+    from bot.store.db import make_engine, migrate
+
+    engine = make_engine(url)
+    migrate(engine)
+    return Store(engine)
+
+
+def _spend_views(settings: Settings, store: Store, catalog: Catalog) -> SpendViews:
+    """Spend as the policy's budgets and BOT_TIMEZONE see it (`bot spend --by/--month`, `bot digest`)."""
+    from bot.domain.launch import display_name
+    from bot.domain.spend import Costs
+    from bot.domain.spend_views import SpendViews
+    from bot.policy_file import policy_from_settings
+    from bot.store.tables import utcnow
+
+    policy = policy_from_settings(settings, catalog)
+    return SpendViews(
+        Costs(store, utcnow), lambda r: display_name(r, catalog), policy.budgets, settings.timezone
+    )
+
+
 def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
@@ -54,8 +79,6 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.catalog import Catalog
     from bot.domain.launch import display_name
     from bot.domain.spend import Costs, spend_report
-    from bot.store import Store
-    from bot.store.db import make_engine, migrate
     from bot.store.tables import utcnow
 
     if not _has_record(settings, table=not args.json):
@@ -64,9 +87,7 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
         url = "sqlite://"  # nothing recorded: the same empty report, from an empty database in memory
     else:
         url = settings.database_url
-    engine = make_engine(url)
-    migrate(engine)
-    store = Store(engine)
+    store = _open_store(url)
     catalog = Catalog.load(settings.bot_catalog)
     if args.month or args.by or args.csv or args.chart:
         return _spend_view(settings, args, store, catalog)
@@ -80,24 +101,17 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalog: Any) -> int:
+def _spend_view(settings: Settings, args: argparse.Namespace, store: Store, catalog: Catalog) -> int:
     """`bot spend --by …`, `--month`, `--csv`, `--chart`: the breakdown, its CSV and its chart."""
     from datetime import timedelta
     from pathlib import Path
 
     from bot.audit import spend_view_rows, spend_view_table
     from bot.domain.errors import UserError
-    from bot.domain.launch import display_name
-    from bot.domain.spend import Costs
-    from bot.domain.spend_views import SpendViews, parse_month, rolling_window
-    from bot.policy_file import policy_from_settings
+    from bot.domain.spend_views import parse_month, rolling_window
     from bot.spend_files import spend_chart, spend_csv
-    from bot.store.tables import utcnow
 
-    policy = policy_from_settings(settings, catalog)
-    views = SpendViews(
-        Costs(store, utcnow), lambda r: display_name(r, catalog), policy.budgets, settings.timezone
-    )
+    views = _spend_views(settings, store, catalog)
     try:
         if args.month:
             window = parse_month(args.month, views.now(), views.tz)
@@ -130,15 +144,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.domain.catalog import Catalog
-    from bot.domain.launch import display_name
-    from bot.domain.spend import Costs
-    from bot.domain.spend_views import SpendViews
-    from bot.policy_file import policy_from_settings
     from bot.slack.app import make_web_client
     from bot.slack.digest import DigestPoster
-    from bot.store import Store
-    from bot.store.db import make_engine, migrate
-    from bot.store.tables import utcnow
 
     if not args.now:
         print(
@@ -149,14 +156,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     settings.require("slack_bot_token", "bot_digest_channel")
     assert settings.slack_bot_token is not None and settings.bot_digest_channel is not None
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    store = Store(engine)
-    catalog = Catalog.load(settings.bot_catalog)
-    policy = policy_from_settings(settings, catalog)
-    views = SpendViews(
-        Costs(store, utcnow), lambda r: display_name(r, catalog), policy.budgets, settings.timezone
-    )
+    store = _open_store(settings.database_url)
+    views = _spend_views(settings, store, Catalog.load(settings.bot_catalog))
     client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     poster = DigestPoster(store, views, client, settings.bot_digest_channel)
     try:
