@@ -1,5 +1,5 @@
-"""The audit trail: who did what to which request or endpoint. `AuditWrites` records (part of `Tx`);
-`AuditReads` reads it back (part of `Store`)."""
+"""The audit trail: who did what to which request or endpoint. `TxAudit` records (part of `Tx`);
+`StoreAudit` reads it back (part of `Store`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.store.tables import AuditEventRow, utcnow
 
 
-class AuditWrites:
+class TxAudit:
     session: Session
     actions: list[str]
 
@@ -39,7 +39,7 @@ class AuditWrites:
         )
 
 
-class AuditReads:
+class StoreAudit:
     _sessions: sessionmaker[Session]
 
     def events(self, request_id: int) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""Endpoints the bot launched, their state history, reminders and deletions: the writes of a unit of
-work (`EndpointWrites`, part of `Tx`) and the reads (`EndpointReads`, part of `Store`)."""
+"""Endpoints the bot launched, their state history, reminders and deletions: what a unit of work does
+with them (`TxEndpoints`, part of `Tx`) and what the store reads on its own (`StoreEndpoints`, part of
+`Store`)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Seen:
     end_reminders: bool = False  # the state is not serving: no "still running" reminder is due any more
 
 
-class EndpointWrites:
+class TxEndpoints:
     session: Session
 
     def insert_endpoint(
@@ -225,7 +226,7 @@ class EndpointWrites:
             )
 
 
-class EndpointReads:
+class StoreEndpoints:
     _sessions: sessionmaker[Session]
 
     def endpoint(self, endpoint_id: str) -> EndpointRecord | None:

@@ -1,6 +1,6 @@
 """The outbox: Slack updates (card renders and thread replies) written in the same transaction as the
-change they tell of, delivered afterwards by the publisher. `OutboxWrites` queues (part of `Tx`);
-`OutboxReads` claims, delivers and forgets (part of `Store`)."""
+change they tell of, delivered afterwards by the publisher. `TxOutbox` queues (part of `Tx`);
+`StoreOutbox` claims, delivers and forgets (part of `Store`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.store.cas import compare_and_set
 from bot.store.tables import OutboxRow, utcnow
 
 
-class OutboxWrites:
+class TxOutbox:
     session: Session
 
     def notify(
@@ -39,7 +39,7 @@ class OutboxWrites:
         self.notify(team_id=request.team_id, request_id=request.id, kind="thread", payload=payload)
 
 
-class OutboxReads:
+class StoreOutbox:
     _sessions: sessionmaker[Session]
 
     def claim_notifications(self, worker: str, lease: timedelta, limit: int = 50) -> list[Notification]:

@@ -1,6 +1,6 @@
 """Launch requests (and change requests, which are launch requests of a running endpoint), their
-approvals and decisions: the writes of a unit of work (`RequestWrites`, part of `Tx`) and the reads
-(`RequestReads`, part of `Store`)."""
+approvals and decisions: what a unit of work does with them (`TxRequests`, part of `Tx`) and what the
+store reads on its own (`StoreRequests`, part of `Store`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.store.records import load_request, load_requests
 from bot.store.tables import ApprovalRow, DecisionRow, LaunchRequestRow, utcnow
 
 
-class RequestWrites:
+class TxRequests:
     session: Session
 
     def insert_request(
@@ -195,7 +195,7 @@ class RequestWrites:
         return load_request(self.session, request_id)
 
 
-class RequestReads:
+class StoreRequests:
     _sessions: sessionmaker[Session]
 
     def get_request(self, request_id: int) -> LaunchRequest | None:

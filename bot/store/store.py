@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.states import RETIRED
-from bot.store.audit import AuditReads, AuditWrites
-from bot.store.endpoints import EndpointReads, EndpointWrites
-from bot.store.outbox import OutboxReads, OutboxWrites
+from bot.store.audit import StoreAudit, TxAudit
+from bot.store.endpoints import StoreEndpoints, TxEndpoints
+from bot.store.outbox import StoreOutbox, TxOutbox
 from bot.store.records import endpoint_record
-from bot.store.requests import RequestReads, RequestWrites
+from bot.store.requests import StoreRequests, TxRequests
 from bot.store.tables import EndpointRow, LaunchRequestRow, OutboxRow, utcnow
 
 
-class Tx(RequestWrites, EndpointWrites, AuditWrites, OutboxWrites):
+class Tx(TxRequests, TxEndpoints, TxAudit, TxOutbox):
     """One unit of work: everything done through it commits together or not at all."""
 
     def __init__(self, session: Session) -> None:
@@ -53,7 +53,7 @@ class Tx(RequestWrites, EndpointWrites, AuditWrites, OutboxWrites):
         self.notify(team_id=request.team_id, request_id=request.id, kind="card")
 
 
-class Store(RequestReads, EndpointReads, AuditReads, OutboxReads):
+class Store(StoreRequests, StoreEndpoints, StoreAudit, StoreOutbox):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
