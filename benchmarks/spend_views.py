@@ -22,8 +22,8 @@ from bot.domain.policy import Budgets
 from bot.domain.spend import Costs
 from bot.domain.spend_views import SpendViews
 from bot.slack.views.spend_files import spend_chart, spend_csv
+from bot.store import Seen, Store
 from bot.store.db import make_engine, migrate
-from bot.store.store import Seen, Store
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from bot.domain.meter import Meter, duration_text
 from bot.domain.model import LaunchRequest
 from bot.domain.spend import SpendReport
 from bot.domain.spend_views import SpendView
-from bot.store.store import Store
+from bot.store import Store
 
 
 def _iso(value: datetime | None) -> str | None:

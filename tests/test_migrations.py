@@ -51,7 +51,7 @@ def test_0005_keeps_earlier_approvals_and_downgrades(database_url: str) -> None:
             )
             command.upgrade(cfg, "0005")
             command.upgrade(cfg, "head")  # the store maps the latest schema
-        from bot.store.store import Store
+        from bot.store import Store
 
         request = Store(engine).get_request(1)
         assert request is not None and [a.user_id for a in request.approvals] == ["UAPP"]

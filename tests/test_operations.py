@@ -28,9 +28,9 @@ from bot.metrics import exposition
 from bot.readiness import Readiness, TokenHealth
 from bot.server import ServerThread
 from bot.slack.ids import Block
+from bot.store import Store
 from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries
-from bot.store.store import Store
 from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow, utcnow
 from tests.support.stack import APP_TOKEN, APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
 from tests.test_launch_flow import approve, launch_text, request_launch

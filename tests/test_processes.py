@@ -15,8 +15,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.slack.publisher import Publisher
+from bot.store import Store
 from bot.store.db import make_engine
-from bot.store.store import Store
 from tests.support.stack import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, TOGETHER_KEY, Stack
 
 pytestmark = pytest.mark.backend(

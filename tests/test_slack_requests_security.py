@@ -52,7 +52,7 @@ def test_unexpected_failure_tells_the_user_with_a_reference(stack: Stack) -> Non
 def test_secrets_are_redacted_from_logs() -> None:
     import logging
 
-    from bot.cli import RedactSecrets
+    from bot.logs import RedactSecrets
 
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token %s used", ("xoxb-secret-123",), None)
     assert RedactSecrets(["xoxb-secret-123"]).filter(record)

@@ -29,8 +29,8 @@ from bot.domain.policy import Budgets
 from bot.domain.spend import Costs
 from bot.domain.spend_views import SpendViews, days_of, parse_month, window_for
 from bot.slack.views.spend_files import spend_chart, spend_csv
+from bot.store import Seen, Store
 from bot.store.db import make_engine, migrate
-from bot.store.store import Seen, Store
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

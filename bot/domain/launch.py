@@ -54,8 +54,8 @@ from bot.domain.states import (
     STOPPED,
 )
 from bot.logs import log_context
+from bot.store import Seen, Store
 from bot.store.startup import ask_smoke_test, clear_startup
-from bot.store.store import Seen, Store
 from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)

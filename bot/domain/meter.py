@@ -14,18 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.model import Observation
 from bot.domain.states import SERVING, UNSEEN
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One row of an endpoint's state history: from `at` on, it was in `state`."""
-
-    state: str
-    at: datetime
-    ready_replicas: int | None = None  # replicas serving, where the API says (v2); None: not reported
-    min_replicas: int | None = None  # the replica bounds in force then; None: not recorded (older rows)
-    max_replicas: int | None = None
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,14 @@ class Notification:
     kind: str
     payload: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One row of an endpoint's state history: from `at` on, it was in `state`."""
+
+    state: str
+    at: datetime
+    ready_replicas: int | None = None  # replicas serving, where the API says (v2); None: not reported
+    min_replicas: int | None = None  # the replica bounds in force then; None: not recorded (older rows)
+    max_replicas: int | None = None

@@ -14,8 +14,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
-from bot.config import ConfigError
-
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
@@ -100,8 +98,9 @@ class SingleProcessLock:
             self._file = None
 
 
-class DatabaseInUse(ConfigError):
-    pass
+class DatabaseInUse(Exception):
+    """Another process holds the SQLite database; the message says what to do (`bot` prints it as a
+    setting to fix, like a ConfigError)."""
 
 
 def has_record(url: str) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.store.cas import compare_and_set
 from bot.store.store import Store
 from bot.store.tables import SpendDigestRow
 
@@ -14,17 +15,16 @@ from bot.store.tables import SpendDigestRow
 def claim_digest(store: Store, week: str, channel: str, worker: str, now: datetime, lease: timedelta) -> bool:
     """Whether `worker` may post `week`'s digest now: nobody claimed it, or a claim ran out unposted."""
     with store.transaction() as tx:
-        taken = tx.session.execute(
-            update(SpendDigestRow)
-            .where(
-                SpendDigestRow.week == week,
-                SpendDigestRow.posted_at.is_(None),
-                SpendDigestRow.claimed_until < now,
-            )
-            .values(claimed_by=worker, claimed_until=now + lease, channel_id=channel)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if compare_and_set(
+            tx.session,
+            SpendDigestRow,
+            SpendDigestRow.week == week,
+            SpendDigestRow.posted_at.is_(None),
+            SpendDigestRow.claimed_until < now,
+            claimed_by=worker,
+            claimed_until=now + lease,
+            channel_id=channel,
+        ):
             return True
         if tx.session.execute(select(SpendDigestRow.week).where(SpendDigestRow.week == week)).first():
             return False  # posted, or another process holds a live claim
@@ -40,13 +40,13 @@ def claim_digest(store: Store, week: str, channel: str, worker: str, now: dateti
 
 def mark_digest_posted(store: Store, week: str, worker: str, now: datetime) -> bool:
     with store.transaction() as tx:
-        done = tx.session.execute(
-            update(SpendDigestRow)
-            .where(SpendDigestRow.week == week, SpendDigestRow.claimed_by == worker)
-            .values(posted_at=now)
-            .execution_options(synchronize_session=False)
+        return compare_and_set(
+            tx.session,
+            SpendDigestRow,
+            SpendDigestRow.week == week,
+            SpendDigestRow.claimed_by == worker,
+            posted_at=now,
         )
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def release_digest(store: Store, week: str, worker: str, now: datetime, retry_in: timedelta) -> None:

@@ -10,8 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.meter import Observation
-from bot.domain.model import RequestStatus
+from bot.domain.model import Observation, RequestStatus
 from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow
 
 

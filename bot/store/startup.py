@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from bot.domain.model import EndpointRecord
-from bot.store.store import Store, Tx, _endpoint
+from bot.store.cas import compare_and_set
+from bot.store.records import endpoint_record
+from bot.store.store import Store, Tx
 from bot.store.tables import EndpointRow
 
 
@@ -27,40 +29,33 @@ def set_startup(
     tx: Tx, endpoint: EndpointRecord, seen: StartupSeen, *, since: datetime, at: datetime
 ) -> bool:
     """Record what a start shows now, if it still shows what `endpoint` says (compare-and-set)."""
-    result = tx.session.execute(
-        update(EndpointRow)
-        .where(
-            EndpointRow.id == endpoint.id,
-            EndpointRow.state == endpoint.state,
-            _same(EndpointRow.startup_phase, endpoint.startup_phase),
-            _same(EndpointRow.startup_ready, endpoint.startup_ready),
-            _same(EndpointRow.startup_desired, endpoint.startup_desired),
-        )
-        .values(
-            startup_phase=seen.phase,
-            startup_ready=seen.ready,
-            startup_desired=seen.desired,
-            startup_since=endpoint.startup_since or since,
-            startup_seen_at=at,
-        )
-        .execution_options(synchronize_session=False)
+    return compare_and_set(
+        tx.session,
+        EndpointRow,
+        EndpointRow.id == endpoint.id,
+        EndpointRow.state == endpoint.state,
+        _same(EndpointRow.startup_phase, endpoint.startup_phase),
+        _same(EndpointRow.startup_ready, endpoint.startup_ready),
+        _same(EndpointRow.startup_desired, endpoint.startup_desired),
+        startup_phase=seen.phase,
+        startup_ready=seen.ready,
+        startup_desired=seen.desired,
+        startup_since=endpoint.startup_since or since,
+        startup_seen_at=at,
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def take_card_turn(tx: Tx, endpoint_id: str, *, at: datetime, every: timedelta) -> bool:
     """Whether a progress card edit may go now (none in the last `every`); if so, its time is taken.
     If not, the change is marked pending for a later tick."""
-    result = tx.session.execute(
-        update(EndpointRow)
-        .where(
-            EndpointRow.id == endpoint_id,
-            or_(EndpointRow.progress_card_at.is_(None), EndpointRow.progress_card_at <= at - every),
-        )
-        .values(progress_card_at=at, progress_pending=False)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    if compare_and_set(
+        tx.session,
+        EndpointRow,
+        EndpointRow.id == endpoint_id,
+        or_(EndpointRow.progress_card_at.is_(None), EndpointRow.progress_card_at <= at - every),
+        progress_card_at=at,
+        progress_pending=False,
+    ):
         return True
     tx.session.execute(
         update(EndpointRow)
@@ -73,13 +68,13 @@ def take_card_turn(tx: Tx, endpoint_id: str, *, at: datetime, every: timedelta) 
 
 def say_first_serving(tx: Tx, endpoint_id: str, at: datetime) -> bool:
     """Claim the "first replica serves" reply of this start (once)."""
-    result = tx.session.execute(
-        update(EndpointRow)
-        .where(EndpointRow.id == endpoint_id, EndpointRow.first_serving_at.is_(None))
-        .values(first_serving_at=at)
-        .execution_options(synchronize_session=False)
+    return compare_and_set(
+        tx.session,
+        EndpointRow,
+        EndpointRow.id == endpoint_id,
+        EndpointRow.first_serving_at.is_(None),
+        first_serving_at=at,
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def clear_startup(tx: Tx, endpoint_id: str) -> None:
@@ -125,18 +120,14 @@ def due_smoke_tests(store: Store, now: datetime) -> list[tuple[EndpointRecord, d
     """Endpoints whose smoke test is asked for and nobody runs, with when it was asked."""
     with store._sessions() as session:
         rows = session.scalars(select(EndpointRow).where(_due(now)).order_by(EndpointRow.smoke_due_at))
-        return [(_endpoint(row), row.smoke_due_at) for row in rows if row.smoke_due_at is not None]
+        return [(endpoint_record(row), row.smoke_due_at) for row in rows if row.smoke_due_at is not None]
 
 
 def claim_smoke_test(store: Store, endpoint_id: str, now: datetime, lease: timedelta) -> bool:
     with store.transaction() as tx:
-        result = tx.session.execute(
-            update(EndpointRow)
-            .where(EndpointRow.id == endpoint_id, _due(now))
-            .values(smoke_claimed_until=now + lease)
-            .execution_options(synchronize_session=False)
+        return compare_and_set(
+            tx.session, EndpointRow, EndpointRow.id == endpoint_id, _due(now), smoke_claimed_until=now + lease
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def finish_smoke_test(tx: Tx, endpoint_id: str, at: datetime) -> None:
