@@ -32,7 +32,7 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
     elif local.settings.bot_policy_file is not None:
         first = approvers[0] if approvers else "U0123ABCD"
         who += f" (from {local.settings.bot_policy_file}; type `as {first}` to act as one)"
-    v2 = getattr(local.bot.provider, "api_version", "v1") == "v2"
+    v2 = local.bot.provider.api_version == "v2"
     durations = (
         DEFAULT_V2_DURATIONS["PROVISIONING"] + DEFAULT_V2_DURATIONS["SCALING"]
         if v2

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from bot.domain.provider import EndpointInfo, HardwareOption, LaunchSpec
+from bot.domain.provider import EndpointInfo, HardwareOption, LaunchSpec, StartupReporter
 from bot.together.http import (
     RETRY_AFTER_CAP,
     USER_AGENT,
@@ -54,6 +54,10 @@ class TogetherClient(ClosingClient):
     """Typed access to Together's v1 dedicated endpoints; raises `ProviderError` subclasses."""
 
     api_version = "v1"
+    project_id: str | None = None  # v1 has no projects
+    renames = True
+    idempotent_create = False  # a second create makes a second endpoint
+    startup_reporter: StartupReporter | None = None  # v1 has no events feed
 
     def __init__(
         self,

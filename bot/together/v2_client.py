@@ -36,6 +36,7 @@ from bot.domain.provider import (
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
+    StartupReporter,
 )
 from bot.together.client import OMITTED, _Omitted
 from bot.together.http import ClosingClient, TogetherHttp, root_url_of
@@ -96,6 +97,9 @@ class TogetherV2Client(ClosingClient):
     """Typed access to Together's v2 dedicated inference in one project; raises `ProviderError` subclasses."""
 
     api_version = "v2"
+    # Creating again with the same spec adopts and completes an earlier attempt (names are unique).
+    idempotent_create = True
+    renames = False  # an endpoint's name is its inference model string, fixed at creation
 
     def __init__(
         self,
@@ -147,6 +151,11 @@ class TogetherV2Client(ClosingClient):
     def project_id(self) -> str:
         return self._project_id
 
+    @property
+    def startup_reporter(self) -> StartupReporter:
+        """This client: it reads replica startup phases from the events feed (`startup_phases`)."""
+        return self
+
     def __repr__(self) -> str:
         return f"TogetherV2Client(root_url={self._root_url!r}, project_id={self._project_id!r})"
 
@@ -172,10 +181,6 @@ class TogetherV2Client(ClosingClient):
                 continue
             options.append(option)
         return options
-
-    # Creating again with the same spec adopts and completes an earlier attempt (names are unique).
-    idempotent_create = True
-    renames = False  # an endpoint's name is its inference model string, fixed at creation
 
     def list_models(self) -> list[str]:
         """The models of Together's v2 catalogue for dedicated deployments, read afresh."""
