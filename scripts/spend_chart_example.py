@@ -27,7 +27,7 @@ from bot.slack.app import make_web_client
 from bot.spend_files import spend_chart
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
-from bot.together.client import TogetherClient
+from bot.together.v1.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 
 TOKEN = "xoxb-example-0000"

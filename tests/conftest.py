@@ -23,9 +23,9 @@ from bot.testing import slack_requests
 from bot.testing.block_kit_rules import REFUSALS
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
-from bot.together.client import TogetherClient
+from bot.together.v1.client import TogetherClient
 from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v2.client import TogetherV2Client
 from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 SIGNING_SECRET = "test-signing-secret-0123456789"

@@ -11,7 +11,7 @@ import pytest
 from bot.audit import audit_rows
 from bot.runtime import build_bot
 from bot.slack.app import make_web_client
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v2.client import TogetherV2Client
 from tests.conftest import APPROVER, BOT_TOKEN, REQUESTER, TOGETHER_KEY, V2, Stack, provider_for, start_stack
 from tests.lifecycle_helpers import answer, ask_to_confirm, submit_and_read
 from tests.test_launch_flow import approve, request_launch

@@ -23,7 +23,7 @@ from bot.domain.provider import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from bot.together.client import TogetherClient
+from bot.together.v1.client import TogetherClient
 from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
 
 KEY = "tgp_v1_SECRET-key-do-not-leak-42"
@@ -301,7 +301,7 @@ def test_get_is_retried_on_500_then_succeeds(
 ) -> None:
     ep = client.create_endpoint(SPEC)
     sim.inject("GET", r"/v1/endpoints/.+", 500, times=2)
-    with caplog.at_level(logging.WARNING, logger="bot.together.client"):
+    with caplog.at_level(logging.WARNING, logger="bot.together.v1.client"):
         assert client.get_endpoint(ep.id).id == ep.id
     assert len(sleeps) == 2
     assert all(0 < delay <= 8.0 for delay in sleeps)

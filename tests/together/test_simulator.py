@@ -18,7 +18,7 @@ from bot.domain.provider import (
     ProviderNotFound,
     ProviderPaymentRequired,
 )
-from bot.together.client import TogetherClient
+from bot.together.v1.client import TogetherClient
 from bot.together.simulator import (
     DEDICATED_MODEL_IDS,
     HARDWARE_IDS,

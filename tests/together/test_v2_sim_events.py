@@ -13,7 +13,7 @@ import pytest
 
 from bot.together.inference import InferenceProber
 from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v2.client import TogetherV2Client
 from tests.together.test_v2_simulator import KEY, llama_profile, make_deployment
 
 PHASES = ["PullingImage", "Starting", "LoadingWeights", "StartupComplete"]
