@@ -23,12 +23,15 @@ from bot.domain.launch import display_name
 from bot.domain.spend_views import SpendViews, month_window
 from bot.runtime import build_bot
 from bot.server import ServerThread
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.simulator.v1.api import DEFAULT_DURATIONS
 from bot.slack.app import make_web_client
 from bot.spend_files import spend_chart
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.v1.client import TogetherClient
-from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 
 TOKEN = "xoxb-example-0000"
 SECRET = "example-signing-secret-0000"

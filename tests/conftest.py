@@ -18,15 +18,18 @@ from sqlalchemy import create_engine, text
 from bot.config import Settings, load_settings
 from bot.runtime import Bot, build_bot
 from bot.server import ServerThread
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.simulator.v1.api import DEFAULT_DURATIONS
+from bot.simulator.v2.state import DEFAULT_V2_DURATIONS
 from bot.slack.app import make_web_client
 from bot.testing import slack_requests
 from bot.testing.block_kit_rules import REFUSALS
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.v1.client import TogetherClient
-from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
 from bot.together.v2.client import TogetherV2Client
-from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-42"

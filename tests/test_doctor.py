@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.simulator.server import SimulatorServer
 from bot.store.db import make_engine, migrate
 from bot.testing.fake_slack import FakeSlack
-from bot.together.simulator import SimulatorServer
 from tests.conftest import APPROVER, BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY
 
 

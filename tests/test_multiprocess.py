@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from bot.audit import audit_rows
+from bot.simulator.server import SimulatorServer
 from bot.store.db import make_engine
 from bot.store.store import Store
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
-from bot.together.simulator import SimulatorServer
 from tests.conftest import (
     APPROVER,
     APPROVER_2,

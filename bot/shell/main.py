@@ -15,10 +15,10 @@ from bot.config import Settings
 from bot.shell.commands import Shell, StopScript
 from bot.shell.render import Style
 from bot.shell.wiring import DEFAULT_APPROVER, ForeignDatabase, LocalBot, start_local
+from bot.simulator.v1.api import DEFAULT_DURATIONS
+from bot.simulator.v2.state import DEFAULT_V2_DURATIONS
 from bot.store.db import DatabaseInUse
 from bot.testing.driver import DEFAULT_CHANNEL
-from bot.together.simulator import DEFAULT_DURATIONS
-from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 END_OF_INPUT_WAIT = 30.0  # seconds to let queued work finish once the script has ended
 

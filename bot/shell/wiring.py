@@ -17,11 +17,11 @@ from bot.config import Settings
 from bot.domain.model import RequestStatus
 from bot.runtime import Bot, build_bot
 from bot.server import ServerThread
+from bot.simulator.server import SimulatorServer
 from bot.slack.app import make_web_client
 from bot.testing.driver import SlackDriver
 from bot.testing.fake_slack import FakeSlack
 from bot.together.local import LOCAL_KEY, serve_simulator, simulator_client
-from bot.together.simulator import SimulatorServer
 
 TEAM_ID = "T0SIM"  # the pretend workspace; real Slack team ids never look like this
 DEFAULT_APPROVER = "approver"

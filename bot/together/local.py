@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.domain.provider import EndpointProvider
-from bot.together.simulator import ScaledClock, SimulatorServer, TogetherSimulator
+from bot.simulator.clock import ScaledClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 from bot.together.v1.client import TogetherClient
 from bot.together.v2.client import TogetherV2Client
 

@@ -23,8 +23,10 @@ from bot.domain.provider import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 from bot.together.v1.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
 
 KEY = "tgp_v1_SECRET-key-do-not-leak-42"
 SPEC = LaunchSpec(model="Qwen/QwQ-32B", hardware="1x_nvidia_h100_80gb_sxm", min_replicas=1, max_replicas=2)

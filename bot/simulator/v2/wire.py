@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.together.v2_sim_state import SimDeployment, SimEndpoint
+from bot.simulator.v2.state import SimDeployment, SimEndpoint
 
 GRPC = {
     "INVALID_ARGUMENT": (3, 400),

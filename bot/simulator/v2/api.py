@@ -1,7 +1,7 @@
 """The v2 half of the Together simulator: project-scoped endpoints → deployments → configs (v2 reference §11).
 
 `V2Simulator.route` answers `/v2/...`, `/v3/whoami`, `/v1/whoami` and `/v1/projects`; `TogetherSimulator`
-sends those paths here, so one process (and one clock, key, fault list and request log) serves both APIs.
+(`core`) sends those paths here, so one process (and one clock, key, fault list and request log) serves both APIs.
 Bodies are camelCase with prefixed enums and int64 fields as strings; errors use the RPC shape
 `{"code", "message", "details"}` (switchable to Together's envelope with `error_shape="together"`).
 Test controls: `set_headroom`, `force_deployment_state`, `autoscale`, `key_type`, `auto_route_first`,
@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote
 
-from bot.together.v2_sim_catalog import (
+from bot.simulator.clock import Clock
+from bot.simulator.v2.catalog import (
     CONFIGS,
     CONFIGS_BY_ID,
     INSTANCE_TYPES,
@@ -28,8 +29,8 @@ from bot.together.v2_sim_catalog import (
     SUPPORTED_MODELS,
     sim_id,
 )
-from bot.together.v2_sim_events import booted, endpoint_events, filtered_page
-from bot.together.v2_sim_state import (
+from bot.simulator.v2.events import booted, endpoint_events, filtered_page
+from bot.simulator.v2.state import (
     DEFAULT_V2_DURATIONS,
     DEGRADED,
     FAILED,
@@ -43,7 +44,7 @@ from bot.together.v2_sim_state import (
     new_etag,
     rfc3339,
 )
-from bot.together.v2_sim_wire import (
+from bot.simulator.v2.wire import (
     GRPC,
     NAME_RULE,
     Call,
@@ -58,10 +59,6 @@ from bot.together.v2_sim_wire import (
     validate_split,
     validate_timeout,
 )
-
-
-class Clock(Protocol):
-    def now(self) -> float: ...
 
 
 class InferenceRefused(Exception):

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from bot.together.sim_catalog import HARDWARE, MODELS, PER_GPU_CENTS_PER_MINUTE, SimModel
+from bot.simulator.catalog import HARDWARE, MODELS, PER_GPU_CENTS_PER_MINUTE, SimModel
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CATALOGUE_TIME = "2026-07-16T00:00:00Z"
