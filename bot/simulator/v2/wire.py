@@ -1,6 +1,6 @@
 """Wire rules of the simulator's v2 side: RPC errors, field masks, validation, filters, ordering, pages.
 
-Kept apart from the routes (`v2_simulator`) so that each file stays readable.
+Kept apart from the routes (`api`) so that each file stays readable.
 """
 
 from __future__ import annotations
