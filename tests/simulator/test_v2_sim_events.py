@@ -16,7 +16,7 @@ from bot.simulator.core import TogetherSimulator
 from bot.simulator.server import SimulatorServer
 from bot.together.inference import InferenceProber
 from bot.together.v2.client import TogetherV2Client
-from tests.together.test_v2_simulator import KEY, llama_profile, make_deployment
+from tests.simulator.test_v2_simulator import KEY, llama_profile, make_deployment
 
 PHASES = ["PullingImage", "Starting", "LoadingWeights", "StartupComplete"]
 
