@@ -19,10 +19,12 @@ from sqlalchemy.engine import make_url
 from bot.config import load_settings
 from bot.runtime import Bot, build_bot
 from bot.sandbox.fake_slack import FakeSlack
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 from bot.slack.app import make_web_client
-from bot.together.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v1.client import TogetherClient
+from bot.together.v2.client import TogetherV2Client
 
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-bench-bot-token-42"

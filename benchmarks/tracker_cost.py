@@ -54,8 +54,9 @@ from bot.domain.model import LaunchDraft, RequestStatus
 from bot.domain.provider import EndpointInfo, LaunchSpec
 from bot.runtime import poll_interval
 from bot.sandbox.fake_slack import FakeSlack
+from bot.simulator.core import RecordedRequest, TogetherSimulator
+from bot.simulator.server import SimulatorTransport
 from bot.store.tables import utcnow
-from bot.together.simulator import RecordedRequest, SimulatorTransport, TogetherSimulator
 
 MODEL_ALIAS = "llama-8b"
 GPU = "h100"

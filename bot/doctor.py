@@ -218,8 +218,8 @@ def check_together(settings: Settings) -> Check:
             f"{_first_line(exc)} (TOGETHER_BASE_URL is {settings.together_base_url}; check it and the "
             "network).",
         )
-    api = getattr(provider, "api_version", "v1")
-    project = f", project {getattr(provider, 'project_id', '')}" if api == "v2" else ""
+    api = provider.api_version
+    project = f", project {provider.project_id}" if provider.project_id else ""
     return Check(
         "together",
         True,

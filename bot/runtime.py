@@ -122,9 +122,9 @@ def inference_url(provider: EndpointProvider, override: str | None = None) -> st
     (so a simulator or proxy named by TOGETHER_BASE_URL answers)."""
     if override:
         return override.rstrip("/")
-    root = str(getattr(provider, "root_url", "https://api.together.xyz")).rstrip("/")
+    root = provider.root_url.rstrip("/")
     at_together = urlsplit(root).hostname in TOGETHER_HOSTS
-    if getattr(provider, "api_version", "v1") == "v2" and at_together:
+    if provider.api_version == "v2" and at_together:
         return V2_INFERENCE_URL  # v2 serves inference from its own host
     return f"{root}/v1"
 

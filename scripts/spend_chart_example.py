@@ -25,10 +25,13 @@ from bot.runtime import build_bot
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.simulator.v1.api import DEFAULT_DURATIONS
 from bot.slack.app import make_web_client
 from bot.slack.views.spend_files import spend_chart
-from bot.together.client import TogetherClient
-from bot.together.simulator import DEFAULT_DURATIONS, ManualClock, SimulatorServer, TogetherSimulator
+from bot.together.v1.client import TogetherClient
 
 TOKEN = "xoxb-example-0000"
 SECRET = "example-signing-secret-0000"

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from bot.sandbox import slack_requests
-from bot.together.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.together.v1.client import TogetherClient
 from tests.support.backends import BACKEND_BY_NAME, BACKENDS, Backend
 from tests.support.databases import DATABASES, pg_schema
 from tests.support.socket_mode import FakeSlackWithSocketMode

@@ -8,8 +8,8 @@ import pytest
 
 from bot.cli import main
 from bot.sandbox.fake_slack import FakeSlack
+from bot.simulator.server import SimulatorServer
 from bot.store.db import make_engine, migrate
-from bot.together.simulator import SimulatorServer
 from tests.support.stack import APPROVER, BOT_TOKEN, SIGNING_SECRET, TOGETHER_KEY
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from bot.domain.catalog import Catalog
 from bot.domain.directory import ModelDirectory
+from bot.simulator.catalog import DEDICATED_MODEL_IDS
 from bot.slack.ids import Block
-from bot.together.simulator import DEDICATED_MODEL_IDS
 from tests.support.lifecycle import launch
 from tests.support.stack import REQUESTER, Stack
 

@@ -18,9 +18,9 @@ import pytest
 from bot.audit import audit_rows
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
+from bot.simulator.server import SimulatorServer
 from bot.store import Store
 from bot.store.db import make_engine
-from bot.together.simulator import SimulatorServer
 from tests.support.databases import pg_schema
 from tests.support.stack import (
     APPROVER,

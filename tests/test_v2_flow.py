@@ -11,7 +11,7 @@ import pytest
 from bot.audit import audit_rows
 from bot.runtime import build_bot
 from bot.slack.app import make_web_client
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v2.client import TogetherV2Client
 from tests.support.backends import V2
 from tests.support.lifecycle import answer, ask_to_confirm, submit_and_read
 from tests.support.stack import APPROVER, BOT_TOKEN, REQUESTER, TOGETHER_KEY, Stack, provider_for, start_stack

@@ -573,7 +573,7 @@ class LaunchService:
                 self.resume_change(request)
                 continue
             spec = self.spec_for(request)
-            if getattr(self.provider, "idempotent_create", False):
+            if self.provider.idempotent_create:
                 # The provider recognises its own earlier attempt (v2: the name is unique per project), so
                 # creating again adopts and completes whatever the dead process started.
                 log.info(
@@ -647,7 +647,7 @@ class LaunchService:
             except ProviderError as exc:
                 if not exc.ambiguous or attempt == AMBIGUOUS_CREATE_ATTEMPTS:
                     raise
-                if getattr(self.provider, "idempotent_create", False):
+                if self.provider.idempotent_create:
                     self.sleep(min(2.0 * attempt, 10.0))
                     continue  # asking again resumes the earlier attempt instead of duplicating it
                 log.warning(

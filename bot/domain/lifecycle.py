@@ -232,7 +232,7 @@ class LifecycleService:
     @property
     def renames(self) -> bool:
         """Whether Together lets the bot change an endpoint's display name (v2 does not)."""
-        return bool(getattr(self.provider, "renames", True))
+        return self.provider.renames
 
     def commands_for(self, user_id: str) -> list[str]:
         return [c for c in self.policy.commands_for(user_id) if c != "rename" or self.renames]

@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.domain.model import EndpointRecord, LaunchRequest
-from bot.domain.provider import EndpointInfo, PhaseChange, ProviderError, StartupReporter
+from bot.domain.provider import EndpointInfo, EndpointProvider, PhaseChange, ProviderError, StartupReporter
 from bot.store.startup import StartupSeen, say_first_serving, set_startup, take_card_turn
 from bot.store.store import Store
 
@@ -80,7 +79,7 @@ class StartupProgress:
     def __init__(
         self,
         store: Store,
-        provider: Any,
+        provider: EndpointProvider,
         *,
         now: Callable[[], datetime],
         on_outbox: Callable[[], None],
@@ -92,7 +91,7 @@ class StartupProgress:
 
     @property
     def reporter(self) -> StartupReporter | None:
-        return self.provider if callable(getattr(self.provider, "startup_phases", None)) else None
+        return self.provider.startup_reporter
 
     def follow(self, seen: list[tuple[EndpointRecord, EndpointInfo, LaunchRequest]]) -> int:
         """One tick: read the events of each endpoint that is starting (one call each) and record what

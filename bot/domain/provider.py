@@ -67,8 +67,64 @@ class EndpointInfo:
     deployment_id: str | None = None  # v2: the deployment the bot runs (its events are read while it starts)
 
 
+@dataclass(frozen=True)
+class PhaseChange:
+    """One replica entering a startup phase, as the provider's event feed reports it (v2)."""
+
+    replica: str
+    phase: str  # Together's spelling: PullingImage, Starting, LoadingWeights, StartupComplete
+    at: datetime | None = None
+
+
+class StartupReporter(Protocol):
+    """Reads replica startup phases from the provider's event feed (Together v2)."""
+
+    def startup_phases(
+        self, endpoint_id: str, deployment_id: str, since: datetime | None
+    ) -> list[PhaseChange]:
+        """The phase changes of the deployment's replicas since `since`, oldest first (one list call)."""
+        ...
+
+
 class EndpointProvider(Protocol):
-    """What the bot asks of Together. Implementations raise ProviderError subclasses."""
+    """What the bot asks of Together. Implementations raise ProviderError subclasses.
+
+    Besides the calls, a provider declares what its API can do (read-only properties), so that the domain
+    asks instead of guessing from the provider's type.
+    """
+
+    @property
+    def api_version(self) -> str:
+        """Which Together API this speaks: "v1" or "v2"."""
+        ...
+
+    @property
+    def root_url(self) -> str:
+        """The API root without a version, e.g. `https://api.together.xyz`."""
+        ...
+
+    @property
+    def project_id(self) -> str | None:
+        """The project the provider works in (v2); None where the API has no projects (v1)."""
+        ...
+
+    @property
+    def renames(self) -> bool:
+        """Whether an endpoint's display name can be changed. When not, the domain refuses a rename before
+        any call and leaves it out of help."""
+        ...
+
+    @property
+    def idempotent_create(self) -> bool:
+        """Whether create_endpoint, asked again with the same spec, resumes an earlier attempt rather than
+        making a second endpoint. Then the domain retries a lost or interrupted create by asking again
+        instead of looking for what it may have made."""
+        ...
+
+    @property
+    def startup_reporter(self) -> StartupReporter | None:
+        """The reader of replica startup phases; None when the API reports none (v1)."""
+        ...
 
     def list_hardware(self, model: str | None = None) -> list[HardwareOption]:
         """Hardware configurations; with a model, only those that fit it (with availability)."""
@@ -83,13 +139,6 @@ class EndpointProvider(Protocol):
         ...
 
     def get_endpoint(self, endpoint_id: str) -> EndpointInfo: ...
-
-    # Implementations that cannot change an endpoint's display name set `renames = False`; the domain then
-    # refuses a rename before any call and leaves it out of help.
-
-    # Implementations whose create_endpoint, asked again with the same spec, resumes an earlier attempt
-    # (rather than making a second endpoint) set `idempotent_create = True`; the domain then retries a
-    # lost or interrupted create by asking again instead of looking for what it may have made.
 
     def list_endpoints(self) -> list[EndpointInfo]:
         """The account's own dedicated endpoints (one call, whatever their number)."""
@@ -119,25 +168,6 @@ class EndpointProvider(Protocol):
         returns the endpoint as it is now (e.g. STOPPING). Ask again once it is stopped; asking again is
         always safe. An endpoint unknown to the provider raises ProviderNotFound.
         """
-        ...
-
-
-@dataclass(frozen=True)
-class PhaseChange:
-    """One replica entering a startup phase, as the provider's event feed reports it (v2)."""
-
-    replica: str
-    phase: str  # Together's spelling: PullingImage, Starting, LoadingWeights, StartupComplete
-    at: datetime | None = None
-
-
-class StartupReporter(Protocol):
-    """Providers that report replica startup phases (Together v2's events feed) implement this too."""
-
-    def startup_phases(
-        self, endpoint_id: str, deployment_id: str, since: datetime | None
-    ) -> list[PhaseChange]:
-        """The phase changes of the deployment's replicas since `since`, oldest first (one list call)."""
         ...
 
 

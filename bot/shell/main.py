@@ -16,9 +16,9 @@ from bot.sandbox.driver import DEFAULT_CHANNEL
 from bot.shell.commands import Shell, StopScript
 from bot.shell.render import Style
 from bot.shell.wiring import DEFAULT_APPROVER, ForeignDatabase, LocalBot, start_local
+from bot.simulator.v1.api import DEFAULT_DURATIONS
+from bot.simulator.v2.state import DEFAULT_V2_DURATIONS
 from bot.store.db import DatabaseInUse
-from bot.together.simulator import DEFAULT_DURATIONS
-from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
 
 END_OF_INPUT_WAIT = 30.0  # seconds to let queued work finish once the script has ended
 
@@ -32,7 +32,7 @@ def banner(local: LocalBot, user: str, speed: float) -> list[str]:
     elif local.settings.bot_policy_file is not None:
         first = approvers[0] if approvers else "U0123ABCD"
         who += f" (from {local.settings.bot_policy_file}; type `as {first}` to act as one)"
-    v2 = getattr(local.bot.provider, "api_version", "v1") == "v2"
+    v2 = local.bot.provider.api_version == "v2"
     durations = (
         DEFAULT_V2_DURATIONS["PROVISIONING"] + DEFAULT_V2_DURATIONS["SCALING"]
         if v2

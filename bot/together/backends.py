@@ -16,8 +16,10 @@ import httpx
 
 from bot.config import ConfigError
 from bot.domain.provider import EndpointProvider, ProviderError, ProviderRateLimited, ProviderUnavailable
-from bot.together.client import TogetherClient
-from bot.together.v2_client import TogetherV2Client, fetch_whoami
+from bot.together.http import TogetherHttp, root_url_of
+from bot.together.v1.client import TogetherClient
+from bot.together.v2.client import TogetherV2Client
+from bot.together.v2.models import Whoami
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,34 @@ def make_provider(
         return TogetherClient(base_url, api_key, sleep=sleep, transport=transport)
     log.info("Together API: v2, project %s", project)
     return TogetherV2Client(base_url, api_key, project, sleep=sleep, transport=transport)
+
+
+def fetch_whoami(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout: float = 10.0,
+    max_retries: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> Whoami:
+    """`GET /v3/whoami`: which key this is and, for a project key, its project."""
+    http = TogetherHttp(
+        root_url_of(base_url),
+        api_key,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff_base=0.5,
+        backoff_cap=4.0,
+        sleep=sleep,
+        transport=transport,
+        logger=log,
+    )
+    try:
+        response = http.send("GET", "/v3/whoami")
+        return http.parse(Whoami, http.json(response), response)
+    finally:
+        http.close()
 
 
 def _project_of_key(

@@ -1,5 +1,5 @@
-"""`TogetherHttp`: one httpx client with Together's retry policy and error mapping, shared by the v1 and v2
-clients so that retries live in one place.
+"""`TogetherHttp`: one httpx client with Together's retry policy and error mapping, and `TogetherApiClient`,
+the base of the v1 and v2 clients (constructor, auth, `_send`, reading answers), so that both live in one place.
 
 Reads and idempotent writes are retried on 429, 5xx and transport failures; a POST is retried only on
 429 or when the request certainly never reached Together. Error bodies come in two shapes (v2 reference
@@ -9,6 +9,7 @@ Reads and idempotent writes are retried on 429, 5xx and transport failures; a PO
 from __future__ import annotations
 
 import email.utils
+import enum
 import logging
 import random
 import time
@@ -32,7 +33,7 @@ from bot.domain.provider import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from bot.together.models import ErrorBody
+from bot.together.wire import ErrorBody
 
 USER_AGENT = "endpoint-bot/0.1"
 RETRY_AFTER_CAP = 60.0  # seconds; a longer Retry-After is waited for only this long
@@ -74,6 +75,7 @@ _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.Remote
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
 
 
 def error_class_for(status: int) -> type[ProviderError]:
@@ -113,23 +115,6 @@ def root_url_of(base_url: str) -> str:
     if root.endswith("/v1"):
         root = root[: -len("/v1")]
     return root
-
-
-class ClosingClient:
-    """close() and `with` for a client holding a TogetherHttp as `_api`."""
-
-    _api: TogetherHttp
-
-    def close(self) -> None:
-        self._api.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class TogetherHttp:
@@ -303,6 +288,97 @@ class TogetherHttp:
             message=f"Together answered {request.method} {request.url.path} with an unexpected body ({why})",
             status=response.status_code,
         )
+
+
+class _Omitted(enum.Enum):
+    OMITTED = "omitted"
+
+
+OMITTED = _Omitted.OMITTED  # "leave unchanged", where None already means "send null"
+
+
+class TogetherApiClient:
+    """What the v1 and v2 clients share: the API root, one `TogetherHttp` (auth, retries, error mapping),
+    reading answers into pydantic models, and close() / `with`.
+
+    `_prefix` is put before every path given to `_send` (v1: `/v1`; v2 passes absolute paths).
+    """
+
+    _prefix = ""
+    _log = logging.getLogger(__name__)
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._root_url = root_url_of(base_url)
+        self._sleep = sleep
+        self._api = TogetherHttp(
+            self._root_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            sleep=sleep,
+            transport=transport,
+            logger=self._log,
+        )
+        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
+
+    @property
+    def root_url(self) -> str:
+        """The API root without a version, e.g. `https://api.together.xyz`."""
+        return self._root_url
+
+    def close(self) -> None:
+        self._api.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        retries: int | None = None,
+    ) -> httpx.Response:
+        return self._api.send(method, self._prefix + path, params=params, json=json, retries=retries)
+
+    def _json(self, response: httpx.Response) -> Any:
+        return self._api.json(response)
+
+    def _validate(self, model: type[_Model], body: Any, response: httpx.Response) -> _Model:
+        """`body` (read from `response`) as `model`; an unexpected body raises ProviderError."""
+        return self._api.parse(model, body, response)
+
+    def _read(self, model: type[_Model], response: httpx.Response) -> _Model:
+        """The response's JSON body as `model`."""
+        return self._api.parse(model, self._api.json(response), response)
+
+    def _quietly(self, read: Callable[[], _T]) -> _T | None:
+        """A read whose failure only means "cannot tell": None then."""
+        try:
+            return read()
+        except ProviderError as exc:
+            self._log.warning("could not read back from Together: %s", exc)
+            return None
 
 
 def _rpc_error(raw: dict[str, Any]) -> tuple[str | None, str | None, str | None]:

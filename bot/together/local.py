@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from bot.domain.provider import EndpointProvider
-from bot.together.client import TogetherClient
-from bot.together.simulator import ScaledClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
+from bot.simulator.clock import ScaledClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.together.v1.client import TogetherClient
+from bot.together.v2.client import TogetherV2Client
 
 # Any bearer key opens a simulator started without one; the bot sends this.
 LOCAL_KEY = "simulated-together-key"

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.together.simulator import DEFAULT_DURATIONS, TogetherSimulator
-from bot.together.v2_sim_state import DEFAULT_V2_DURATIONS
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.v1.api import DEFAULT_DURATIONS
+from bot.simulator.v2.state import DEFAULT_V2_DURATIONS
 
 BACKENDS = [b.strip() for b in os.environ.get("BOT_TEST_BACKENDS", "v1,v2").split(",") if b.strip()]
 

@@ -17,8 +17,8 @@ from bot.config import load_settings
 from bot.domain.provider import EndpointInfo, LaunchSpec
 from bot.runtime import build_bot
 from bot.slack.app import make_web_client
-from bot.together.client import TogetherClient
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v1.client import TogetherClient
+from bot.together.v2.client import TogetherV2Client
 
 
 def die() -> None:

@@ -13,10 +13,12 @@ from bot.sandbox.block_kit_rules import REFUSALS
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 from bot.slack.app import make_web_client
-from bot.together.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v1.client import TogetherClient
+from bot.together.v2.client import TogetherV2Client
 from tests.support.backends import V1, Backend
 
 SIGNING_SECRET = "test-signing-secret-0123456789"

@@ -23,8 +23,10 @@ from bot.domain.provider import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from bot.together.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.together.v1.client import TogetherClient
 
 KEY = "tgp_v1_SECRET-key-do-not-leak-42"
 SPEC = LaunchSpec(model="Qwen/QwQ-32B", hardware="1x_nvidia_h100_80gb_sxm", min_replicas=1, max_replicas=2)
@@ -301,7 +303,7 @@ def test_get_is_retried_on_500_then_succeeds(
 ) -> None:
     ep = client.create_endpoint(SPEC)
     sim.inject("GET", r"/v1/endpoints/.+", 500, times=2)
-    with caplog.at_level(logging.WARNING, logger="bot.together.client"):
+    with caplog.at_level(logging.WARNING, logger="bot.together.v1.client"):
         assert client.get_endpoint(ep.id).id == ep.id
     assert len(sleeps) == 2
     assert all(0 < delay <= 8.0 for delay in sleeps)

@@ -9,10 +9,12 @@ import pytest
 from bot.config import ConfigError, load_settings
 from bot.domain.provider import LaunchSpec, ProviderForbidden
 from bot.runtime import together_provider
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 from bot.together.backends import make_provider
-from bot.together.client import TogetherClient
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
+from bot.together.v1.client import TogetherClient
+from bot.together.v2.client import TogetherV2Client
 
 KEY = "backend-test-key-0123456789"
 V1_SPEC = LaunchSpec(model="Qwen/QwQ-32B", hardware="1x_nvidia_h100_80gb_sxm", min_replicas=1, max_replicas=1)

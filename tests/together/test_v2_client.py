@@ -23,11 +23,13 @@ from bot.domain.provider import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from bot.together.sim_catalog import HARDWARE_BY_ID
-from bot.together.simulator import ManualClock, RecordedRequest, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
-from bot.together.v2_hardware import V1_ID_BASES
-from bot.together.v2_mapping import sanitise_name, v2_inactive_timeout
+from bot.simulator.catalog import HARDWARE_BY_ID
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import RecordedRequest, TogetherSimulator
+from bot.simulator.server import SimulatorServer
+from bot.together.v2.client import TogetherV2Client
+from bot.together.v2.hardware import V1_ID_BASES
+from bot.together.v2.mapping import sanitise_name, v2_inactive_timeout
 
 KEY = "tgp_v2_SECRET-key-do-not-leak-42"
 LLAMA = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"

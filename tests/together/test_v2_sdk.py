@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / ".cache" / "together-sdk3"

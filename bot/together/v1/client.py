@@ -7,84 +7,29 @@ certainly never reached Together.
 
 from __future__ import annotations
 
-import enum
 import logging
-import time
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
 
-from bot.domain.provider import EndpointInfo, HardwareOption, LaunchSpec
-from bot.together.http import (
-    RETRY_AFTER_CAP,
-    USER_AGENT,
-    ClosingClient,
-    TogetherHttp,
-    error_class_for,
-    parse_retry_after,
-    root_url_of,
-)
-from bot.together.models import DedicatedEndpoint, EndpointList, HardwareList, ModelList
-
-__all__ = [
-    "OMITTED",
-    "RETRY_AFTER_CAP",
-    "USER_AGENT",
-    "TogetherClient",
-    "error_class_for",
-    "parse_retry_after",
-]
+from bot.domain.provider import EndpointInfo, HardwareOption, LaunchSpec, StartupReporter
+from bot.together.http import OMITTED, TogetherApiClient, _Omitted
+from bot.together.v1.models import DedicatedEndpoint, EndpointList, HardwareList, ModelList
 
 log = logging.getLogger(__name__)
 
-_Model = TypeVar("_Model", bound=BaseModel)
 
-
-class _Omitted(enum.Enum):
-    OMITTED = "omitted"
-
-
-OMITTED = _Omitted.OMITTED  # "leave unchanged", where None already means "send null"
-
-
-class TogetherClient(ClosingClient):
+class TogetherClient(TogetherApiClient):
     """Typed access to Together's v1 dedicated endpoints; raises `ProviderError` subclasses."""
 
     api_version = "v1"
-
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 4,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 8.0,
-        sleep: Callable[[float], None] = time.sleep,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._root_url = root_url_of(base_url)
-        self._api = TogetherHttp(
-            self._root_url,
-            api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            sleep=sleep,
-            transport=transport,
-            logger=log,
-        )
-        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
-
-    @property
-    def root_url(self) -> str:
-        """The API root without `/v1`, e.g. `https://api.together.xyz`."""
-        return self._root_url
+    project_id: str | None = None  # v1 has no projects
+    renames = True
+    idempotent_create = False  # a second create makes a second endpoint
+    startup_reporter: StartupReporter | None = None  # v1 has no events feed
+    _prefix = "/v1"
+    _log = log
 
     def __repr__(self) -> str:
         return f"TogetherClient(root_url={self._root_url!r})"
@@ -98,7 +43,7 @@ class TogetherClient(ClosingClient):
         body = self._json(response)
         if isinstance(body, list):  # tolerate a bare array
             body = {"object": "list", "data": body}
-        hardware = self._parse(HardwareList, body, response)
+        hardware = self._validate(HardwareList, body, response)
         return [item.to_option() for item in hardware.data]
 
     def list_models(self) -> list[str]:
@@ -107,7 +52,7 @@ class TogetherClient(ClosingClient):
         body = self._json(response)
         if isinstance(body, dict):  # tolerate a list wrapped as `{"data": [...]}`
             body = body.get("data")
-        listing = self._parse(ModelList, {"data": body if isinstance(body, list) else []}, response)
+        listing = self._validate(ModelList, {"data": body if isinstance(body, list) else []}, response)
         return [item.id for item in listing.data if item.id]
 
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
@@ -132,7 +77,7 @@ class TogetherClient(ClosingClient):
     def list_endpoints(self) -> list[EndpointInfo]:
         """The account's own dedicated endpoints, in one call."""
         response = self._send("GET", "/endpoints", params={"type": "dedicated", "mine": "true"})
-        listing = self._parse(EndpointList, self._json(response), response)
+        listing = self._validate(EndpointList, self._json(response), response)
         return [item.to_info() for item in listing.data if item.id and item.type == "dedicated"]
 
     # --- later work: start/stop, scaling, deletion ---------------------------------------------
@@ -180,24 +125,8 @@ class TogetherClient(ClosingClient):
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-    ) -> httpx.Response:
-        return self._api.send(method, f"/v1{path}", params=params, json=json)
-
-    def _json(self, response: httpx.Response) -> Any:
-        return self._api.json(response)
-
-    def _parse(self, model: type[_Model], body: Any, response: httpx.Response) -> _Model:
-        return self._api.parse(model, body, response)
-
     def _endpoint(self, response: httpx.Response) -> EndpointInfo:
-        return self._parse(DedicatedEndpoint, self._json(response), response).to_info()
+        return self._read(DedicatedEndpoint, response).to_info()
 
 
 def _endpoint_path(endpoint_id: str) -> str:

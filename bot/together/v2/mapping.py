@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
-from bot.domain.provider import BOUNDS_UNKNOWN, LaunchSpec, ProviderBadRequest, ProviderConflict
-from bot.together.client import OMITTED, _Omitted
-from bot.together.v2_hardware import parse_v1_id, v1_id_for_v2_hardware
-from bot.together.v2_models import (
+from bot.domain.provider import BOUNDS_UNKNOWN, EndpointInfo, LaunchSpec, ProviderBadRequest, ProviderConflict
+from bot.together.http import OMITTED, _Omitted
+from bot.together.v2.hardware import family_of, parse_v1_id, profile_matches, v1_id_for_v2_hardware
+from bot.together.v2.models import (
+    Config,
     Deployment,
     DeploymentProfile,
     DeploymentSummary,
@@ -183,3 +185,71 @@ def find_model(models: list[SupportedModel], wanted: str) -> SupportedModel | No
 
 def unrevisioned(resource: str) -> str:
     return resource.split("/revisions/", 1)[0]
+
+
+def endpoint_info(
+    endpoint: Endpoint, deployment: Deployment | None, model_name: Callable[[str], str]
+) -> EndpointInfo:
+    """The bot's view of a v2 endpoint and its deployment (read in full when given, else its summary);
+    `model_name` turns a model resource name into the catalogue's name."""
+    summary = own_deployment(endpoint)
+    slug = endpoint.name.split("/", 1)[0] if "/" in endpoint.name else None
+    common: dict[str, Any] = {
+        "id": endpoint.id,
+        "name": endpoint.name,
+        "display_name": bare_name(endpoint.name),
+        "owner": slug,
+        "type": "dedicated",
+        "created_at": endpoint.created_at,
+        "api": "v2",
+    }
+    if summary is None:
+        return EndpointInfo(
+            model="", state="STOPPED", status_message="The endpoint has no deployment.", **common
+        )
+    name = deployment.name if deployment else summary.name
+    autoscaling = deployment.autoscaling if deployment else summary.autoscaling
+    low, high = autoscaling.min_replicas, autoscaling.max_replicas
+    if high == 0:  # stopped: report the bounds a start restores, as v1 does
+        low, high = stopped_bounds(name) or (low, high)
+    return EndpointInfo(
+        model=model_name(deployment.model if deployment else summary.model),
+        state=bare_state(deployment.status.state if deployment else summary.state),
+        hardware=v1_id_for_v2_hardware(deployment.hardware if deployment else summary.hardware),
+        min_replicas=low,
+        max_replicas=high,
+        ready_replicas=deployment.status.ready_replicas if deployment else summary.ready_replicas,
+        desired_replicas=deployment.desired_replicas if deployment else summary.desired_replicas,
+        status_message=(deployment.status.message or None) if deployment else None,
+        inactive_timeout=deployment.inactive_timeout if deployment else None,
+        deployment_id=deployment.id if deployment else summary.id,
+        **common,
+    )
+
+
+def choose_profile(
+    entry: SupportedModel, spec: LaunchSpec, read_config: Callable[[str], Config | None]
+) -> DeploymentProfile:
+    """The model's certified profile for the spec's GPUs; tie-breaks per reference §7.1 step 3 (the configs
+    of the candidates are read with `read_config` only when there is more than one)."""
+    parsed = parse_v1_id(spec.hardware)
+    candidates = [p for p in entry.deployment_profiles if parsed and profile_matches(p, *parsed)]
+    if not candidates:
+        fits = sorted({f"{p.gpu_count}x {family_of(p.gpu_type).upper()}" for p in entry.deployment_profiles})
+        raise ProviderBadRequest(
+            message=f"Hardware {spec.hardware} is not available for {spec.model} on Together's v2 API: "
+            f"it has certified configs only for {', '.join(fits) or 'no hardware'}.",
+            code="hardware_not_available",
+        )
+    if len(candidates) == 1:
+        return candidates[0]
+    configs = {p.config: read_config(p.config) for p in candidates if p.config}
+
+    def rank(profile: DeploymentProfile) -> tuple[int, int, int]:
+        config = configs.get(profile.config)
+        drafts = bool(config and config.draft_model)
+        balanced = bool(config and config.selector("optimization") == "balanced")
+        quantised = bool(profile.quantization) and profile.quantization.lower() in spec.model.lower()
+        return (int(drafts == spec.disable_speculative_decoding), int(not balanced), int(not quantised))
+
+    return min(candidates, key=rank)  # ties keep catalogue order

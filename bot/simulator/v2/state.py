@@ -80,7 +80,7 @@ class SimDeployment:
     ready: int = 0
     target: int = 0  # desiredReplicas
     last_activity: float = 0.0
-    # For the events feed (v2_sim_events): every state entered (at, state, message), each cold start's
+    # For the events feed (`events`): every state entered (at, state, message), each cold start's
     # replica boot (at, replicas), and other events the routes recorded (scaled, updated).
     history: list[tuple[float, str, str]] = field(default_factory=list)
     boots: list[tuple[float, int]] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """The v2 half of the Together simulator: project-scoped endpoints → deployments → configs (v2 reference §11).
 
 `V2Simulator.route` answers `/v2/...`, `/v3/whoami`, `/v1/whoami` and `/v1/projects`; `TogetherSimulator`
-sends those paths here, so one process (and one clock, key, fault list and request log) serves both APIs.
+(`core`) sends those paths here, so one process (and one clock, key, fault list and request log) serves both APIs.
 Bodies are camelCase with prefixed enums and int64 fields as strings; errors use the RPC shape
 `{"code", "message", "details"}` (switchable to Together's envelope with `error_shape="together"`).
 Test controls: `set_headroom`, `force_deployment_state`, `autoscale`, `key_type`, `auto_route_first`,
@@ -14,22 +14,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote
 
-from bot.together.v2_sim_catalog import (
-    CONFIGS,
+from bot.simulator.clock import Clock
+from bot.simulator.v2 import public
+from bot.simulator.v2.catalog import (
     CONFIGS_BY_ID,
-    INSTANCE_TYPES,
     INSTANCE_TYPES_BY_ID,
     MODELS_BY_RESOURCE,
     PUBLIC_PROJECTS,
-    REGIONS,
-    SUPPORTED_MODELS,
     sim_id,
 )
-from bot.together.v2_sim_events import booted, endpoint_events, filtered_page
-from bot.together.v2_sim_state import (
+from bot.simulator.v2.events import booted, endpoint_events, filtered_page
+from bot.simulator.v2.state import (
     DEFAULT_V2_DURATIONS,
     DEGRADED,
     FAILED,
@@ -41,9 +39,9 @@ from bot.together.v2_sim_state import (
     SimDeployment,
     SimEndpoint,
     new_etag,
-    rfc3339,
 )
-from bot.together.v2_sim_wire import (
+from bot.simulator.v2.views import deployment_json, endpoint_json
+from bot.simulator.v2.wire import (
     GRPC,
     NAME_RULE,
     Call,
@@ -58,10 +56,6 @@ from bot.together.v2_sim_wire import (
     validate_split,
     validate_timeout,
 )
-
-
-class Clock(Protocol):
-    def now(self) -> float: ...
 
 
 class InferenceRefused(Exception):
@@ -103,7 +97,7 @@ class V2Simulator:
             if key.upper() not in DEFAULT_V2_DURATIONS:
                 raise ValueError(f"unknown v2 duration {key!r}; use {sorted(DEFAULT_V2_DURATIONS)}")
             self.durations[key.upper()] = float(seconds)
-        self._headroom: dict[str, int | None] = {}
+        self.headroom: dict[str, int | None] = {}  # by instance type (set_headroom)
         self._endpoints: dict[str, SimEndpoint] = {}
         self._deployments: dict[str, SimDeployment] = {}
         self._serial = 0
@@ -116,8 +110,8 @@ class V2Simulator:
             raise KeyError(instance_type)
         now = self.clock.now()
         self._settle_all(now)
-        was = self._headroom.get(instance_type)
-        self._headroom[instance_type] = value
+        was = self.headroom.get(instance_type)
+        self.headroom[instance_type] = value
         if was == 0 and value != 0:
             for dep in self._deployments.values():
                 if dep.hardware == instance_type and dep.state == DEGRADED:
@@ -163,8 +157,8 @@ class V2Simulator:
             if match and verb == method:
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
                 if "p" in params:
-                    public = handler in (V2Simulator._get_config, V2Simulator._get_model)
-                    self._check_project(params["p"], allow_public=public)
+                    shared = handler in (public.get_config, public.get_model)
+                    self._check_project(params["p"], allow_public=shared)
                 return 200, handler(self, Call(method, params, query, body, now))
         raise V2Error("NOT_FOUND", f"Unknown route: {method} {path}")
 
@@ -213,7 +207,7 @@ class V2Simulator:
         raise V2Error("PERMISSION_DENIED", f"The API key has no access to project {project}")
 
     def _has_capacity(self, hardware: str) -> bool:
-        return self._headroom.get(hardware) != 0
+        return self.headroom.get(hardware) != 0
 
     def _settle(self, dep: SimDeployment, now: float) -> None:
         dep.settle(now, self.durations, self._has_capacity(dep.hardware), self.auto_stop)
@@ -268,159 +262,11 @@ class V2Simulator:
             )
 
     def _endpoint_json(self, ep: SimEndpoint) -> dict[str, Any]:
-        deps = [self._deployments[d] for d in ep.deployment_ids]
-        weights = {e["deploymentId"]: e["weight"] for e in ep.traffic_split}
-        capacity = sum(weights.get(d.id, 0) * d.ready for d in deps)
-        return {
-            "id": ep.id,
-            "name": f"{self.project_slug}/{ep.bare}",
-            "projectId": self.project_id,
-            "endpointType": "ENDPOINT_TYPE_DEDICATED",
-            "visibility": ep.visibility,
-            "etag": ep.etag,
-            "trafficSplit": [dict(e) for e in ep.traffic_split],
-            "deployments": [
-                {
-                    "id": d.id,
-                    "name": f"{self.project_slug}/{ep.bare}/{d.name}",
-                    "model": d.model,
-                    "modelId": d.model.split("/")[3],
-                    "state": f"DEPLOYMENT_STATE_{d.state}",
-                    "autoscaling": d.autoscaling(),
-                    "trafficMode": "TRAFFIC_MODE_LIVE",
-                    "estimatedEffectiveTrafficShare": (weights.get(d.id, 0) * d.ready / capacity)
-                    if capacity
-                    else 0.0,
-                    "desiredReplicas": d.target,
-                    "readyReplicas": d.ready,
-                    "hardware": d.hardware,
-                    "createdAt": rfc3339(d.created_at),
-                }
-                for d in deps
-            ],
-            "createdAt": rfc3339(ep.created_at),
-            "updatedAt": rfc3339(ep.updated_at),
-        }
+        return endpoint_json(ep, self._deployments, self.project_slug, self.project_id)
 
     def _deployment_json(self, dep: SimDeployment) -> dict[str, Any]:
         ep = self._endpoints[dep.endpoint_id]
-        weights = {e["deploymentId"]: e["weight"] for e in ep.traffic_split}
-        capacity = sum(weights.get(d, 0) * self._deployments[d].ready for d in ep.deployment_ids)
-        parts = dep.model.split("/")
-        body: dict[str, Any] = {
-            "id": dep.id,
-            "name": f"{self.project_slug}/{ep.bare}/{dep.name}",
-            "projectId": self.project_id,
-            "endpointId": ep.id,
-            "etag": dep.etag,
-            "autoscaling": dep.autoscaling(),
-            "config": dep.config,
-            "configId": dep.config.rsplit("/", 1)[-1],
-            "model": dep.model,
-            "modelId": parts[3],
-            "modelRevisionId": parts[5],
-            "hardware": dep.hardware,
-            "status": dep.status(),
-            "trafficMode": "TRAFFIC_MODE_LIVE",
-            "desiredReplicas": dep.target,
-            "estimatedEffectiveTrafficShare": (weights.get(dep.id, 0) * dep.ready / capacity)
-            if capacity
-            else 0.0,
-            "createdAt": rfc3339(dep.created_at),
-            "updatedAt": rfc3339(dep.updated_at),
-        }
-        if dep.inactive_timeout:
-            body["inactiveTimeout"] = dep.inactive_timeout
-        if dep.max_concurrent is not None:
-            body["maxConcurrentRequestsPerReplica"] = dep.max_concurrent
-        config = CONFIGS_BY_ID.get(dep.config.rsplit("/", 1)[-1])
-        if config is not None and config.draft_model:
-            body["speculator"] = config.draft_model
-        return body
-
-    # --- routes: identity and catalogue ------------------------------------------------------
-
-    def _whoami_v3(self, call: Call) -> Any:
-        body: dict[str, Any] = {
-            "type": self.key_type,
-            "api_key": {"id": "key_sim"},
-            "organization": {"id": self.organization_id, "name": self.organization_name},
-        }
-        if self.key_type == "project_api_key":
-            body["project"] = {"id": self.project_id, "name": self.project_name, "slug": self.project_slug}
-        return body
-
-    def _whoami_v1(self, call: Call) -> Any:
-        project = self.key_type == "project_api_key"
-        return {
-            "api_key_id": "key_sim",
-            "organization_id": self.organization_id,
-            "organization_name": self.organization_name,
-            "project_id": self.project_id if project else None,
-            "project_name": self.project_name if project else None,
-            "project_slug": self.project_slug if project else None,
-        }
-
-    def _projects(self, call: Call) -> Any:
-        item = {
-            "id": self.project_id,
-            "name": self.project_name,
-            "organization_id": self.organization_id,
-            "organization_name": self.organization_name,
-            "slug": self.project_slug,
-        }
-        return page([item], call.query)
-
-    def _instance_type_json(self, item: dict[str, Any]) -> dict[str, Any]:
-        value = self._headroom.get(item["id"], 4)
-        relation = "RELATION_EQ" if value == 0 else "RELATION_GTE"
-        headroom = {"relation": relation} | ({"value": value} if value is not None else {})
-        return {**item, "regions": [{"name": r, "headroom": headroom, "compliance": []} for r in REGIONS]}
-
-    def _instance_types(self, call: Call) -> Any:
-        return {
-            "object": "list",
-            "data": [self._instance_type_json(t) for t in INSTANCE_TYPES],
-            "next_cursor": None,
-        }
-
-    def _instance_type(self, call: Call) -> Any:
-        item = INSTANCE_TYPES_BY_ID.get(call.params["id"])
-        if item is None:
-            raise V2Error("NOT_FOUND", f"Instance type {call.params['id']} not found")
-        return self._instance_type_json(item)
-
-    def _supported_models(self, call: Call) -> Any:
-        items = list(SUPPORTED_MODELS)
-        if product := call.query.get("product"):
-            items = [m for m in items if product in m["products"]]
-        if search := call.query.get("search", "").strip().lower():
-            items = [m for m in items if any(search in m[k].lower() for k in ("id", "name", "displayName"))]
-        if modality := call.query.get("modality"):
-            items = [m for m in items if modality in m["inputModalities"]]
-        return page(items, call.query)
-
-    def _supported_model(self, call: Call) -> Any:
-        found = next((m for m in SUPPORTED_MODELS if m["id"] == call.params["id"]), None)
-        if found is None:
-            raise V2Error("NOT_FOUND", f"Supported model {call.params['id']} not found")
-        return found
-
-    def _configs(self, call: Call) -> Any:
-        reference = call.query.get("referenceModel") or call.query.get("reference_model")
-        reference_id = call.query.get("referenceModelId") or call.query.get("reference_model_id")
-        items = [c.to_json() for c in CONFIGS]
-        if reference:
-            items = [c for c in items if c["referenceModel"] == reference.split("/revisions/")[0]]
-        if reference_id:
-            items = [c for c in items if c["referenceModelId"] == reference_id]
-        return page(items, call.query)
-
-    def _get_config(self, call: Call) -> Any:
-        config = CONFIGS_BY_ID.get(call.params["id"])
-        if config is None:
-            raise V2Error("NOT_FOUND", f"Config {call.params['id']} not found")
-        return config.to_json()
+        return deployment_json(dep, ep, self._deployments, self.project_slug, self.project_id)
 
     # --- routes: endpoints ---------------------------------------------------------------------
 
@@ -612,20 +458,6 @@ class V2Simulator:
         events = endpoint_events(ep, deps, self.project_slug, call.now, self.durations[SCALING])
         return filtered_page(events, call.query)
 
-    def _get_model(self, call: Call) -> Any:
-        resource = f"projects/{call.params['p']}/models/{call.params['ml']}"
-        model = MODELS_BY_RESOURCE.get(resource)
-        if model is None:
-            raise V2Error("NOT_FOUND", f"Model {call.params['ml']} not found")
-        return {
-            "id": call.params["ml"],
-            "name": model.id,
-            "projectId": call.params["p"],
-            "organizationId": "org_platform",
-            "visibility": "VISIBILITY_PUBLIC",
-            "weights": {"type": "WEIGHTS_TYPE_DEFAULT", "contextLength": str(model.context_length)},
-        }
-
     def _no_experiments(self, call: Call) -> Any:
         """A/B and shadow experiments are not simulated: every endpoint has none (an empty list)."""
         self._endpoint(call)
@@ -635,15 +467,15 @@ class V2Simulator:
 _P = r"/v2/projects/(?P<p>[^/]+)"
 _EP = _P + r"/endpoints/(?P<ep>[^/]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], Callable[[V2Simulator, Call], Any]]] = [
-    ("GET", re.compile(r"/v3/whoami"), V2Simulator._whoami_v3),
-    ("GET", re.compile(r"/v1/whoami"), V2Simulator._whoami_v1),
-    ("GET", re.compile(r"/v1/projects"), V2Simulator._projects),
-    ("GET", re.compile(r"/v2/public/inference-instance-types"), V2Simulator._instance_types),
-    ("GET", re.compile(r"/v2/public/inference-instance-types/(?P<id>[^/]+)"), V2Simulator._instance_type),
-    ("GET", re.compile(r"/v2/supported-models"), V2Simulator._supported_models),
-    ("GET", re.compile(r"/v2/supported-models/(?P<id>[^/]+)"), V2Simulator._supported_model),
-    ("GET", re.compile(_P + r"/configs"), V2Simulator._configs),
-    ("GET", re.compile(_P + r"/configs/(?P<id>[^/]+)"), V2Simulator._get_config),
+    ("GET", re.compile(r"/v3/whoami"), public.whoami_v3),
+    ("GET", re.compile(r"/v1/whoami"), public.whoami_v1),
+    ("GET", re.compile(r"/v1/projects"), public.projects),
+    ("GET", re.compile(r"/v2/public/inference-instance-types"), public.instance_types),
+    ("GET", re.compile(r"/v2/public/inference-instance-types/(?P<id>[^/]+)"), public.instance_type),
+    ("GET", re.compile(r"/v2/supported-models"), public.supported_models),
+    ("GET", re.compile(r"/v2/supported-models/(?P<id>[^/]+)"), public.supported_model),
+    ("GET", re.compile(_P + r"/configs"), public.configs),
+    ("GET", re.compile(_P + r"/configs/(?P<id>[^/]+)"), public.get_config),
     ("GET", re.compile(_P + r"/endpoints"), V2Simulator._list_endpoints),
     ("POST", re.compile(_P + r"/endpoints"), V2Simulator._create_endpoint),
     ("GET", re.compile(_EP), V2Simulator._get_endpoint),
@@ -652,7 +484,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[[V2Simulator, Call], Any]]] =
     ("GET", re.compile(_EP + r"/events"), V2Simulator._list_events),
     ("GET", re.compile(_EP + r"/abExperiments"), V2Simulator._no_experiments),
     ("GET", re.compile(_EP + r"/shadowExperiments"), V2Simulator._no_experiments),
-    ("GET", re.compile(_P + r"/models/(?P<ml>[^/]+)"), V2Simulator._get_model),
+    ("GET", re.compile(_P + r"/models/(?P<ml>[^/]+)"), public.get_model),
     ("GET", re.compile(_EP + r"/deployments"), V2Simulator._list_deployments),
     ("POST", re.compile(_EP + r"/deployments"), V2Simulator._create_deployment),
     ("GET", re.compile(_EP + r"/deployments/(?P<dep>[^/]+)"), V2Simulator._get_deployment),

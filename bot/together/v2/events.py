@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.domain.provider import PhaseChange
-from bot.together.v2_models import EndpointEvent
+from bot.together.v2.models import EndpointEvent
 
 STARTUP_EVENT = "pod.startup_phase_changed"
 PHASES = ("PullingImage", "Starting", "LoadingWeights", "StartupComplete")

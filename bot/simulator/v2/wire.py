@@ -1,6 +1,6 @@
 """Wire rules of the simulator's v2 side: RPC errors, field masks, validation, filters, ordering, pages.
 
-Kept apart from the routes (`v2_simulator`) so that each file stays readable.
+Kept apart from the routes (`api`) so that each file stays readable.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.together.v2_sim_state import SimDeployment, SimEndpoint
+from bot.simulator.v2.state import SimDeployment, SimEndpoint
 
 GRPC = {
     "INVALID_ARGUMENT": (3, 400),

@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 from bot.together.inference import InferenceProber
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
-from bot.together.v2_client import TogetherV2Client
-from tests.together.test_v2_simulator import KEY, llama_profile, make_deployment
+from bot.together.v2.client import TogetherV2Client
+from tests.simulator.test_v2_simulator import KEY, llama_profile, make_deployment
 
 PHASES = ["PullingImage", "Starting", "LoadingWeights", "StartupComplete"]
 

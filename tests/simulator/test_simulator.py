@@ -18,16 +18,11 @@ from bot.domain.provider import (
     ProviderNotFound,
     ProviderPaymentRequired,
 )
-from bot.together.client import TogetherClient
-from bot.together.simulator import (
-    DEDICATED_MODEL_IDS,
-    HARDWARE_IDS,
-    ManualClock,
-    ScaledClock,
-    SimulatorServer,
-    SimulatorTransport,
-    TogetherSimulator,
-)
+from bot.simulator.catalog import DEDICATED_MODEL_IDS, HARDWARE_IDS
+from bot.simulator.clock import ManualClock, ScaledClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer, SimulatorTransport
+from bot.together.v1.client import TogetherClient
 
 KEY = "sim-test-key-0123456789"
 SMALL = "Qwen/QwQ-32B"  # fits on one H100

@@ -3,7 +3,7 @@
 One bot endpoint is one v2 endpoint with one deployment and a traffic split to it (v2 reference §1, §7).
 `EndpointInfo.id` is the endpoint id (`ep_…`), `name` its qualified name (the inference `model`),
 `display_name` its bare name, `state` the deployment's state without `DEPLOYMENT_STATE_`, and `hardware`
-the bot's v1-style id for the deployment's GPUs (see `v2_hardware`).
+the bot's v1-style id for the deployment's GPUs (see `hardware`).
 
 v2 has no start/stop verbs and forgets the replica bounds on a stop (0/0). This client remembers them in
 the deployment's own name: a stopped deployment is renamed `<base>-stopped-<min>-<max>` in the same PATCH
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -36,33 +34,30 @@ from bot.domain.provider import (
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
+    StartupReporter,
 )
-from bot.together.client import OMITTED, _Omitted
-from bot.together.http import ClosingClient, TogetherHttp, root_url_of
-from bot.together.v2_events import EVENTS_PAGE, EVENTS_PAGES, STARTUP_EVENT, phase_change
-from bot.together.v2_hardware import (
+from bot.together.http import OMITTED, TogetherApiClient, _Omitted
+from bot.together.v2.catalogue import CATALOGUE_TTL, Catalogue
+from bot.together.v2.events import EVENTS_PAGE, EVENTS_PAGES, STARTUP_EVENT, phase_change
+from bot.together.v2.hardware import (
     family_of,
     option_for,
-    parse_v1_id,
-    profile_matches,
-    v1_id_for_v2_hardware,
 )
-from bot.together.v2_mapping import (
+from bot.together.v2.mapping import (
     AUTOSCALING_MASK,
     ZERO,
     bare_name,
     check_same_launch,
+    choose_profile,
     deployment_name_for,
+    endpoint_info,
     endpoint_name_for,
-    find_model,
     own_deployment,
     plan_update,
-    stopped_bounds,
     stopped_name,
-    unrevisioned,
     v2_inactive_timeout,
 )
-from bot.together.v2_models import (
+from bot.together.v2.models import (
     Config,
     Deployment,
     DeploymentProfile,
@@ -71,13 +66,11 @@ from bot.together.v2_models import (
     InstanceType,
     Page,
     SupportedModel,
-    Whoami,
     bare_state,
 )
 
 log = logging.getLogger(__name__)
 
-CATALOGUE_TTL = 600.0  # seconds the supported-models catalogue is reused
 STOP_WAIT = 600.0  # how long delete_endpoint (the waiting form) waits for a deployment to reach STOPPED
 STOP_POLL = 5.0
 PAGE_LIMIT = 100
@@ -85,17 +78,14 @@ PAGE_LIMIT = 100
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class _Catalogue:
-    models: list[SupportedModel]
-    names_by_path: dict[str, str]  # `projects/p/models/ml` -> `org/Model-Name`
-    fetched_at: float
-
-
-class TogetherV2Client(ClosingClient):
+class TogetherV2Client(TogetherApiClient):
     """Typed access to Together's v2 dedicated inference in one project; raises `ProviderError` subclasses."""
 
     api_version = "v2"
+    _log = log
+    # Creating again with the same spec adopts and completes an earlier attempt (names are unique).
+    idempotent_create = True
+    renames = False  # an endpoint's name is its inference model string, fixed at creation
 
     def __init__(
         self,
@@ -116,10 +106,8 @@ class TogetherV2Client(ClosingClient):
     ) -> None:
         if not project_id or not project_id.strip():
             raise ValueError("project_id is empty: the v2 API is project-scoped")
-        self._root_url = root_url_of(base_url)
-        self._project_id = project_id.strip()
-        self._api = TogetherHttp(
-            self._root_url,
+        super().__init__(
+            base_url,
             api_key,
             timeout=timeout,
             max_retries=max_retries,
@@ -127,25 +115,20 @@ class TogetherV2Client(ClosingClient):
             backoff_cap=backoff_cap,
             sleep=sleep,
             transport=transport,
-            logger=log,
         )
-        self._http = self._api.http  # the httpx client itself (tests change its headers and timeouts)
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._catalogue_ttl = catalogue_ttl
+        self._project_id = project_id.strip()
         self._stop_wait = stop_wait
         self._stop_poll = stop_poll
-        self._catalogue_cache: _Catalogue | None = None
-        self._catalogue_lock = threading.Lock()
-
-    @property
-    def root_url(self) -> str:
-        """The API root without a version, e.g. `https://api.together.xyz`."""
-        return self._root_url
+        self._catalogue = Catalogue(self._supported_models, ttl=catalogue_ttl, monotonic=monotonic)
 
     @property
     def project_id(self) -> str:
         return self._project_id
+
+    @property
+    def startup_reporter(self) -> StartupReporter:
+        """This client: it reads replica startup phases from the events feed (`startup_phases`)."""
+        return self
 
     def __repr__(self) -> str:
         return f"TogetherV2Client(root_url={self._root_url!r}, project_id={self._project_id!r})"
@@ -161,7 +144,7 @@ class TogetherV2Client(ClosingClient):
             instances = self._instance_types()
             pairs = [(i.gpu_count, family_of(i.gpu_type or i.name.split("x", 1)[-1])) for i in instances]
         else:
-            entry = self._supported_model(model)
+            entry = self._catalogue.model(model)
             instances = self._instance_types()
             pairs = [(p.gpu_count, family_of(p.gpu_type)) for p in entry.deployment_profiles]
         options: list[HardwareOption] = []
@@ -173,13 +156,9 @@ class TogetherV2Client(ClosingClient):
             options.append(option)
         return options
 
-    # Creating again with the same spec adopts and completes an earlier attempt (names are unique).
-    idempotent_create = True
-    renames = False  # an endpoint's name is its inference model string, fixed at creation
-
     def list_models(self) -> list[str]:
         """The models of Together's v2 catalogue for dedicated deployments, read afresh."""
-        return [entry.name for entry in self._catalogue(refresh=True).models if entry.name]
+        return [entry.name for entry in self._catalogue.models(refresh=True) if entry.name]
 
     def create_endpoint(self, spec: LaunchSpec) -> EndpointInfo:
         """Endpoint, deployment, traffic split (reference §6.1), idempotent by endpoint name.
@@ -191,7 +170,7 @@ class TogetherV2Client(ClosingClient):
         bare = endpoint_name_for(spec)
         created_here = False
         try:
-            endpoint = self._parse(Endpoint, self._send("POST", self._path("endpoints"), json={"name": bare}))
+            endpoint = self._read(Endpoint, self._send("POST", self._path("endpoints"), json={"name": bare}))
             created_here = True
         except ProviderConflict:
             endpoint = self._find_by_name_or_raise(bare)
@@ -290,8 +269,8 @@ class TogetherV2Client(ClosingClient):
         events: list[EndpointEvent] = []
         for _ in range(EVENTS_PAGES):
             # No retries: a failed read only leaves the card as it is until the next tick.
-            response = self._api.send("GET", path, params=params, retries=0)
-            page = self._api.parse(Page[EndpointEvent], self._api.json(response), response)
+            response = self._send("GET", path, params=params, retries=0)
+            page = self._read(Page[EndpointEvent], response)
             events += page.data
             if not page.next_cursor:
                 break
@@ -333,31 +312,8 @@ class TogetherV2Client(ClosingClient):
     # --- create steps --------------------------------------------------------------------------
 
     def _choose_profile(self, spec: LaunchSpec) -> DeploymentProfile:
-        """The certified profile for the spec's model and GPUs; tie-breaks per reference §7.1 step 3."""
-        entry = self._supported_model(spec.model)
-        parsed = parse_v1_id(spec.hardware)
-        candidates = [p for p in entry.deployment_profiles if parsed and profile_matches(p, *parsed)]
-        if not candidates:
-            fits = sorted(
-                {f"{p.gpu_count}x {family_of(p.gpu_type).upper()}" for p in entry.deployment_profiles}
-            )
-            raise ProviderBadRequest(
-                message=f"Hardware {spec.hardware} is not available for {spec.model} on Together's v2 API: "
-                f"it has certified configs only for {', '.join(fits) or 'no hardware'}.",
-                code="hardware_not_available",
-            )
-        if len(candidates) == 1:
-            return candidates[0]
-        configs = {p.config: self._config(p.config) for p in candidates if p.config}
-
-        def rank(profile: DeploymentProfile) -> tuple[int, int, int]:
-            config = configs.get(profile.config)
-            drafts = bool(config and config.draft_model)
-            balanced = bool(config and config.selector("optimization") == "balanced")
-            quantised = bool(profile.quantization) and profile.quantization.lower() in spec.model.lower()
-            return (int(drafts == spec.disable_speculative_decoding), int(not balanced), int(not quantised))
-
-        return min(candidates, key=rank)  # ties keep catalogue order
+        """The certified profile for the spec's model and GPUs (reference §7.1)."""
+        return choose_profile(self._catalogue.model(spec.model), spec, self._config)
 
     def _finish_create(
         self, endpoint: Endpoint, spec: LaunchSpec, profile: DeploymentProfile, created_here: bool
@@ -394,7 +350,7 @@ class TogetherV2Client(ClosingClient):
             "autoscaling": {"minReplicas": low, "maxReplicas": high} if spec.start else ZERO,
             "inactiveTimeout": v2_inactive_timeout(spec.inactive_timeout),
         }
-        return self._parse(
+        return self._read(
             Deployment, self._send("POST", self._path("endpoints", endpoint_id, "deployments"), json=body)
         )
 
@@ -420,7 +376,7 @@ class TogetherV2Client(ClosingClient):
                     raise
                 endpoint = self._get_endpoint(endpoint.id)
                 continue
-            return self._parse(Endpoint, response)
+            return self._read(Endpoint, response)
         raise AssertionError("unreachable")
 
     def _roll_back(self, endpoint: Endpoint) -> None:
@@ -452,7 +408,7 @@ class TogetherV2Client(ClosingClient):
         path = self._path("endpoints", deployment.endpoint_id, "deployments", deployment.id)
         payload = {**body, "etag": deployment.etag} if deployment.etag else body
         response = self._send("PATCH", path, params={"updateMask": ",".join(mask)}, json=payload)
-        return self._parse(Deployment, response)
+        return self._read(Deployment, response)
 
     def _stop_or_delete(self, endpoint_id: str, deployment_id: str) -> Deployment | None:
         """Delete a stopped (or failed) deployment; scale a running one to 0/0 and return it as it is then."""
@@ -488,114 +444,33 @@ class TogetherV2Client(ClosingClient):
     # --- reads ---------------------------------------------------------------------------------
 
     def _get_endpoint(self, endpoint_id: str) -> Endpoint:
-        return self._parse(Endpoint, self._send("GET", self._path("endpoints", endpoint_id)))
+        return self._read(Endpoint, self._send("GET", self._path("endpoints", endpoint_id)))
 
     def _get_deployment(self, endpoint_id: str, deployment_id: str) -> Deployment:
         path = self._path("endpoints", endpoint_id, "deployments", deployment_id)
-        return self._parse(Deployment, self._send("GET", path))
+        return self._read(Deployment, self._send("GET", path))
 
     def _config(self, resource: str) -> Config | None:
         """A config by resource name `projects/{owner}/configs/{cr}`, read under its owner's project."""
         if not resource.startswith("projects/"):
             return None
-        return self._parse(Config, self._send("GET", "/v2/" + resource))
+        return self._read(Config, self._send("GET", "/v2/" + resource))
 
     def _instance_types(self) -> list[InstanceType]:
         return list(self._pages("/v2/public/inference-instance-types", InstanceType))
 
-    def _supported_model(self, model: str) -> SupportedModel:
-        for refresh in (False, True):
-            catalogue = self._catalogue(refresh=refresh)
-            found = find_model(catalogue.models, model)
-            if found is not None:
-                return found
-            if self._monotonic() - catalogue.fetched_at < 1.0:
-                break  # just fetched: asking again would not help
-        raise ProviderNotFound(
-            message=f"Model {model} is not in Together's v2 catalogue of models for dedicated deployments.",
-            code="model_not_found",
-        )
-
-    def _catalogue(self, *, refresh: bool = False) -> _Catalogue:
-        """`GET /v2/supported-models?product=PRODUCT_DEDICATED`, all pages, reused for `catalogue_ttl`."""
-        with self._catalogue_lock:
-            cached = self._catalogue_cache
-            now = self._monotonic()
-            if cached is not None and not refresh and now - cached.fetched_at < self._catalogue_ttl:
-                return cached
-            try:
-                params = {"product": "PRODUCT_DEDICATED", "limit": str(PAGE_LIMIT)}
-                models = list(self._pages("/v2/supported-models", SupportedModel, params))
-            except ProviderError:
-                if cached is not None:  # better a catalogue a little old than no tracking at all
-                    return cached
-                raise
-            names: dict[str, str] = {}
-            for entry in models:
-                for path in [entry.base_model] + [p.model for p in entry.deployment_profiles]:
-                    if path:
-                        names.setdefault(unrevisioned(path), entry.name)
-            self._catalogue_cache = _Catalogue(models, names, now)
-            return self._catalogue_cache
-
-    def _model_name(self, resource: str) -> str:
-        """`projects/p/models/ml/revisions/rv` -> the catalogue's `org/Model`; the resource name if unknown."""
-        if not resource:
-            return ""
-        return self._catalogue().names_by_path.get(unrevisioned(resource), resource)
+    def _supported_models(self) -> list[SupportedModel]:
+        """`GET /v2/supported-models?product=PRODUCT_DEDICATED`, all pages (the catalogue caches it)."""
+        params = {"product": "PRODUCT_DEDICATED", "limit": str(PAGE_LIMIT)}
+        return list(self._pages("/v2/supported-models", SupportedModel, params))
 
     def _info(self, endpoint: Endpoint, deployment: Deployment | None = None) -> EndpointInfo:
-        summary = own_deployment(endpoint)
-        slug = endpoint.name.split("/", 1)[0] if "/" in endpoint.name else None
-        common: dict[str, Any] = {
-            "id": endpoint.id,
-            "name": endpoint.name,
-            "display_name": bare_name(endpoint.name),
-            "owner": slug,
-            "type": "dedicated",
-            "created_at": endpoint.created_at,
-            "api": "v2",
-        }
-        if summary is None:
-            return EndpointInfo(
-                model="", state="STOPPED", status_message="The endpoint has no deployment.", **common
-            )
-        name = deployment.name if deployment else summary.name
-        autoscaling = deployment.autoscaling if deployment else summary.autoscaling
-        low, high = autoscaling.min_replicas, autoscaling.max_replicas
-        if high == 0:  # stopped: report the bounds a start restores, as v1 does
-            low, high = stopped_bounds(name) or (low, high)
-        return EndpointInfo(
-            model=self._model_name(deployment.model if deployment else summary.model),
-            state=bare_state(deployment.status.state if deployment else summary.state),
-            hardware=v1_id_for_v2_hardware(deployment.hardware if deployment else summary.hardware),
-            min_replicas=low,
-            max_replicas=high,
-            ready_replicas=deployment.status.ready_replicas if deployment else summary.ready_replicas,
-            desired_replicas=deployment.desired_replicas if deployment else summary.desired_replicas,
-            status_message=(deployment.status.message or None) if deployment else None,
-            inactive_timeout=deployment.inactive_timeout if deployment else None,
-            deployment_id=deployment.id if deployment else summary.id,
-            **common,
-        )
+        return endpoint_info(endpoint, deployment, self._catalogue.model_name)
 
     # --- plumbing ------------------------------------------------------------------------------
 
     def _path(self, *parts: str) -> str:
         return "/".join([f"/v2/projects/{quote(self._project_id, safe='')}"] + [_segment(p) for p in parts])
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-    ) -> httpx.Response:
-        return self._api.send(method, path, params=params, json=json)
-
-    def _parse(self, model: type[_Model], response: httpx.Response) -> _Model:
-        return self._api.parse(model, self._api.json(response), response)
 
     def _pages(self, path: str, item: type[_Model], params: dict[str, str] | None = None) -> Iterator[_Model]:
         """Every item of a cursor-paginated list, following `next_cursor`."""
@@ -603,7 +478,7 @@ class TogetherV2Client(ClosingClient):
         seen: set[str] = set()
         while True:
             response = self._send("GET", path, params=query)
-            page = self._api.parse(Page[item], self._api.json(response), response)  # type: ignore[valid-type]
+            page = self._read(Page[item], response)  # type: ignore[valid-type]
             yield from page.data
             cursor = page.next_cursor
             if not cursor or cursor in seen:  # a repeated cursor would loop for ever
@@ -611,48 +486,8 @@ class TogetherV2Client(ClosingClient):
             seen.add(cursor)
             query = {**query, "after": cursor}
 
-    @staticmethod
-    def _quietly(read: Callable[[], _T]) -> _T | None:
-        """A read whose failure only means "cannot tell": None then."""
-        try:
-            return read()
-        except ProviderError as exc:
-            log.warning("could not read back from Together: %s", exc)
-            return None
-
-
-_T = TypeVar("_T")
-
 
 def _segment(part: str) -> str:
     if not part:
         raise ValueError("an id in the path is empty")
     return quote(part, safe="")
-
-
-def fetch_whoami(
-    base_url: str,
-    api_key: str,
-    *,
-    timeout: float = 10.0,
-    max_retries: int = 2,
-    sleep: Callable[[float], None] = time.sleep,
-    transport: httpx.BaseTransport | None = None,
-) -> Whoami:
-    """`GET /v3/whoami`: which key this is and, for a project key, its project."""
-    http = TogetherHttp(
-        root_url_of(base_url),
-        api_key,
-        timeout=timeout,
-        max_retries=max_retries,
-        backoff_base=0.5,
-        backoff_cap=4.0,
-        sleep=sleep,
-        transport=transport,
-        logger=log,
-    )
-    try:
-        response = http.send("GET", "/v3/whoami")
-        return http.parse(Whoami, http.json(response), response)
-    finally:
-        http.close()

@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.together.sim_catalog import HARDWARE_BY_ID
-from bot.together.simulator import ManualClock, SimulatorServer, TogetherSimulator
+from bot.simulator.catalog import HARDWARE_BY_ID
+from bot.simulator.clock import ManualClock
+from bot.simulator.core import TogetherSimulator
+from bot.simulator.server import SimulatorServer
 
 KEY = "sim-v2-key-0123456789"
 

@@ -1,6 +1,6 @@
 """Catalogue data the simulator serves on the v2 routes: instance types, supported models, configs.
 
-Built from the v1 catalogue (`sim_catalog`) so that both APIs agree: the same models, a profile wherever a
+Built from the v1 catalogue (`bot.simulator.catalog`) so that both APIs agree: the same models, a profile wherever a
 v1 hardware configuration of H100, H200 or B200 fits the model, and prices per hour = v1 per minute × 60
 (rounded to whole cents, as `priceCentsPerHour` is an integer). A100, L40S and the rest have no v2 instance
 types or configs, as on Together (v2 reference §7.1 step 3). Ids are stable hashes, so runs reproduce.
@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from bot.together.sim_catalog import HARDWARE, MODELS, PER_GPU_CENTS_PER_MINUTE, SimModel
+from bot.simulator.catalog import HARDWARE, MODELS, PER_GPU_CENTS_PER_MINUTE, SimModel
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CATALOGUE_TIME = "2026-07-16T00:00:00Z"

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from bot.together.models import LenientDatetime
+from bot.together.wire import LenientDatetime
 
 STATE_PREFIX = "DEPLOYMENT_STATE_"
 

@@ -5,24 +5,10 @@ They ignore unknown keys, since Together adds fields without notice, and convert
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, ConfigDict
 
 from bot.domain.provider import EndpointInfo, HardwareOption
-
-
-def _datetime_or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime | None:
-    # An odd timestamp should not make a whole endpoint list unreadable.
-    try:
-        result: datetime | None = handler(value)
-    except ValidationError:
-        return None
-    return result
-
-
-LenientDatetime = Annotated[datetime | None, WrapValidator(_datetime_or_none)]
+from bot.together.wire import LenientDatetime
 
 
 class _ApiObject(BaseModel):
@@ -145,18 +131,3 @@ class ModelList(_ApiObject):
     """`GET /v1/models` answers a bare array; the client wraps it as `{"data": [...]}` to read it."""
 
     data: list[ModelInfo]
-
-
-class ErrorData(_ApiObject):
-    """The inside of Together's error body `{"error": {"message", "type", "param", "code"}}` (§6.1)."""
-
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
-    message: str | None = None
-    type: str | None = None
-    param: Any = None
-    code: str | None = None
-
-
-class ErrorBody(_ApiObject):
-    error: ErrorData

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.together.v2_sim_catalog import sim_id
-from bot.together.v2_sim_state import SCALING, SimDeployment, SimEndpoint, rfc3339
-from bot.together.v2_sim_wire import V2Error, page
+from bot.simulator.v2.catalog import sim_id
+from bot.simulator.v2.state import SCALING, SimDeployment, SimEndpoint, rfc3339
+from bot.simulator.v2.wire import V2Error, page
 
 PHASES = ("PullingImage", "Starting", "LoadingWeights", "StartupComplete")
 _PHASE_AT = (0.0, 0.3, 0.45, 1.0)  # when each phase begins, as a share of a replica's boot

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.domain.provider import HardwareOption
-from bot.together.v2_models import DeploymentProfile, InstanceType
+from bot.together.v2.models import DeploymentProfile, InstanceType
 
 # The part of a v1 id after "<count>x_", per GPU family, as the bot's aliases spell it
 # (bot.domain.catalog.BUILTIN_GPUS; a test keeps the two in step).

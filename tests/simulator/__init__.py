@@ -1,0 +1,1 @@
+"""Tests of the Together simulator (both APIs, faults, the server and transport)."""
