@@ -36,32 +36,52 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "backend(name, reason=...): run this stack test on one Together API only, and say why",
     )
+    config.addinivalue_line(
+        "markers",
+        "database(name, reason=...): run this stack test on one database only, and say why",
+    )
+
+
+# Stack tests run each database and each API once: PostgreSQL (the multi-process setup) with v1, SQLite
+# (the embedded default) with v2. What differs by database (locks, concurrency, migrations) and what
+# differs by API (paths, bodies, states) is each covered; pairs are independent. BOT_TEST_MATRIX=full runs
+# every pair, as a nightly or a release check would.
+PAIRS = [("postgresql", "v1"), ("sqlite", "v2")]
+FULL_MATRIX = [("sqlite", "v1"), ("postgresql", "v1"), ("sqlite", "v2"), ("postgresql", "v2")]
+
+
+def _narrowed_to(metafunc: pytest.Metafunc, name: str, known: list[str]) -> list[str]:
+    marker = metafunc.definition.get_closest_marker(name)
+    if marker is None:
+        return known
+    if "reason" not in marker.kwargs:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a {name} marker must give a reason")
+    return [k for k in known if k in marker.args]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Database tests run on each database; stack tests on (sqlite, v1), (postgresql, v1), (sqlite, v2).
+    """Database tests run on each database; stack tests on one pair per database and per API (PAIRS).
 
-    v2 on PostgreSQL is covered by tests/test_v2_flow.py; the full product would double the suite's time.
-    A `backend` marker narrows a test (or a module) to one API.
+    A `backend` or `database` marker narrows a test (or a module); when no pair is left, the test runs on
+    the first combination its markers allow.
     """
     if "backend" not in metafunc.fixturenames:
         if "database_url" in metafunc.fixturenames:  # every database test runs on each database
-            metafunc.parametrize("database_url", DATABASES, indirect=True)
+            databases = _narrowed_to(metafunc, "database", DATABASES)
+            metafunc.parametrize("database_url", databases, indirect=True)
         return
-    marker = metafunc.definition.get_closest_marker("backend")
-    if marker is not None and "reason" not in marker.kwargs:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a backend marker must give a reason")
-    wanted = [b for b in BACKENDS if marker is None or b in marker.args]
-    combos = [("sqlite", "v1"), ("postgresql", "v1"), ("sqlite", "v2")]
-    chosen = [(d, b) for d, b in combos if d in DATABASES and b in wanted]
-    if not chosen and wanted and DATABASES:  # e.g. BOT_TEST_DATABASES=postgresql BOT_TEST_BACKENDS=v2
-        chosen = [(DATABASES[0], wanted[0])]
+    apis = _narrowed_to(metafunc, "backend", BACKENDS)
+    databases = _narrowed_to(metafunc, "database", DATABASES)
+    allowed = [(d, b) for d in databases for b in apis]
+    pairs = FULL_MATRIX if os.environ.get("BOT_TEST_MATRIX") == "full" else PAIRS
+    chosen = [pair for pair in pairs if pair in allowed] or allowed[:1]
     if "database_url" in metafunc.fixturenames:
         metafunc.parametrize(
             ("database_url", "backend"), chosen, indirect=True, ids=[f"{d}-{b}" for d, b in chosen]
         )
     else:
-        metafunc.parametrize("backend", [b for _, b in chosen], indirect=True)
+        apis_chosen = list(dict.fromkeys(b for _, b in chosen))
+        metafunc.parametrize("backend", apis_chosen, indirect=True)
 
 
 @pytest.fixture

@@ -254,6 +254,7 @@ def wait_until(condition, timeout: float) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.backend("v1", reason="checks the SQLite lock at start-up; it makes no Together call")
+@pytest.mark.database("sqlite", reason="the single-process lock is SQLite's")
 def test_second_process_on_sqlite_gets_a_clear_message(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = stack.bot.settings.database_url
     if not url.startswith("sqlite"):
