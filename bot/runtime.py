@@ -134,7 +134,7 @@ def inference_key(settings: Settings, simulated: bool) -> str:
     if settings.together_api_key is not None and settings.together_api_key.get_secret_value():
         return settings.together_api_key.get_secret_value()
     if simulated:
-        from bot.together.local import LOCAL_KEY
+        from bot.simulator.local import LOCAL_KEY
 
         return LOCAL_KEY
     settings.require("together_api_key")

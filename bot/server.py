@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import metrics
+from bot.exposition import exposition
 from bot.readiness import Readiness
 from bot.store.db import ping
 from bot.store.gauges import GaugeQueries
@@ -62,7 +62,7 @@ def make_asgi(
         return JSONResponse({"ok": True, "database": "ok", "slack": "ok"})
 
     async def metrics_route(_request: Request) -> Response:
-        body, content_type = await run_in_threadpool(metrics.exposition, gauges, multiprocess_dir)
+        body, content_type = await run_in_threadpool(exposition, gauges, multiprocess_dir)
         return Response(body, media_type=content_type)
 
     routes = [

@@ -15,7 +15,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli import parser
-from bot.metrics import exposition
+from bot.exposition import exposition
 from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries
 

@@ -23,8 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, event, insert
 
 from bot.domain.model import RequestStatus
+from bot.exposition import exposition
 from bot.logs import log_context, setup_logging
-from bot.metrics import exposition
 from bot.readiness import Readiness, TokenHealth
 from bot.server import ServerThread
 from bot.slack.ids import Block
@@ -567,7 +567,7 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
     count += "metrics.count_audit_actions(['launched'])"
     for _ in range(2):
         subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=120)
-    show = "import sys; from pathlib import Path; from bot.metrics import exposition; "
+    show = "import sys; from pathlib import Path; from bot.exposition import exposition; "
     show += "sys.stdout.write(exposition(None, Path(sys.argv[1]))[0].decode())"
     out = subprocess.run(
         [sys.executable, "-c", show, str(shared)],

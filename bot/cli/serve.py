@@ -20,7 +20,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     log = logging.getLogger("bot")
     simulator = None
     if args.simulate:
-        from bot.together.local import serve_simulator, simulator_client
+        from bot.simulator.local import serve_simulator, simulator_client
 
         settings.require("slack_bot_token", "slack_signing_secret")
         check_start(settings)

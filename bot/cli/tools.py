@@ -17,7 +17,7 @@ def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_simulator(_settings: Settings, args: argparse.Namespace) -> int:
-    from bot.together.local import serve_simulator
+    from bot.simulator.local import serve_simulator
 
     server = serve_simulator(
         speed=args.speed,

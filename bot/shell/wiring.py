@@ -19,9 +19,9 @@ from bot.runtime import Bot, build_bot
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.server import ServerThread
+from bot.simulator.local import LOCAL_KEY, serve_simulator, simulator_client
 from bot.simulator.server import SimulatorServer
 from bot.slack.app import make_web_client
-from bot.together.local import LOCAL_KEY, serve_simulator, simulator_client
 
 TEAM_ID = "T0SIM"  # the pretend workspace; real Slack team ids never look like this
 DEFAULT_APPROVER = "approver"
