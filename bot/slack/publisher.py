@@ -43,10 +43,10 @@ from bot.domain.events import (
 )
 from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest, Notification
+from bot.domain.outbox import Outbox
 from bot.logs import log_context
 from bot.slack.views.renderer import Renderer
 from bot.slack.views.thread import read_event
-from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def worker_id() -> str:
 class Publisher:
     def __init__(
         self,
-        store: Store,
+        store: Outbox,
         client: WebClient,
         renderer: Renderer,
         *,
@@ -186,8 +186,7 @@ class Publisher:
                     unfurl_media=False,
                 )
                 ts = str(response["ts"])
-            with self.store.transaction() as tx:
-                tx.set_message_ts(request.id, ts)
+            self.store.record_card(request.id, ts)
             return
         if self.store.has_later_card(notification):
             return  # a newer render is queued; it shows the same state or a later one

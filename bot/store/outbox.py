@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.model import LaunchRequest, Notification
 from bot.store.cas import compare_and_set
-from bot.store.tables import OutboxRow, utcnow
+from bot.store.tables import LaunchRequestRow, OutboxRow, utcnow
 
 
 class TxOutbox:
@@ -104,6 +104,17 @@ class StoreOutbox:
                 )
             )
             return found is not None
+
+    def record_card(self, request_id: int, ts: str) -> None:
+        """The card of a request was posted as message `ts`; later renders update that message."""
+        with self._sessions.begin() as session:
+            compare_and_set(
+                session,
+                LaunchRequestRow,
+                LaunchRequestRow.id == request_id,
+                LaunchRequestRow.message_ts.is_(None),  # the first post wins; a retry finds it posted
+                message_ts=ts,
+            )
 
     def mark_delivered(self, notification_id: int) -> None:
         with self._sessions.begin() as session:

@@ -161,15 +161,6 @@ class TxRequests:
             .execution_options(synchronize_session=False)
         )
 
-    def set_message_ts(self, request_id: int, ts: str) -> bool:
-        return compare_and_set(
-            self.session,
-            LaunchRequestRow,
-            LaunchRequestRow.id == request_id,
-            LaunchRequestRow.message_ts.is_(None),
-            message_ts=ts,
-        )
-
     def insert_decision(
         self,
         *,
