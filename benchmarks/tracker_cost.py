@@ -50,10 +50,10 @@ from benchmarks._common import (
     simulated_bot,
     whole_number,
 )
+from bot.domain.clock import utcnow
 from bot.domain.model import LaunchDraft, RequestStatus
 from bot.domain.provider import EndpointInfo, LaunchSpec
 from bot.runtime import poll_interval
-from bot.store.tables import utcnow
 from bot.testing.fake_slack import FakeSlack
 from bot.together.simulator import RecordedRequest, SimulatorTransport, TogetherSimulator
 

@@ -323,11 +323,11 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.audit import spend_rows, spend_table
     from bot.domain.catalog import Catalog
+    from bot.domain.clock import utcnow
     from bot.domain.launch import display_name
     from bot.domain.spend import Costs, spend_report
     from bot.store.db import make_engine, migrate
     from bot.store.store import Store
-    from bot.store.tables import utcnow
 
     if not _has_record(settings, table=not args.json):
         if not args.json:
@@ -357,13 +357,13 @@ def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalo
     from pathlib import Path
 
     from bot.audit import spend_view_rows, spend_view_table
+    from bot.domain.clock import utcnow
     from bot.domain.errors import UserError
     from bot.domain.launch import display_name
     from bot.domain.spend import Costs
     from bot.domain.spend_views import SpendViews, parse_month, rolling_window
     from bot.policy_file import policy_from_settings
     from bot.spend_files import spend_chart, spend_csv
-    from bot.store.tables import utcnow
 
     policy = policy_from_settings(settings, catalog)
     views = SpendViews(
@@ -401,6 +401,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.domain.catalog import Catalog
+    from bot.domain.clock import utcnow
     from bot.domain.launch import display_name
     from bot.domain.spend import Costs
     from bot.domain.spend_views import SpendViews
@@ -409,7 +410,6 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.slack.digest import DigestPoster
     from bot.store.db import make_engine, migrate
     from bot.store.store import Store
-    from bot.store.tables import utcnow
 
     if not args.now:
         print(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.access import Act
+from bot.domain.clock import utcnow
 from bot.domain.cost import dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
@@ -26,7 +27,6 @@ from bot.domain.policy import Tier, plural
 from bot.domain.provider import ProviderError
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed
-from bot.store.tables import utcnow
 
 if TYPE_CHECKING:
     from bot.domain.lifecycle import LifecycleService

@@ -15,6 +15,7 @@ from typing import Any
 from bot.domain.approval import check_may_decide, decided_message, window
 from bot.domain.budget import BudgetCheck, BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
+from bot.domain.clock import utcnow
 from bot.domain.command import MAX_DISPLAY_NAME, MAX_TIMEOUT_MINUTES, check_replicas
 from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.directory import MAX_MODEL_ID
@@ -56,7 +57,6 @@ from bot.domain.states import (
 from bot.logs import log_context
 from bot.store.startup import ask_smoke_test, clear_startup
 from bot.store.store import Seen, Store
-from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.meter import Observation
 from bot.domain.model import (
     Approval,
@@ -31,7 +32,6 @@ from bot.store.tables import (
     EndpointStateRow,
     LaunchRequestRow,
     OutboxRow,
-    utcnow,
 )
 
 
