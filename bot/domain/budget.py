@@ -16,7 +16,7 @@ from bot.domain.errors import UserError
 from bot.domain.meter import Meter, total
 from bot.domain.policy import Budgets
 from bot.domain.spend import Costs
-from bot.store.store import Store
+from bot.store import Store
 
 
 class BudgetSpent(UserError):

@@ -55,8 +55,7 @@ from bot.domain.states import (
     STOPPED,
 )
 from bot.logs import log_context
-from bot.store.startup import ask_smoke_test, clear_startup
-from bot.store.store import Seen, Store
+from bot.store import Seen, Store, ask_smoke_test, clear_startup
 
 log = logging.getLogger(__name__)
 

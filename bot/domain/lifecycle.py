@@ -48,7 +48,7 @@ from bot.domain.running import (
 )
 from bot.domain.spend_views import month_spend
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
-from bot.store.store import Seen, Store
+from bot.store import Seen, Store
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy import Limits, plural
 from bot.domain.states import billed
-from bot.store.store import Store
+from bot.store import Store
 
 
 class TooManyRunning(UserError):

@@ -20,7 +20,7 @@ from bot.domain.model import EndpointRecord, LaunchRequest
 from bot.domain.running import StateForbids, quoted
 from bot.domain.spend import bounds_of
 from bot.domain.states import SERVING
-from bot.store.store import Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
