@@ -22,7 +22,8 @@ from bot.config import ConfigError, Settings
 from bot.domain.catalog import Catalog
 from bot.domain.command import MAX_REPLICAS
 from bot.domain.errors import UserError
-from bot.domain.policy import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration, plural
+from bot.domain.policy import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration
+from bot.domain.text import plural
 
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")

@@ -13,7 +13,8 @@ from bot.domain.catalog import Catalog
 from bot.domain.command import again_command
 from bot.domain.errors import NotAllowed
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, describe_duration, mention, plural
+from bot.domain.policy import LaunchPolicy, describe_duration
+from bot.domain.text import mention, plural
 
 
 def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str, *, approving: bool) -> None:

@@ -23,10 +23,11 @@ from bot.domain.clock import utcnow
 from bot.domain.cost import dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import Tier, plural
+from bot.domain.policy import Tier
 from bot.domain.provider import ProviderError
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed
+from bot.domain.text import mention, plural
 
 if TYPE_CHECKING:
     from bot.domain.lifecycle import LifecycleService
@@ -90,7 +91,7 @@ class ChangeRequests:
         if waiting is not None:
             raise UserError(
                 f"A change of {managed.label} already waits for approval (change request #{waiting.id}, "
-                f"asked by <@{waiting.requested_by}> for {_replicas(*_bounds(waiting))}). It must be decided "
+                f"asked by {mention(waiting.requested_by)} for {_replicas(*_bounds(waiting))}). It must be decided "
                 "or withdrawn before another is asked. Nothing was done."
             )
         draft = current_draft(launch)
@@ -158,7 +159,7 @@ class ChangeRequests:
         if launch is None or endpoint is None or endpoint.deleted_at is not None:
             return "its endpoint has been deleted since"
         if endpoint.delete_requested_by is not None:
-            return f"its endpoint is being deleted (<@{endpoint.delete_requested_by}> asked)"
+            return f"its endpoint is being deleted ({mention(endpoint.delete_requested_by)} asked)"
         managed = self.lifecycle._managed(launch, endpoint)
         if change.previous_replicas is not None and change.previous_replicas != (
             managed.min_replicas,

@@ -54,6 +54,7 @@ from bot.domain.states import (
     SETTLED,
     STOPPED,
 )
+from bot.domain.text import mention
 from bot.logs import log_context
 from bot.store import Seen, Store, ask_smoke_test, clear_startup
 
@@ -79,10 +80,6 @@ AMBIGUOUS_CREATE_ATTEMPTS = 5
 # An approval that loses the compare-and-set looks again; each loss means another decision was recorded,
 # and a request takes only a few, so this is never reached in practice.
 MAX_APPROVAL_ROUNDS = 50
-
-
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
 
 
 class LaunchService:

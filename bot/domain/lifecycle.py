@@ -18,7 +18,7 @@ from bot.domain.command import check_replicas
 from bot.domain.cost import CostEstimate
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import LaunchService, mention, ran_in_all, replace_state
+from bot.domain.launch import LaunchService, ran_in_all, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.provider import (
     BOUNDS_UNKNOWN,
@@ -48,6 +48,7 @@ from bot.domain.running import (
 )
 from bot.domain.spend_views import month_spend
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
+from bot.domain.text import mention
 from bot.store import Seen, Store
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class LifecycleService:
             return found[0]
         if found:
             lines = "\n".join(
-                f"• {m.label} ({quoted(m.id)}, {m.state}, launched by <@{m.requested_by}>)"
+                f"• {m.label} ({quoted(m.id)}, {m.state}, launched by {mention(m.requested_by)})"
                 for m in found[:10]
             )
             raise Ambiguous(

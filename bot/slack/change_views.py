@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.cost import dollars_per_hour, format_dollars
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import plural
+from bot.domain.text import plural
 from bot.slack.metadata import RequestRef
 from bot.slack.text import escape, mention, truncate
 

@@ -13,10 +13,11 @@ from bot.domain.command import again_command
 from bot.domain.cost import CostEstimate, format_dollars
 from bot.domain.meter import Meter, duration_text, money_range
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, plural
+from bot.domain.policy import LaunchPolicy
 from bot.domain.progress import progress_line
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE
+from bot.domain.text import plural
 from bot.slack.change_views import change_approval_summary, change_card, change_reply
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import EndpointRef, RequestRef
