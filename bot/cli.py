@@ -324,8 +324,8 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from bot.audit import spend_rows, spend_table
     from bot.domain.catalog import Catalog
     from bot.domain.clock import utcnow
+    from bot.domain.cost.spend import Costs, spend_report
     from bot.domain.launch import display_name
-    from bot.domain.spend import Costs, spend_report
     from bot.store.db import make_engine, migrate
     from bot.store.store import Store
 
@@ -358,10 +358,10 @@ def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalo
 
     from bot.audit import spend_view_rows, spend_view_table
     from bot.domain.clock import utcnow
+    from bot.domain.cost.spend import Costs
+    from bot.domain.cost.spend_views import SpendViews, parse_month, rolling_window
     from bot.domain.errors import UserError
     from bot.domain.launch import display_name
-    from bot.domain.spend import Costs
-    from bot.domain.spend_views import SpendViews, parse_month, rolling_window
     from bot.policy_file import policy_from_settings
     from bot.spend_files import spend_chart, spend_csv
 
@@ -402,9 +402,9 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.domain.catalog import Catalog
     from bot.domain.clock import utcnow
+    from bot.domain.cost.spend import Costs
+    from bot.domain.cost.spend_views import SpendViews
     from bot.domain.launch import display_name
-    from bot.domain.spend import Costs
-    from bot.domain.spend_views import SpendViews
     from bot.policy_file import policy_from_settings
     from bot.slack.app import make_web_client
     from bot.slack.digest import DigestPoster

@@ -22,7 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.domain.catalog import Catalog
 from bot.domain.command import MAX_REPLICAS
 from bot.domain.errors import UserError
-from bot.domain.policy import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration
+from bot.domain.policy.tiers import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration
 from bot.domain.text import plural
 
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -462,8 +462,8 @@ def notes(policy: LaunchPolicy) -> list[str]:
 
 def summary(policy: LaunchPolicy) -> str:
     """A readable account of the policy: groups, approvers, tiers, limits, expiry."""
-    from bot.domain.cost import format_dollars
-    from bot.domain.policy import describe_duration
+    from bot.domain.cost.estimate import format_dollars
+    from bot.domain.policy.tiers import describe_duration
 
     lines = []
     groups = policy.groups
@@ -534,8 +534,8 @@ def summary(policy: LaunchPolicy) -> str:
 
 def one_line(policy: LaunchPolicy) -> str:
     """`bot doctor`'s account of the policy in force."""
-    from bot.domain.cost import format_dollars
-    from bot.domain.policy import describe_duration
+    from bot.domain.cost.estimate import format_dollars
+    from bot.domain.policy.tiers import describe_duration
 
     if policy.source is None:
         return "no BOT_POLICY_FILE: one approval by BOT_APPROVERS per launch, no limits, no expiry."

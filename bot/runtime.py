@@ -14,13 +14,13 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.config import Settings
 from bot.domain.catalog import Catalog
+from bot.domain.cost.spend_views import SpendViews
 from bot.domain.directory import ModelDirectory
 from bot.domain.launch import LaunchService, display_name
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.provider import EndpointProvider
 from bot.domain.reminders import Reminders
 from bot.domain.smoke import SmokeTests
-from bot.domain.spend_views import SpendViews
 from bot.policy_file import policy_from_settings
 from bot.readiness import Readiness, TokenHealth
 from bot.slack.app import build_app, make_publisher_client, make_web_client

@@ -10,13 +10,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.access import Act
 from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand, parse_command
 from bot.domain.errors import UserError
 from bot.domain.launch import MAX_NOTE_LENGTH, _clean
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.access import Act
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.provider import HardwareOption
 from bot.domain.running import Managed
 from bot.slack import lifecycle_views as views

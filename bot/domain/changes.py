@@ -18,12 +18,12 @@ import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.access import Act
 from bot.domain.clock import utcnow
-from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import Tier
+from bot.domain.policy.access import Act
+from bot.domain.policy.tiers import Tier
 from bot.domain.provider import ProviderError
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed

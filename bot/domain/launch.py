@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.approval import check_may_decide, decided_message, window
-from bot.domain.budget import BudgetCheck, BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.clock import utcnow
 from bot.domain.command import MAX_DISPLAY_NAME, MAX_TIMEOUT_MINUTES, check_replicas
-from bot.domain.cost import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import CostEstimate, dollars_per_hour, format_dollars
+from bot.domain.cost.meter import Meter
+from bot.domain.cost.spend import Costs, bounds_of
 from bot.domain.directory import MAX_MODEL_ID
 from bot.domain.errors import (
     AlreadyDecided,
@@ -30,9 +30,11 @@ from bot.domain.errors import (
     UserError,
 )
 from bot.domain.hints import hint_for
-from bot.domain.meter import Meter
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.approval import check_may_decide, decided_message, window
+from bot.domain.policy.budget import BudgetCheck, BudgetUse
+from bot.domain.policy.quota import QuotaCheck
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.progress import TRANSITIONAL, StartupProgress
 from bot.domain.provider import (
     EndpointInfo,
@@ -42,8 +44,6 @@ from bot.domain.provider import (
     ProviderError,
     ProviderNotFound,
 )
-from bot.domain.quota import QuotaCheck
-from bot.domain.spend import Costs, bounds_of
 from bot.domain.states import (
     EXPLAINED,
     FAILED,

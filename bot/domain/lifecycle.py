@@ -12,14 +12,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.domain.access import Act, Policy
 from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
 from bot.domain.command import check_replicas
-from bot.domain.cost import CostEstimate
+from bot.domain.cost.estimate import CostEstimate
+from bot.domain.cost.spend_views import month_spend
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
 from bot.domain.launch import LaunchService, ran_in_all, replace_state
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
+from bot.domain.policy.access import Act, Policy
 from bot.domain.provider import (
     BOUNDS_UNKNOWN,
     EndpointInfo,
@@ -46,7 +47,6 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
-from bot.domain.spend_views import month_spend
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
 from bot.domain.text import mention
 from bot.store import Seen, Store

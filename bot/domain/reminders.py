@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain.access import Act, Policy
+from bot.domain.cost.meter import measure, serving_since
+from bot.domain.cost.spend import bounds_of
 from bot.domain.errors import NotFound
 from bot.domain.launch import LaunchService, display_name
-from bot.domain.meter import measure, serving_since
 from bot.domain.model import EndpointRecord, LaunchRequest
+from bot.domain.policy.access import Act, Policy
 from bot.domain.running import StateForbids, quoted
-from bot.domain.spend import bounds_of
 from bot.domain.states import SERVING
 from bot.store import Store
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES, CreateCommand
-from bot.domain.cost import CostEstimate, format_dollars, replica_count
+from bot.domain.cost.estimate import CostEstimate, format_dollars, replica_count
 from bot.domain.directory import MAX_CHOICES, ModelChoice
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.model import LaunchDraft
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.provider import HardwareOption
 from bot.slack.ids import Action, Block, Callback, Option
 from bot.slack.text import escape, truncate

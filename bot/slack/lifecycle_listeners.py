@@ -16,7 +16,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.domain.access import Act
 from bot.domain.changes import ChangeAsked
 from bot.domain.command import (
     Command,
@@ -36,6 +35,7 @@ from bot.domain.command import (
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import LifecycleService
 from bot.domain.model import LaunchRequest
+from bot.domain.policy.access import Act
 from bot.domain.reminders import Reminders
 from bot.domain.running import Managed, Outcome
 from bot.slack import lifecycle_views as views

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.approval import approvers_text, expiry_reason
-from bot.domain.budget import BudgetUse
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import again_command
-from bot.domain.cost import CostEstimate, format_dollars
-from bot.domain.meter import Meter, duration_text, money_range
+from bot.domain.cost.estimate import CostEstimate, format_dollars
+from bot.domain.cost.meter import Meter, duration_text, money_range
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.approval import approvers_text, expiry_reason
+from bot.domain.policy.budget import BudgetUse
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.progress import progress_line
 from bot.domain.running import current_draft
 from bot.domain.states import FAILED, READY_TO_SERVE

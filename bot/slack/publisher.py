@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics
-from bot.domain.meter import Meter
+from bot.domain.cost.meter import Meter
 from bot.domain.model import LaunchRequest, Notification
 from bot.logs import log_context
 from bot.slack.messages import Renderer

@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.command import SpendCommand
-from bot.domain.meter import Meter, duration_text
-from bot.domain.spend_views import Group, MonthSpend, SpendView, SpendViews
+from bot.domain.cost.meter import Meter, duration_text
+from bot.domain.cost.spend_views import Group, MonthSpend, SpendView, SpendViews
 from bot.slack.text import code, escape, mention, truncate
 from bot.spend_files import spend_chart, spend_csv
 

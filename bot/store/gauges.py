@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.meter import Observation
+from bot.domain.cost.meter import Observation
 from bot.domain.model import RequestStatus
 from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow
 

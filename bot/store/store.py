@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.clock import utcnow
-from bot.domain.meter import Observation
+from bot.domain.cost.meter import Observation
 from bot.domain.model import (
     Approval,
     EndpointRecord,

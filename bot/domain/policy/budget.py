@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.domain.cost import format_dollars
+from bot.domain.cost.estimate import format_dollars
+from bot.domain.cost.meter import Meter, total
+from bot.domain.cost.spend import Costs
 from bot.domain.errors import UserError
-from bot.domain.meter import Meter, total
-from bot.domain.policy import Budgets
-from bot.domain.spend import Costs
+from bot.domain.policy.tiers import Budgets
 from bot.domain.text import mention
 from bot.store import Store
 

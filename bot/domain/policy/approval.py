@@ -13,7 +13,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.command import again_command
 from bot.domain.errors import NotAllowed
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, describe_duration
+from bot.domain.policy.tiers import LaunchPolicy, describe_duration
 from bot.domain.text import mention, plural
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import Limits
+from bot.domain.policy.tiers import Limits
 from bot.domain.states import billed
 from bot.domain.text import mention, plural
 from bot.store import Store

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.meter import Meter, measure, total
+from bot.domain.cost.meter import Meter, measure, total
 from bot.domain.model import LaunchRequest
 from bot.store import Store
 

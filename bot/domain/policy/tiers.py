@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.domain.access import Policy as AccessPolicy
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.errors import PolicyLimit
 from bot.domain.model import LaunchRequest
+from bot.domain.policy.access import Policy as AccessPolicy
 from bot.domain.text import mention, plural
 
 # --- people -------------------------------------------------------------------------------------
