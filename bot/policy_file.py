@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, Stric
 
 from bot.config import ConfigError, Settings
 from bot.domain.catalog import Catalog
-from bot.domain.command import MAX_REPLICAS
+from bot.domain.draft import MAX_REPLICAS
 from bot.domain.errors import UserError
 from bot.domain.policy.tiers import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration
 from bot.domain.text import plural

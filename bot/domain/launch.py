@@ -14,11 +14,11 @@ from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.clock import utcnow
-from bot.domain.command import MAX_DISPLAY_NAME, MAX_TIMEOUT_MINUTES, check_replicas
 from bot.domain.cost.estimate import CostEstimate, dollars_per_hour, format_dollars
 from bot.domain.cost.meter import Meter
 from bot.domain.cost.spend import Costs, bounds_of
 from bot.domain.directory import MAX_MODEL_ID
+from bot.domain.draft import MAX_DISPLAY_NAME, MAX_TIMEOUT_MINUTES, check_replicas
 from bot.domain.errors import (
     AlreadyDecided,
     HardwareDoesNotFit,

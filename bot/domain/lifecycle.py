@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
-from bot.domain.command import check_replicas
 from bot.domain.cost.estimate import CostEstimate
 from bot.domain.cost.spend_views import month_spend
+from bot.domain.draft import check_replicas
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
 from bot.domain.launch import LaunchService, ran_in_all, replace_state

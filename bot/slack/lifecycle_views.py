@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.catalog import describe_hardware
 from bot.domain.changes import ChangeAsked, asked_text
-from bot.domain.command import usage
+from bot.domain.command_help import usage
 from bot.domain.cost.estimate import CostEstimate, format_dollars, replica_count
 from bot.domain.cost.meter import Meter
 from bot.domain.errors import UserError

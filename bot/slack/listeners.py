@@ -13,7 +13,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.catalog import Catalog
-from bot.domain.command import USAGE, CreateCommand, parse_command
+from bot.domain.command import CreateCommand, parse_command
+from bot.domain.command_help import USAGE
 from bot.domain.directory import ModelDirectory
 from bot.domain.errors import PolicyLimit, UserError
 from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
