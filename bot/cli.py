@@ -325,7 +325,7 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.catalog import Catalog
     from bot.domain.clock import utcnow
     from bot.domain.cost.spend import Costs, spend_report
-    from bot.domain.launch import display_name
+    from bot.domain.names import display_name
     from bot.store.db import make_engine, migrate
     from bot.store.store import Store
 
@@ -361,7 +361,7 @@ def _spend_view(settings: Settings, args: argparse.Namespace, store: Any, catalo
     from bot.domain.cost.spend import Costs
     from bot.domain.cost.spend_views import SpendViews, parse_month, rolling_window
     from bot.domain.errors import UserError
-    from bot.domain.launch import display_name
+    from bot.domain.names import display_name
     from bot.policy_file import policy_from_settings
     from bot.spend_files import spend_chart, spend_csv
 
@@ -404,7 +404,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.clock import utcnow
     from bot.domain.cost.spend import Costs
     from bot.domain.cost.spend_views import SpendViews
-    from bot.domain.launch import display_name
+    from bot.domain.names import display_name
     from bot.policy_file import policy_from_settings
     from bot.slack.app import make_web_client
     from bot.slack.digest import DigestPoster

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.config import load_settings
 from bot.domain.cost.spend_views import SpendViews, month_window
-from bot.domain.launch import display_name
+from bot.domain.names import display_name
 from bot.runtime import build_bot
 from bot.server import ServerThread
 from bot.slack.app import make_web_client

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand, parse_command
 from bot.domain.errors import UserError
-from bot.domain.launch import MAX_NOTE_LENGTH, _clean
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy.access import Act
 from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.provider import HardwareOption
+from bot.domain.requests import MAX_NOTE_LENGTH, _clean
 from bot.domain.running import Managed
 from bot.slack import lifecycle_views as views
 from bot.slack.forms import FormValues, launch_form, read_form

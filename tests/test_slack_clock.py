@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.domain.launch import HARDWARE_CACHE_SECONDS
+from bot.domain.hardware import HARDWARE_CACHE_SECONDS
 from bot.slack.ids import Action, Block
 from bot.testing.fake_slack import Call
 from bot.testing.slack_requests import state_values

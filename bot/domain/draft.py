@@ -43,7 +43,9 @@ class PartialDraft:
             min_replicas=typed.min_replicas,
             max_replicas=typed.max_replicas,
             display_name=typed.display_name,
-            inactive_timeout=typed.inactive_timeout if typed.inactive_timeout is not None else default_timeout,
+            inactive_timeout=typed.inactive_timeout
+            if typed.inactive_timeout is not None
+            else default_timeout,
         )
 
     def complete(self) -> LaunchDraft:

@@ -3,24 +3,28 @@ change auto-stop or delete them, with the same rules and record as the launch.
 
 Every rule lives here. Each act checks who asks and the endpoint's state before any call to Together,
 then records who did what and what Together answered, and queues a thread reply and a card re-render
-in the same transaction (see LaunchService for the launch half).
+in the same transaction (see requests.py, launcher.py and tracker.py for the launch half).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
+from bot.domain.checks import LaunchChecks
 from bot.domain.cost.estimate import CostEstimate
 from bot.domain.cost.spend_views import month_spend
 from bot.domain.draft import check_replicas
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import LaunchService, ran_in_all, replace_state
+from bot.domain.launcher import LAUNCH_LEASE
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
+from bot.domain.names import default_display_name
 from bot.domain.policy.access import Act, Policy
+from bot.domain.policy.approval import who_can_decide
 from bot.domain.provider import (
     BOUNDS_UNKNOWN,
     EndpointInfo,
@@ -49,6 +53,7 @@ from bot.domain.running import (
 )
 from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
 from bot.domain.text import mention
+from bot.domain.tracker import Tracker, ran_in_all, replace_state
 from bot.store import Seen, Store
 
 log = logging.getLogger(__name__)
@@ -79,23 +84,26 @@ class LifecycleService:
         self,
         store: Store,
         provider: EndpointProvider,
-        launches: LaunchService,
+        tracker: Tracker,
+        checks: LaunchChecks,
         policy: Policy,
         *,
+        launch_lease: timedelta = LAUNCH_LEASE,
         on_outbox: Callable[[], None] = lambda: None,
         on_acted: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.provider = provider
-        self.launches = launches
+        self.tracker = tracker  # records what Together answers as the tracker would
+        self.checks = checks  # the launch's limits hold for a start and a scale-up too
+        self.clock = tracker.clock
+        self.costs = tracker.costs
+        self.catalog = tracker.catalog
         self.policy = policy
+        self.launch_lease = launch_lease  # how long applying an approved change is claimed for
         self._on_outbox = on_outbox
         self._on_acted = on_acted  # an endpoint was changed: the tracker should look soon
         self.changes = ChangeRequests(self)
-        launches.apply_change = self.changes.apply  # the launcher applies approved changes
-        launches.stale_change = self.changes.stale_reason
-        launches.close_stale_change = self.changes.close_stale
-        launches.resume_change = self.changes.apply_claimed
 
     # --- finding --------------------------------------------------------------------------
 
@@ -157,7 +165,7 @@ class LifecycleService:
             endpoint=endpoint,
             display_name=endpoint.display_name
             or d.display_name
-            or self.launches.default_display_name(request),
+            or default_display_name(request, self.catalog),
             min_replicas=endpoint.min_replicas if endpoint.min_replicas is not None else d.min_replicas,
             max_replicas=endpoint.max_replicas if endpoint.max_replicas is not None else d.max_replicas,
             inactive_timeout=(
@@ -176,7 +184,7 @@ class LifecycleService:
         if scope == "all":
             known = {e.id for e in self.store.endpoints(include_deleted=True)}
             others = [e for e in self._provider_list() if e.id not in known]
-        meters = self.launches.costs.of_many(m.request for m in endpoints)
+        meters = self.costs.of_many(m.request for m in endpoints)
         return Listing(endpoints, others, {m.id: meters[m.request.id] for m in endpoints})
 
     def status(self, ref: str) -> Status:
@@ -193,11 +201,11 @@ class LifecycleService:
         info = self._read(managed)
         self._adopt_settings(managed, info)
         after = self.get(managed.id)
-        return Status(info, after, self.launches.costs.of(after.request))
+        return Status(info, after, self.costs.of(after.request))
 
     def hardware(self, model: str) -> list[HardwareOption]:
         """Hardware that fits `model`, cheapest first."""
-        return self.launches.hardware_for(model)
+        return self.checks.hardware.hardware_for(model)
 
     def history(self, ref: str | None = None) -> tuple[Managed | None, list[HistoryEntry]]:
         """Who did what and when: for one endpoint (deleted ones too), or the latest across all."""
@@ -215,17 +223,17 @@ class LifecycleService:
     def home(self, user_id: str) -> Home:
         pending = self.store.requests(statuses=[RequestStatus.PENDING])
         mine = [m for m in self.managed() if m.requested_by == user_id]
-        meters = self.launches.costs.of_many(m.request for m in mine)
+        meters = self.costs.of_many(m.request for m in mine)
         return Home(
             mine=mine,
-            waiting=[r for r in pending if user_id in self.launches.who_can_decide(r)],
+            waiting=[r for r in pending if user_id in who_can_decide(self.checks.policy, r)],
             asked=[r for r in pending if r.requested_by == user_id],
             spent={m.id: meters[m.request.id] for m in mine if m.request.id in meters},
             month=month_spend(
-                self.launches.costs,
+                self.costs,
                 self.store.requests(),
                 user_id,
-                self.launches.budget.budgets,
+                self.checks.budget.budgets,
                 admin=user_id in self.policy.admins,
             ),
         )
@@ -255,8 +263,7 @@ class LifecycleService:
 
     def start(self, endpoint_id: str, user_id: str) -> Outcome | ChangeAsked:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
-        self.launches.budget.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
-        self.launches.quota.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
+        self.checks.room(managed.requested_by, doing=f"{managed.label} can't be started")
         # Its range may cost more than was approved (changed in Together's console): that start waits too.
         tier = self.changes.tier_needed(managed, managed.max_replicas)
         if tier is not None:
@@ -336,16 +343,16 @@ class LifecycleService:
                 continue
             if left is not None:
                 if left.state != endpoint.state:
-                    self.launches.record_state(endpoint, left)
+                    self.tracker.record_state(endpoint, left)
                 continue
-            now = self.launches.now()
-            ran = ran_in_all(self.launches.costs.of(request, at=now))
+            now = self.clock.now()
+            ran = ran_in_all(self.costs.of(request, at=now))
             with self.store.transaction() as tx:
                 if not tx.mark_endpoint_deleted(endpoint.id):
                     continue  # another process finished it
                 if endpoint.state != GONE:
                     tx.move_endpoint_state(
-                        endpoint.id, endpoint.state, GONE, self.launches.seen(request, at=now, state=GONE)
+                        endpoint.id, endpoint.state, GONE, self.tracker.seen(request, at=now, state=GONE)
                     )
                 tx.announce(
                     request,
@@ -377,7 +384,7 @@ class LifecycleService:
         with self.store.transaction() as tx:
             if current is not None and current.state != left.state:
                 tx.move_endpoint_state(
-                    managed.id, current.state, left.state, self.launches.seen(request, left)
+                    managed.id, current.state, left.state, self.tracker.seen(request, left)
                 )
             tx.announce(
                 request,
@@ -408,15 +415,15 @@ class LifecycleService:
         self._check(Act.SCALE, managed, user_id)
         check_replicas(min_replicas, max_replicas)
         # The policy's replica and $/hour limits hold after launch too, in the same words as at the form.
-        self.launches.policy.check_replicas(max_replicas, managed.request.cents_per_minute)
+        self.checks.policy.check_replicas(max_replicas, managed.request.cents_per_minute)
         if (min_replicas, max_replicas) == (managed.min_replicas, managed.max_replicas):
             raise UserError(
                 f"{managed.label} already runs {_replicas(min_replicas, max_replicas)}. Nothing to change."
             )
         if min_replicas > managed.min_replicas or max_replicas > managed.max_replicas:
             # More replicas spend more: a used-up budget refuses it as it refuses a launch.
-            self.launches.budget.ensure_room(
-                managed.requested_by, doing=f"{managed.label} can't be scaled up"
+            self.checks.room(
+                managed.requested_by, doing=f"{managed.label} can't be scaled up", adds_running=False
             )
             tier = self.changes.tier_needed(managed, max_replicas)
             if tier is not None:
@@ -550,7 +557,7 @@ class LifecycleService:
         try:
             info = self.provider.get_endpoint(managed.id)
         except ProviderNotFound:
-            self.launches.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
+            self.tracker.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
             raise NotFound(
                 f"Together no longer knows {managed.label}: it was deleted outside the bot. "
                 "The bot has stopped following it."
@@ -560,7 +567,7 @@ class LifecycleService:
                 f"I couldn't ask Together about {managed.label} ({exc}). Nothing was done; try again shortly."
             ) from exc
         if info.state != managed.state:
-            self.launches.record_state(managed.endpoint, info)
+            self.tracker.record_state(managed.endpoint, info)
         return info
 
     def _read_external(self, endpoint_id: str) -> EndpointInfo:
@@ -612,7 +619,7 @@ class LifecycleService:
         try:
             return call()
         except ProviderNotFound:
-            self.launches.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
+            self.tracker.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
             raise NotFound(
                 f"Together no longer knows {managed.label}: it was deleted outside the bot. "
                 "The bot has stopped following it."
@@ -675,10 +682,10 @@ class LifecycleService:
         request = managed.request
         # Compared with the state stored now: the tracker may have recorded a change meanwhile.
         current = self.store.endpoint(managed.id) if known is not None and state != known else None
-        now = self.launches.now()
+        now = self.clock.now()
         if act is Act.DELETE:
-            detail.update(ran_in_all(self.launches.costs.of(request, at=now)))
-        seen = self.launches.seen(request, at=now, state=state)
+            detail.update(ran_in_all(self.costs.of(request, at=now)))
+        seen = self.tracker.seen(request, at=now, state=state)
         with self.store.transaction() as tx:
             if current is not None and current.state != state:
                 tx.move_endpoint_state(managed.id, current.state, state, seen)

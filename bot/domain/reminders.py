@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from bot.domain.cost.meter import measure, serving_since
 from bot.domain.cost.spend import bounds_of
 from bot.domain.errors import NotFound
-from bot.domain.launch import LaunchService, display_name
+from bot.domain.launch import LaunchService
 from bot.domain.model import EndpointRecord, LaunchRequest
+from bot.domain.names import display_name
 from bot.domain.policy.access import Act, Policy
 from bot.domain.running import StateForbids, quoted
 from bot.domain.states import SERVING

@@ -16,8 +16,9 @@ from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand, parse_command
 from bot.domain.command_help import USAGE
 from bot.domain.directory import ModelDirectory
+from bot.domain.draft import DEFAULT_INACTIVE_TIMEOUT
 from bot.domain.errors import PolicyLimit, UserError
-from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
+from bot.domain.launch import LaunchService
 from bot.domain.provider import HardwareOption
 from bot.slack import observe
 from bot.slack.clock import Clock

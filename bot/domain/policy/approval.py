@@ -17,6 +17,13 @@ from bot.domain.policy.tiers import LaunchPolicy, describe_duration
 from bot.domain.text import mention, plural
 
 
+def who_can_decide(policy: LaunchPolicy, request: LaunchRequest) -> list[str]:
+    """Who may give `request` its next approval (the App Home lists it for them)."""
+    progress = policy.progress(request)
+    done = {request.requested_by, *progress.approved_by}
+    return sorted(u for u in progress.tier.eligible - done if progress.may_complete(u))
+
+
 def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str, *, approving: bool) -> None:
     """Raise NotAllowed, saying who can, unless `user_id` may approve (or reject) the pending `request`."""
     progress = policy.progress(request)
