@@ -3,7 +3,7 @@ requester, with what it has cost, and again every interval until it stops or som
 
 Each reminder is a compare-and-set on the endpoint's `next_reminder_at`, so several bot processes send it
 once. The schedule is cleared in the same update that records a state that does not serve (see
-LaunchService.seen), and scheduled again, from the start of the new run, when it serves again.
+Tracker.seen in tracker.py), and scheduled again, from the start of the new run, when it serves again.
 """
 
 from __future__ import annotations
