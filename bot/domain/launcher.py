@@ -17,7 +17,7 @@ from bot.domain.changes import ChangeHooks, NoChanges
 from bot.domain.clock import Clock, utcnow
 from bot.domain.hints import hint_for
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.names import default_display_name, launch_spec
+from bot.domain.names import launch_spec
 from bot.domain.provider import EndpointInfo, EndpointProvider, LaunchSpec, ProviderError
 from bot.domain.tracker import observed
 from bot.logs import log_context
@@ -150,10 +150,6 @@ class Launcher:
 
     def spec_for(self, request: LaunchRequest) -> LaunchSpec:
         return launch_spec(request, self.catalog)
-
-    def default_display_name(self, request: LaunchRequest) -> str:
-        """Unique per request, so an endpoint whose create answer was lost can be recognised."""
-        return default_display_name(request, self.catalog)
 
     def _create(self, request: LaunchRequest, spec: LaunchSpec) -> EndpointInfo:
         for attempt in range(1, AMBIGUOUS_CREATE_ATTEMPTS + 1):
