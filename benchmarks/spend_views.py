@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from bot.domain.cost.spend import Costs
+from bot.domain.cost.spend_views import SpendViews
 from bot.domain.model import LaunchDraft
-from bot.domain.policy import Budgets
-from bot.domain.spend import Costs
-from bot.domain.spend_views import SpendViews
+from bot.domain.policy.tiers import Budgets
 from bot.slack.views.spend_files import spend_chart, spend_csv
 from bot.store import Seen, Store
 from bot.store.db import make_engine, migrate

@@ -3,7 +3,7 @@
 For each size N the simulator and a fresh database are seeded with N launched endpoints (created on the
 simulator through the bot's own Together client, recorded through the store's transaction API, as a
 launch records them). Then the tracker's tick is timed as the tracker loop runs it (`bot.runtime`): the
-loop's work (`bot.tracker.track`: `LaunchService.track_once` and the deletions waiting for a stop; then
+loop's work (`bot.domain.tracker.track`: `Tracker.track_once` and the deletions waiting for a stop; then
 the running reminders), then `bot.runtime.poll_interval`, which decides when the next tick comes. Two kinds of tick:
 
 * steady: Together reports what the database already holds, nothing to record;
@@ -50,13 +50,13 @@ from benchmarks._common import (
     simulated_bot,
     whole_number,
 )
+from bot.domain.clock import utcnow
 from bot.domain.model import LaunchDraft, RequestStatus
 from bot.domain.provider import EndpointInfo, LaunchSpec
 from bot.runtime import poll_interval
 from bot.sandbox.fake_slack import FakeSlack
 from bot.simulator.core import RecordedRequest, TogetherSimulator
 from bot.simulator.server import SimulatorTransport
-from bot.store.tables import utcnow
 
 MODEL_ALIAS = "llama-8b"
 GPU = "h100"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.meter import Meter, duration_text
+from bot.domain.cost.meter import Meter, duration_text
+from bot.domain.cost.spend import SpendReport
+from bot.domain.cost.spend_views import SpendView
 from bot.domain.model import LaunchRequest
-from bot.domain.spend import SpendReport
-from bot.domain.spend_views import SpendView
 from bot.store import Store
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from bot.domain.policy import LaunchPolicy
+    from bot.domain.policy.tiers import LaunchPolicy
 
 SETTINGS_HELP = "see the settings table in docs/setup.md"
 

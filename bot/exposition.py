@@ -14,10 +14,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from bot.domain.meter import hourly_cost
+from bot.domain.clock import utcnow
+from bot.domain.cost.meter import hourly_cost
 from bot.domain.states import SERVING
 from bot.store.gauges import GaugeQueries
-from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,15 @@ from slack_sdk import WebClient
 from bot import metrics
 from bot.config import Settings
 from bot.domain.catalog import Catalog
+from bot.domain.cost.spend_views import SpendViews
 from bot.domain.directory import ModelDirectory
-from bot.domain.launch import LaunchService, display_name
+from bot.domain.launch import LaunchService
 from bot.domain.lifecycle import LifecycleService
+from bot.domain.names import display_name
 from bot.domain.provider import EndpointProvider
 from bot.domain.reminders import Reminders
 from bot.domain.smoke import SmokeTests
-from bot.domain.spend_views import SpendViews
+from bot.domain.tracker import track
 from bot.policy_file import policy_from_settings
 from bot.readiness import Readiness, TokenHealth
 from bot.slack.app import build_app, make_publisher_client, make_web_client
@@ -35,7 +37,6 @@ from bot.slack.views.renderer import Renderer
 from bot.store.db import SingleProcessLock, make_engine, migrate
 from bot.store.store import Store
 from bot.together.inference import InferenceProber
-from bot.tracker import track
 from bot.workers import Loop
 
 log = logging.getLogger(__name__)
@@ -228,11 +229,14 @@ def build_bot(
     lifecycle = LifecycleService(
         store,
         provider,
-        launches,
+        launches.tracker,
+        launches.checks,
         policy.access(),
+        launch_lease=launches.launch_lease,
         on_outbox=publishing.kick,
         on_acted=tracker.kick,
     )
+    launches.attach_changes(lifecycle.changes)
     hours = settings.bot_remind_after_hours
     reminders = Reminders(
         store,
@@ -244,7 +248,7 @@ def build_bot(
 
     def tracker_tick() -> int:
         """What the tracker loop does each tick; returns the state changes recorded."""
-        changes = track(launches, lifecycle)
+        changes = track(launches, lifecycle, observe=metrics.observe_tracker_tick)
         reminders.send_due()
         return changes
 

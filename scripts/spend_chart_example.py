@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.domain.launch import display_name
-from bot.domain.spend_views import SpendViews, month_window
+from bot.domain.cost.spend_views import SpendViews, month_window
+from bot.domain.names import display_name
 from bot.runtime import build_bot
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack

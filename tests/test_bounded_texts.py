@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain.catalog import Catalog
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.provider import EndpointInfo
 from bot.domain.running import HistoryEntry, Home, Listing, Managed
 from bot.sandbox.block_kit_rules import message_problems, view_problems

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.budget import month_start
+from bot.domain.policy.budget import month_start
 from tests.support.lifecycle import answer, ask_to_confirm, changes, launch, modal_text, submit_and_read
 from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
 

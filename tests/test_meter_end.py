@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.audit import audit_rows
-from bot.domain.spend import spend_report
+from bot.domain.cost.spend import spend_report
 from tests.support.lifecycle import answer, launch, thread_of
 from tests.support.stack import CHANNEL, REQUESTER, Stack
 from tests.test_cli import run_bot

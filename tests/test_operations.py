@@ -22,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, event, insert
 
+from bot.domain.clock import utcnow
 from bot.domain.model import RequestStatus
 from bot.exposition import exposition
 from bot.logs import log_context, setup_logging
@@ -31,7 +32,7 @@ from bot.slack.ids import Block
 from bot.store import Store
 from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries
-from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow, utcnow
+from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow
 from tests.support.stack import APP_TOKEN, APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
 from tests.test_launch_flow import approve, launch_text, request_launch
 

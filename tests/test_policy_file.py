@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.catalog import Catalog
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.policy_file import PolicyFileError, load_policy, one_line, summary
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "policy.example.toml"

@@ -10,14 +10,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.access import Act
 from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand, parse_command
+from bot.domain.draft import DEFAULT_INACTIVE_TIMEOUT
 from bot.domain.errors import UserError
-from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, MAX_NOTE_LENGTH, _clean
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.access import Act
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.provider import HardwareOption
+from bot.domain.requests import MAX_NOTE_LENGTH, _clean
 from bot.domain.running import Managed
 from bot.sandbox.block_kit_rules import message_problems, view_ack_problems, view_problems, view_size_problem
 from bot.slack.ids import Action, Block, Option

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.domain.launch import HARDWARE_CACHE_SECONDS
+from bot.domain.hardware import HARDWARE_CACHE_SECONDS
 from bot.sandbox.slack_types import Call
 from bot.sandbox.view_state import state_values
 from bot.slack.ids import Action, Block

@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from bot.domain.cost.spend import Costs
+from bot.domain.cost.spend_views import SpendViews, days_of, parse_month, window_for
 from bot.domain.errors import UsageError
 from bot.domain.model import LaunchDraft
-from bot.domain.policy import Budgets
-from bot.domain.spend import Costs
-from bot.domain.spend_views import SpendViews, days_of, parse_month, window_for
+from bot.domain.policy.tiers import Budgets
 from bot.slack.views.spend_files import spend_chart, spend_csv
 from bot.store import Seen, Store
 from bot.store.db import make_engine, migrate

@@ -11,7 +11,7 @@ from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.domain.catalog import Catalog
-    from bot.domain.spend_views import SpendViews
+    from bot.domain.cost.spend_views import SpendViews
     from bot.store import Store
 
 
@@ -60,11 +60,11 @@ def _open_store(url: str) -> Store:
 
 def _spend_views(settings: Settings, store: Store, catalog: Catalog) -> SpendViews:
     """Spend as the policy's budgets and BOT_TIMEZONE see it (`bot spend --by/--month`, `bot digest`)."""
+    from bot.domain.clock import utcnow
+    from bot.domain.cost.spend import Costs
+    from bot.domain.cost.spend_views import SpendViews
     from bot.domain.launch import display_name
-    from bot.domain.spend import Costs
-    from bot.domain.spend_views import SpendViews
     from bot.policy_file import policy_from_settings
-    from bot.store.tables import utcnow
 
     policy = policy_from_settings(settings, catalog)
     return SpendViews(
@@ -77,9 +77,9 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.audit import spend_rows, spend_table
     from bot.domain.catalog import Catalog
+    from bot.domain.clock import utcnow
+    from bot.domain.cost.spend import Costs, spend_report
     from bot.domain.launch import display_name
-    from bot.domain.spend import Costs, spend_report
-    from bot.store.tables import utcnow
 
     if not _has_record(settings, table=not args.json):
         if not args.json:
@@ -107,8 +107,8 @@ def _spend_view(settings: Settings, args: argparse.Namespace, store: Store, cata
     from pathlib import Path
 
     from bot.audit import spend_view_rows, spend_view_table
+    from bot.domain.cost.spend_views import parse_month, rolling_window
     from bot.domain.errors import UserError
-    from bot.domain.spend_views import parse_month, rolling_window
     from bot.slack.views.spend_files import spend_chart, spend_csv
 
     views = _spend_views(settings, store, catalog)

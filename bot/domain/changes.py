@@ -2,7 +2,7 @@
 covered waits for approvals, exactly as a launch does.
 
 A change request is a row like a launch request (`change_of` names the launch), so it is approved,
-rejected, withdrawn and expired by the same code (LaunchService) under the same rules: its tier's number
+rejected, withdrawn and expired by the same code (requests.py) under the same rules: its tier's number
 of distinct approvals, never from the person who asked, within the policy's expiry. Once approved, the
 launcher applies it: a compare-and-set claims it, so exactly one process sends the one PATCH to Together.
 
@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.domain.access import Act
-from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.clock import utcnow
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import Tier, plural
+from bot.domain.policy.access import Act
+from bot.domain.policy.tiers import Tier
 from bot.domain.provider import ProviderError
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed
-from bot.store.tables import utcnow
+from bot.domain.text import mention, plural
 
 if TYPE_CHECKING:
     from bot.domain.lifecycle import LifecycleService
@@ -48,17 +49,45 @@ class ChangeAsked:
     after: tuple[float, float]  # $/h at min and max replicas, if approved
 
 
+class ChangeHooks(Protocol):
+    """What deciding and launching need of change requests: whether one went stale, and applying one."""
+
+    def stale_reason(self, change: LaunchRequest) -> str | None: ...
+
+    def close_stale(self, change: LaunchRequest, why: str) -> None: ...
+
+    def apply(self, change_id: int) -> bool: ...
+
+    def apply_claimed(self, change: LaunchRequest) -> None: ...
+
+
+class NoChanges:
+    """Until the lifecycle is wired in: no change is stale, none is applied."""
+
+    def stale_reason(self, change: LaunchRequest) -> str | None:
+        return None
+
+    def close_stale(self, change: LaunchRequest, why: str) -> None:
+        pass
+
+    def apply(self, change_id: int) -> bool:
+        return False
+
+    def apply_claimed(self, change: LaunchRequest) -> None:
+        pass
+
+
 class ChangeRequests:
     def __init__(self, lifecycle: LifecycleService) -> None:
         self.lifecycle = lifecycle
-        self.launches = lifecycle.launches
+        self.policy = lifecycle.checks.policy
         self.store = lifecycle.store
 
     # --- when a change needs approval --------------------------------------------------------
 
     def tier_needed(self, managed: Managed, max_replicas: int) -> Tier | None:
         """The tier whose approvals a change to `max_replicas` needs; None when it may go ahead now."""
-        policy = self.launches.policy
+        policy = self.policy
         cents = managed.request.cents_per_minute
         new_cost = dollars_per_hour(cents, max_replicas)
         approved = self.approved(managed.request)
@@ -84,25 +113,24 @@ class ChangeRequests:
         self, managed: Managed, user_id: str, kind: str, min_replicas: int, max_replicas: int, tier: Tier
     ) -> ChangeAsked:
         """Record a change request and queue its card in the endpoint's thread. Nothing goes to Together."""
-        launches = self.launches
         launch = managed.request
         waiting = self.pending(launch)
         if waiting is not None:
             raise UserError(
                 f"A change of {managed.label} already waits for approval (change request #{waiting.id}, "
-                f"asked by <@{waiting.requested_by}> for {_replicas(*_bounds(waiting))}). It must be decided "
+                f"asked by {mention(waiting.requested_by)} for {_replicas(*_bounds(waiting))}). It must be decided "
                 "or withdrawn before another is asked. Nothing was done."
             )
         draft = current_draft(launch)
         # Every limit of a launch holds for what the change asks (the policy may have changed since).
-        launches.policy.check(
+        self.policy.check(
             model=draft.model,
             hardware=draft.hardware,
             max_replicas=max_replicas,
             cents_per_minute=launch.cents_per_minute,
         )
-        now = launches.now()
-        policy = launches.policy
+        now = self.lifecycle.clock.now()
+        policy = self.policy
         expires_at = now + policy.expire_after if policy.expire_after else None
         cents = launch.cents_per_minute
         before = (
@@ -158,7 +186,7 @@ class ChangeRequests:
         if launch is None or endpoint is None or endpoint.deleted_at is not None:
             return "its endpoint has been deleted since"
         if endpoint.delete_requested_by is not None:
-            return f"its endpoint is being deleted (<@{endpoint.delete_requested_by}> asked)"
+            return f"its endpoint is being deleted ({mention(endpoint.delete_requested_by)} asked)"
         managed = self.lifecycle._managed(launch, endpoint)
         if change.previous_replicas is not None and change.previous_replicas != (
             managed.min_replicas,
@@ -199,7 +227,7 @@ class ChangeRequests:
     def apply(self, change_id: int) -> bool:
         """Claim an approved change and send its one PATCH to Together. Only the claimant calls."""
         with self.store.transaction() as tx:
-            if not tx.claim_launch(change_id, self.launches.launch_lease):
+            if not tx.claim_launch(change_id, self.lifecycle.launch_lease):
                 return False
             change = tx.get_request(change_id)
             assert change is not None

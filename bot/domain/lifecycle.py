@@ -3,23 +3,27 @@ change auto-stop or delete them, with the same rules and record as the launch.
 
 Every rule lives here. Each act checks who asks and the endpoint's state before any call to Together,
 then records who did what and what Together answered, and queues a thread reply and a card re-render
-in the same transaction (see LaunchService for the launch half).
+in the same transaction (see requests.py, launcher.py and tracker.py for the launch half).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from bot.domain.access import Act, Policy
+from bot.domain.acting import RECORDED, EndpointActs, cost_range, replicas_text
 from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
-from bot.domain.command import check_replicas
-from bot.domain.cost import CostEstimate
-from bot.domain.errors import NotFound, ProviderUnreachable, UserError
-from bot.domain.hints import V1_CREATE_DISABLED, hint_for
-from bot.domain.launch import LaunchService, mention, ran_in_all, replace_state
-from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
+from bot.domain.checks import LaunchChecks
+from bot.domain.cost.estimate import CostEstimate
+from bot.domain.cost.spend_views import month_spend
+from bot.domain.draft import check_replicas
+from bot.domain.errors import NotFound, UserError
+from bot.domain.launcher import LAUNCH_LEASE
+from bot.domain.model import RequestStatus
+from bot.domain.policy.access import Act, Policy
+from bot.domain.policy.approval import who_can_decide
 from bot.domain.provider import (
     BOUNDS_UNKNOWN,
     EndpointInfo,
@@ -28,12 +32,9 @@ from bot.domain.provider import (
     ProviderBadRequest,
     ProviderConflict,
     ProviderError,
-    ProviderForbidden,
     ProviderNotFound,
-    ProviderPaymentRequired,
 )
 from bot.domain.running import (
-    ActionRefused,
     Ambiguous,
     HistoryEntry,
     Home,
@@ -46,123 +47,40 @@ from bot.domain.running import (
     match_refs,
     quoted,
 )
-from bot.domain.spend_views import month_spend
-from bot.domain.states import GOING_DOWN, GONE, forbids_start, forbids_stop
-from bot.store import Seen, Store
+from bot.domain.states import GOING_DOWN, GONE
+from bot.domain.tracker import Tracker, ran_in_all, replace_state
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 30
 
-# The audit action recorded for each act (past tense, like "requested" and "launched").
-RECORDED = {
-    Act.STOP: "stopped",
-    Act.START: "started",
-    Act.SCALE: "scaled",
-    Act.RENAME: "renamed",
-    Act.TIMEOUT: "timeout_changed",
-    Act.DELETE: "deleted",
-}
 
-# Why an act makes no sense in a state (None: it does), for both Together APIs' state names.
-FORBIDDEN: dict[Act, Callable[[str], str | None]] = {Act.START: forbids_start, Act.STOP: forbids_stop}
-
-
-def _forbidden(act: Act, state: str) -> str | None:
-    rule = FORBIDDEN.get(act)
-    return rule(state) if rule else None
-
-
-class LifecycleService:
+class LifecycleService(EndpointActs):
     def __init__(
         self,
         store: Store,
         provider: EndpointProvider,
-        launches: LaunchService,
+        tracker: Tracker,
+        checks: LaunchChecks,
         policy: Policy,
         *,
+        launch_lease: timedelta = LAUNCH_LEASE,
         on_outbox: Callable[[], None] = lambda: None,
         on_acted: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.provider = provider
-        self.launches = launches
+        self.tracker = tracker  # records what Together answers as the tracker would
+        self.checks = checks  # the launch's limits hold for a start and a scale-up too
+        self.clock = tracker.clock
+        self.costs = tracker.costs
+        self.catalog = tracker.catalog
         self.policy = policy
+        self.launch_lease = launch_lease  # how long applying an approved change is claimed for
         self._on_outbox = on_outbox
         self._on_acted = on_acted  # an endpoint was changed: the tracker should look soon
         self.changes = ChangeRequests(self)
-        launches.apply_change = self.changes.apply  # the launcher applies approved changes
-        launches.stale_change = self.changes.stale_reason
-        launches.close_stale_change = self.changes.close_stale
-        launches.resume_change = self.changes.apply_claimed
-
-    # --- finding --------------------------------------------------------------------------
-
-    def managed(self, *, include_deleted: bool = False) -> list[Managed]:
-        found = []
-        for endpoint in self.store.endpoints(include_deleted=include_deleted):
-            request = self.store.get_request(endpoint.request_id)
-            if request is not None:
-                found.append(self._managed(request, endpoint))
-        return found
-
-    def resolve(self, ref: str, *, include_deleted: bool = False) -> Managed:
-        """The one endpoint `ref` names: id, Together name, display name, or a prefix of any."""
-        word = ref.strip()
-        if not word:
-            raise UserError("Say which endpoint: its id, name or display name (`/endpoint list` shows them).")
-        candidates = self.managed(include_deleted=include_deleted)
-        found = match_refs(word, candidates, lambda m: m.refs())
-        if len(found) == 1:
-            return found[0]
-        if found:
-            lines = "\n".join(
-                f"• {m.label} ({quoted(m.id)}, {m.state}, launched by <@{m.requested_by}>)"
-                for m in found[:10]
-            )
-            raise Ambiguous(
-                f"{quoted(word)} matches {len(found)} endpoints:\n{lines}\nType more of the name, or the id.",
-                found,
-            )
-        if not include_deleted:
-            gone = match_refs(
-                word, [m for m in self.managed(include_deleted=True) if m.endpoint.deleted_at], Managed.refs
-            )
-            if len(gone) == 1 and gone[0].endpoint.deleted_at is not None:
-                raise NotFound(
-                    f"{gone[0].label} was deleted on {gone[0].endpoint.deleted_at:%Y-%m-%d %H:%M} UTC. "
-                    f"`/endpoint history {gone[0].id}` shows what happened."
-                )
-        raise NotFound(
-            f"I don't know an endpoint {quoted(word)}. `/endpoint list` shows the endpoints launched through the "
-            "bot; `/endpoint list all` adds the account's others."
-        )
-
-    def get(self, endpoint_id: str) -> Managed:
-        """By id, as a confirmation dialog carries it; a deleted endpoint is not found."""
-        endpoint = self.store.endpoint(endpoint_id)
-        request = self.store.get_request(endpoint.request_id) if endpoint else None
-        if endpoint is None or request is None:
-            raise NotFound(f"I don't know an endpoint `{endpoint_id}`. `/endpoint list` shows them.")
-        managed = self._managed(request, endpoint)
-        if endpoint.deleted_at is not None:
-            raise NotFound(f"{managed.label} has been deleted already. Nothing was done.")
-        return managed
-
-    def _managed(self, request: LaunchRequest, endpoint: EndpointRecord) -> Managed:
-        d = request.draft
-        return Managed(
-            request=request,
-            endpoint=endpoint,
-            display_name=endpoint.display_name
-            or d.display_name
-            or self.launches.default_display_name(request),
-            min_replicas=endpoint.min_replicas if endpoint.min_replicas is not None else d.min_replicas,
-            max_replicas=endpoint.max_replicas if endpoint.max_replicas is not None else d.max_replicas,
-            inactive_timeout=(
-                endpoint.inactive_timeout if endpoint.inactive_timeout is not None else d.inactive_timeout
-            ),
-        )
 
     # --- reading --------------------------------------------------------------------------
 
@@ -175,7 +93,7 @@ class LifecycleService:
         if scope == "all":
             known = {e.id for e in self.store.endpoints(include_deleted=True)}
             others = [e for e in self._provider_list() if e.id not in known]
-        meters = self.launches.costs.of_many(m.request for m in endpoints)
+        meters = self.costs.of_many(m.request for m in endpoints)
         return Listing(endpoints, others, {m.id: meters[m.request.id] for m in endpoints})
 
     def status(self, ref: str) -> Status:
@@ -192,11 +110,11 @@ class LifecycleService:
         info = self._read(managed)
         self._adopt_settings(managed, info)
         after = self.get(managed.id)
-        return Status(info, after, self.launches.costs.of(after.request))
+        return Status(info, after, self.costs.of(after.request))
 
     def hardware(self, model: str) -> list[HardwareOption]:
         """Hardware that fits `model`, cheapest first."""
-        return self.launches.hardware_for(model)
+        return self.checks.hardware.hardware_for(model)
 
     def history(self, ref: str | None = None) -> tuple[Managed | None, list[HistoryEntry]]:
         """Who did what and when: for one endpoint (deleted ones too), or the latest across all."""
@@ -214,17 +132,17 @@ class LifecycleService:
     def home(self, user_id: str) -> Home:
         pending = self.store.requests(statuses=[RequestStatus.PENDING])
         mine = [m for m in self.managed() if m.requested_by == user_id]
-        meters = self.launches.costs.of_many(m.request for m in mine)
+        meters = self.costs.of_many(m.request for m in mine)
         return Home(
             mine=mine,
-            waiting=[r for r in pending if user_id in self.launches.who_can_decide(r)],
+            waiting=[r for r in pending if user_id in who_can_decide(self.checks.policy, r)],
             asked=[r for r in pending if r.requested_by == user_id],
             spent={m.id: meters[m.request.id] for m in mine if m.request.id in meters},
             month=month_spend(
-                self.launches.costs,
+                self.costs,
                 self.store.requests(),
                 user_id,
-                self.launches.budget.budgets,
+                self.checks.budget.budgets,
                 admin=user_id in self.policy.admins,
             ),
         )
@@ -254,8 +172,7 @@ class LifecycleService:
 
     def start(self, endpoint_id: str, user_id: str) -> Outcome | ChangeAsked:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
-        self.launches.budget.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
-        self.launches.quota.ensure_room(managed.requested_by, doing=f"{managed.label} can't be started")
+        self.checks.room(managed.requested_by, doing=f"{managed.label} can't be started")
         # Its range may cost more than was approved (changed in Together's console): that start waits too.
         tier = self.changes.tier_needed(managed, managed.max_replicas)
         if tier is not None:
@@ -304,7 +221,9 @@ class LifecycleService:
             raise
         if left.state != GONE:
             return self._deleting(managed, user_id, left)
-        return self._done(Act.DELETE, managed, user_id, known, GONE, dollars_per_hour=_range(managed.cost))
+        return self._done(
+            Act.DELETE, managed, user_id, known, GONE, dollars_per_hour=cost_range(managed.cost)
+        )
 
     def finish_deletes(self) -> int:
         """Delete the endpoints whose deletion waits for a stop, once Together no longer reports them stopping.
@@ -335,16 +254,16 @@ class LifecycleService:
                 continue
             if left is not None:
                 if left.state != endpoint.state:
-                    self.launches.record_state(endpoint, left)
+                    self.tracker.record_state(endpoint, left)
                 continue
-            now = self.launches.now()
-            ran = ran_in_all(self.launches.costs.of(request, at=now))
+            now = self.clock.now()
+            ran = ran_in_all(self.costs.of(request, at=now))
             with self.store.transaction() as tx:
                 if not tx.mark_endpoint_deleted(endpoint.id):
                     continue  # another process finished it
                 if endpoint.state != GONE:
                     tx.move_endpoint_state(
-                        endpoint.id, endpoint.state, GONE, self.launches.seen(request, at=now, state=GONE)
+                        endpoint.id, endpoint.state, GONE, self.tracker.seen(request, at=now, state=GONE)
                     )
                 tx.announce(
                     request,
@@ -362,7 +281,7 @@ class LifecycleService:
                     endpoint_id=endpoint.id,
                     state=GONE,
                     after_stop=True,
-                    dollars_per_hour=_range(managed.cost),
+                    dollars_per_hour=cost_range(managed.cost),
                     **ran,
                 )
             deleted += 1
@@ -376,7 +295,7 @@ class LifecycleService:
         with self.store.transaction() as tx:
             if current is not None and current.state != left.state:
                 tx.move_endpoint_state(
-                    managed.id, current.state, left.state, self.launches.seen(request, left)
+                    managed.id, current.state, left.state, self.tracker.seen(request, left)
                 )
             tx.announce(
                 request,
@@ -407,15 +326,15 @@ class LifecycleService:
         self._check(Act.SCALE, managed, user_id)
         check_replicas(min_replicas, max_replicas)
         # The policy's replica and $/hour limits hold after launch too, in the same words as at the form.
-        self.launches.policy.check_replicas(max_replicas, managed.request.cents_per_minute)
+        self.checks.policy.check_replicas(max_replicas, managed.request.cents_per_minute)
         if (min_replicas, max_replicas) == (managed.min_replicas, managed.max_replicas):
             raise UserError(
-                f"{managed.label} already runs {_replicas(min_replicas, max_replicas)}. Nothing to change."
+                f"{managed.label} already runs {replicas_text(min_replicas, max_replicas)}. Nothing to change."
             )
         if min_replicas > managed.min_replicas or max_replicas > managed.max_replicas:
             # More replicas spend more: a used-up budget refuses it as it refuses a launch.
-            self.launches.budget.ensure_room(
-                managed.requested_by, doing=f"{managed.label} can't be scaled up"
+            self.checks.room(
+                managed.requested_by, doing=f"{managed.label} can't be scaled up", adds_running=False
             )
             tier = self.changes.tier_needed(managed, max_replicas)
             if tier is not None:
@@ -446,8 +365,8 @@ class LifecycleService:
             answer.state,
             settings={"min_replicas": low, "max_replicas": high},
             previous={"min_replicas": managed.min_replicas, "max_replicas": managed.max_replicas},
-            dollars_per_hour=_range(new_cost),
-            previous_dollars_per_hour=_range(managed.cost),
+            dollars_per_hour=cost_range(new_cost),
+            previous_dollars_per_hour=cost_range(managed.cost),
             **detail,
         )
 
@@ -506,252 +425,3 @@ class LifecycleService:
         return self._done(
             act, managed, user_id, None, answer.state, settings={field: kept}, previous={field: previous}
         )
-
-    # --- the steps every act shares --------------------------------------------------------
-
-    def _check(self, act: Act, managed: Managed, user_id: str, *, state: str | None = None) -> None:
-        self.policy.ensure(user_id, act, managed.requested_by, managed.label)
-        asked = managed.endpoint.delete_requested_by
-        if asked is not None:
-            raise StateForbids(
-                f"{managed.label} is being deleted ({mention(asked)} asked): Together is stopping it first, "
-                "and the bot deletes it once it is STOPPED. Nothing was done."
-            )
-        state = state or managed.state
-        why = _forbidden(act, state)
-        if why:
-            raise StateForbids(f"{managed.label} {why}. Nothing was done.")
-
-    def _fresh_for(self, act: Act, endpoint_id: str, user_id: str) -> tuple[Managed, str]:
-        """Check against what the bot knows, then against Together's state right now.
-
-        A difference is recorded (and replied in the thread) as the tracker would, so a stop racing a
-        stop made in Together's console ends in one clear answer and no needless call.
-        """
-        managed = self.get(endpoint_id)
-        self._check(act, managed, user_id)
-        info = self._read(managed)
-        if info.state != managed.state:
-            why = _forbidden(act, info.state)
-            if why:
-                raise StateForbids(
-                    f"Together reports that {managed.label} {why} (it changed since the bot last looked: "
-                    f"{managed.state} → {info.state}). Nothing was done."
-                )
-        return managed, info.state
-
-    def _last_ready(self, endpoint_id: str) -> int | None:
-        history = self.store.observations([endpoint_id])[endpoint_id]
-        return history[-1].ready_replicas if history else None
-
-    def _read(self, managed: Managed) -> EndpointInfo:
-        """Together's view of a bot endpoint; records a state change, or the endpoint's disappearance."""
-        try:
-            info = self.provider.get_endpoint(managed.id)
-        except ProviderNotFound:
-            self.launches.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
-            raise NotFound(
-                f"Together no longer knows {managed.label}: it was deleted outside the bot. "
-                "The bot has stopped following it."
-            ) from None
-        except ProviderError as exc:
-            raise ProviderUnreachable(
-                f"I couldn't ask Together about {managed.label} ({exc}). Nothing was done; try again shortly."
-            ) from exc
-        if info.state != managed.state:
-            self.launches.record_state(managed.endpoint, info)
-        return info
-
-    def _read_external(self, endpoint_id: str) -> EndpointInfo:
-        try:
-            return self.provider.get_endpoint(endpoint_id)
-        except ProviderError as exc:
-            raise ProviderUnreachable(f"I couldn't ask Together about `{endpoint_id}` ({exc}).") from exc
-
-    def _provider_list(self) -> list[EndpointInfo]:
-        try:
-            return self.provider.list_endpoints()
-        except ProviderError as exc:
-            raise ProviderUnreachable(
-                f"I couldn't get the account's endpoints from Together ({exc}). Try again shortly."
-            ) from exc
-
-    def _adopt_settings(self, managed: Managed, info: EndpointInfo) -> None:
-        """Settings changed outside the bot (Together's console) become what the bot shows."""
-        seen: dict[str, Any] = {}
-        if info.display_name and info.display_name != managed.display_name:
-            seen["display_name"] = info.display_name
-        if info.min_replicas is not None and info.min_replicas != managed.min_replicas:
-            seen["min_replicas"] = info.min_replicas
-        if info.max_replicas is not None and info.max_replicas != managed.max_replicas:
-            seen["max_replicas"] = info.max_replicas
-        if not seen:
-            return
-        with self.store.transaction() as tx:
-            tx.set_endpoint_settings(managed.id, **seen)
-            tx.announce(
-                managed.request,
-                actor="together",
-                action="settings_seen",
-                reply=None,
-                endpoint_id=managed.id,
-                **seen,
-            )
-        self._on_outbox()
-
-    def _call(
-        self,
-        act: Act,
-        managed: Managed,
-        user_id: str,
-        call: Callable[[], EndpointInfo],
-        asked: dict[str, Any] | None = None,
-    ) -> EndpointInfo:
-        """Make the one call to Together; a refusal is recorded, replied in the thread and raised."""
-        try:
-            return call()
-        except ProviderNotFound:
-            self.launches.record_state(managed.endpoint, replace_state(managed.endpoint, GONE))
-            raise NotFound(
-                f"Together no longer knows {managed.label}: it was deleted outside the bot. "
-                "The bot has stopped following it."
-            ) from None
-        except ProviderError as exc:
-            hint = self._refused(act, managed, user_id, exc, asked)
-            raise ActionRefused(act, managed.label, exc, hint) from exc
-
-    def _refused(
-        self,
-        act: Act,
-        managed: Managed,
-        user_id: str,
-        exc: ProviderError,
-        asked: dict[str, Any] | None = None,
-    ) -> str:
-        """Record Together's refusal of an act and reply it in the thread; returns the hint given."""
-        hint = action_hint(act, exc, managed)
-        request = managed.request
-        with self.store.transaction() as tx:
-            tx.record(
-                team_id=request.team_id,
-                actor=user_id,
-                action=f"{act.value}_failed",
-                request_id=request.id,
-                endpoint_id=managed.id,
-                status=exc.status,
-                code=exc.code or exc.type,
-                message=exc.message,
-                **(asked or {}),
-            )
-            tx.reply(
-                request,
-                {
-                    "event": "action_failed",
-                    "action": act.value,
-                    "user": user_id,
-                    "status": exc.status,
-                    "code": exc.code or exc.type,
-                    "message": exc.message,
-                    "hint": hint,
-                },
-            )
-        self._on_outbox()
-        return hint
-
-    def _done(
-        self,
-        act: Act,
-        managed: Managed,
-        user_id: str,
-        known: str | None,
-        state: str,
-        *,
-        settings: dict[str, Any] | None = None,
-        previous: dict[str, Any] | None = None,
-        **detail: Any,
-    ) -> Outcome:
-        """Record what was done and what Together answered; queue the thread reply and the card."""
-        request = managed.request
-        # Compared with the state stored now: the tracker may have recorded a change meanwhile.
-        current = self.store.endpoint(managed.id) if known is not None and state != known else None
-        now = self.launches.now()
-        if act is Act.DELETE:
-            detail.update(ran_in_all(self.launches.costs.of(request, at=now)))
-        seen = self.launches.seen(request, at=now, state=state)
-        with self.store.transaction() as tx:
-            if current is not None and current.state != state:
-                tx.move_endpoint_state(managed.id, current.state, state, seen)
-            if act is Act.DELETE:
-                tx.mark_endpoint_deleted(managed.id)
-            if settings:
-                tx.set_endpoint_settings(managed.id, **settings)
-            if act is Act.SCALE and settings:
-                # New bounds from now on: the meter's range follows them (v2's ready count stays as seen).
-                latest = self.store.endpoint(managed.id)
-                ready = self._last_ready(managed.id)
-                tx.add_observation(
-                    managed.id,
-                    latest.state if latest is not None else state,
-                    Seen(
-                        at=now,
-                        ready_replicas=ready,
-                        min_replicas=settings["min_replicas"],
-                        max_replicas=settings["max_replicas"],
-                    ),
-                )
-            facts = {**(settings or {}), **detail, **({"previous": previous} if previous else {})}
-            tx.announce(
-                request,
-                actor=user_id,
-                action=RECORDED[act],
-                reply={
-                    "event": "action",
-                    "action": act.value,
-                    "user": user_id,
-                    "state": state,
-                    "display_name": (settings or {}).get("display_name", managed.display_name),
-                    **facts,
-                },
-                endpoint_id=managed.id,
-                state=state,
-                **facts,
-            )
-        self._on_outbox()
-        self._on_acted()
-        if act in (Act.SCALE, Act.START, Act.STOP, Act.DELETE):
-            self.changes.close_overtaken(request)
-        endpoint = self.store.endpoint(managed.id)
-        after = self._managed(request, endpoint) if endpoint is not None else managed
-        return Outcome(act, managed, after, state)
-
-
-def action_hint(act: Act, error: ProviderError, managed: Managed) -> str:
-    """What to do when Together refuses an act: its words come with this."""
-    code = f"{error.code or ''} {error.type or ''} {error.message}"
-    if isinstance(error, ProviderForbidden) and V1_CREATE_DISABLED in code:
-        return (
-            "Together has switched off starting v1 endpoints again once they are stopped (the same switch "
-            "that stops new v1 launches), so this endpoint cannot be restarted through the v1 API. Launch a "
-            "new endpoint on Together's v2 API, or ask Together's support."
-        )
-    if isinstance(error, ProviderConflict):
-        return (
-            f"Together says {managed.label}'s current state does not allow this. "
-            f"`/endpoint status {managed.id}` shows where it is; try again once it settles."
-        )
-    if isinstance(error, ProviderPaymentRequired):
-        return "The Together account is out of credit or at its spending limit. Add credit, then try again."
-    if isinstance(error, ProviderBadRequest):
-        if "not available now" in error.message.lower() or "capacity" in error.message.lower():
-            return "Together has no capacity for this endpoint's hardware right now. Try again later."
-        return "Together rejected the change as sent. Check the values and try again."
-    return hint_for(error)
-
-
-def _range(cost: CostEstimate) -> list[float]:
-    """[$/h at min, $/h at max], as recorded in the audit trail."""
-    return [cost.at_min, cost.at_max]
-
-
-def _replicas(low: int, high: int) -> str:
-    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"

@@ -17,8 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.model import EndpointRecord, LaunchRequest
 from bot.domain.provider import EndpointInfo, EndpointProvider, PhaseChange, ProviderError, StartupReporter
-from bot.store.startup import StartupSeen, say_first_serving, set_startup, take_card_turn
-from bot.store.store import Store
+from bot.store import StartupSeen, Store, say_first_serving, set_startup, take_card_turn
 
 log = logging.getLogger(__name__)
 

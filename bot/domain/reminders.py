@@ -3,7 +3,7 @@ requester, with what it has cost, and again every interval until it stops or som
 
 Each reminder is a compare-and-set on the endpoint's `next_reminder_at`, so several bot processes send it
 once. The schedule is cleared in the same update that records a state that does not serve (see
-LaunchService.seen), and scheduled again, from the start of the new run, when it serves again.
+Tracker.seen in tracker.py), and scheduled again, from the start of the new run, when it serves again.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain.access import Act, Policy
+from bot.domain.cost.meter import measure, serving_since
+from bot.domain.cost.spend import bounds_of
 from bot.domain.errors import NotFound
-from bot.domain.launch import LaunchService, display_name
-from bot.domain.meter import measure, serving_since
+from bot.domain.launch import LaunchService
 from bot.domain.model import EndpointRecord, LaunchRequest
+from bot.domain.names import display_name
+from bot.domain.policy.access import Act, Policy
 from bot.domain.running import StateForbids, quoted
-from bot.domain.spend import bounds_of
 from bot.domain.states import SERVING
-from bot.store.store import Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

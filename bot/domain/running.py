@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain.access import Act
-from bot.domain.cost import CostEstimate
+from bot.domain.cost.estimate import CostEstimate
+from bot.domain.cost.meter import Meter
+from bot.domain.cost.spend_views import MonthSpend
 from bot.domain.errors import UserError
-from bot.domain.meter import Meter
 from bot.domain.model import EndpointRecord, LaunchDraft, LaunchRequest
+from bot.domain.policy.access import Act
 from bot.domain.provider import EndpointInfo, ProviderError
-from bot.domain.spend_views import MonthSpend
 from bot.domain.states import billed
 
 TOGETHER_DEFAULT_TIMEOUT = 60  # minutes of idleness before auto-stop, when the launch did not say

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.store.startup import claim_smoke_test, due_smoke_tests, finish_smoke_test
-from bot.store.store import Store
+from bot.store import Store, claim_smoke_test, due_smoke_tests, finish_smoke_test
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.catalog import Catalog
 from bot.domain.errors import UserError
-from bot.domain.policy import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration, plural
+from bot.domain.policy.tiers import Budgets, LaunchPolicy, Limits, People, Tier, parse_duration, plural
 from bot.policy_file.messages import PolicyFileError
 from bot.policy_file.schema import HELP, TOP_LEVEL_KEYS, PolicyTable
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.domain.catalog import Catalog
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.policy_file.builder import Builder
 from bot.policy_file.messages import PolicyFileError, describe_error
 from bot.policy_file.schema import PolicyTable

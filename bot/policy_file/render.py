@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.policy import LaunchPolicy, plural
+from bot.domain.policy.tiers import LaunchPolicy, plural
 
 
 def notes(policy: LaunchPolicy) -> list[str]:
@@ -26,8 +26,8 @@ def notes(policy: LaunchPolicy) -> list[str]:
 
 def summary(policy: LaunchPolicy) -> str:
     """A readable account of the policy: groups, approvers, tiers, limits, expiry."""
-    from bot.domain.cost import format_dollars
-    from bot.domain.policy import describe_duration
+    from bot.domain.cost.estimate import format_dollars
+    from bot.domain.policy.tiers import describe_duration
 
     lines = []
     groups = policy.groups
@@ -98,8 +98,8 @@ def summary(policy: LaunchPolicy) -> str:
 
 def one_line(policy: LaunchPolicy) -> str:
     """`bot doctor`'s account of the policy in force."""
-    from bot.domain.cost import format_dollars
-    from bot.domain.policy import describe_duration
+    from bot.domain.cost.estimate import format_dollars
+    from bot.domain.policy.tiers import describe_duration
 
     if policy.source is None:
         return "no BOT_POLICY_FILE: one approval by BOT_APPROVERS per launch, no limits, no expiry."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from bot.domain.command import MAX_REPLICAS
+from bot.domain.draft import MAX_REPLICAS
 
 Names = list[StrictStr]
 

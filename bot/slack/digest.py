@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.cost import format_dollars
-from bot.domain.digest import Digest, build_digest, due_at, week_of
-from bot.domain.meter import duration_text, money_range
-from bot.domain.spend_views import SpendViews
+from bot.domain.cost.digest import Digest, build_digest, due_at, week_of
+from bot.domain.cost.estimate import format_dollars
+from bot.domain.cost.meter import duration_text, money_range
+from bot.domain.cost.spend_views import SpendViews
 from bot.slack.text import code, escape, mention, truncate
 from bot.slack.uploads import SlackNames, upload_spend_files
 from bot.store.digests import claim_digest, mark_digest_posted, release_digest

@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import metrics
+from bot.domain.cost.meter import Meter
 from bot.domain.events import (
     ActionDone,
     ActionFailed,
@@ -41,7 +42,6 @@ from bot.domain.events import (
     Unreachable,
     Withdrawn,
 )
-from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest, Notification
 from bot.domain.outbox import Outbox
 from bot.logs import log_context

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.spend_views import SpendView, SpendViews
+from bot.domain.cost.spend_views import SpendView, SpendViews
 from bot.slack.views.spend import file_stem
 from bot.slack.views.spend_files import spend_chart, spend_csv
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.store.tables import AuditEventRow, utcnow
+from bot.domain.clock import utcnow
+from bot.store.tables import AuditEventRow
 
 
 class TxAudit:

@@ -13,11 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.model import EndpointRecord, Observation
 from bot.domain.states import SERVING, UNSEEN
 from bot.store.cas import compare_and_set
 from bot.store.records import endpoint_record
-from bot.store.tables import DuplicateSightingRow, EndpointRow, EndpointStateRow, utcnow
+from bot.store.tables import DuplicateSightingRow, EndpointRow, EndpointStateRow
 
 SETTINGS = frozenset({"display_name", "min_replicas", "max_replicas", "inactive_timeout"})
 

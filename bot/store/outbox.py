@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.model import LaunchRequest, Notification
 from bot.store.cas import compare_and_set
-from bot.store.tables import LaunchRequestRow, OutboxRow, utcnow
+from bot.store.tables import LaunchRequestRow, OutboxRow
 
 
 class TxOutbox:

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.model import LaunchDraft, LaunchRequest, RequestStatus
 from bot.store.cas import compare_and_set
 from bot.store.records import load_request, load_requests
-from bot.store.tables import ApprovalRow, DecisionRow, LaunchRequestRow, utcnow
+from bot.store.tables import ApprovalRow, DecisionRow, LaunchRequestRow
 
 
 class TxRequests:

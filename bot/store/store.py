@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.clock import utcnow
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.states import RETIRED
 from bot.store.audit import StoreAudit, TxAudit
@@ -19,7 +20,7 @@ from bot.store.endpoints import StoreEndpoints, TxEndpoints
 from bot.store.outbox import StoreOutbox, TxOutbox
 from bot.store.records import endpoint_record
 from bot.store.requests import StoreRequests, TxRequests
-from bot.store.tables import EndpointRow, LaunchRequestRow, OutboxRow, utcnow
+from bot.store.tables import EndpointRow, LaunchRequestRow, OutboxRow
 
 
 class Tx(TxRequests, TxEndpoints, TxAudit, TxOutbox):

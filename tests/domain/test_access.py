@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.access import Act, Policy
 from bot.domain.errors import NotAllowed
+from bot.domain.policy.access import Act, Policy
 
 POLICY = Policy(approvers=frozenset({"UAPP"}), admins=frozenset({"UADM"}))
 REQUESTER_ACTS = [Act.STOP, Act.START, Act.SCALE, Act.RENAME, Act.TIMEOUT]

@@ -8,7 +8,7 @@ import pytest
 
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import CreateCommand, HelpCommand, again_command, parse_command, parse_replicas
-from bot.domain.cost import CostEstimate
+from bot.domain.cost.estimate import CostEstimate
 from bot.domain.errors import InvalidReplicas, UnknownHardware, UnknownModel, UsageError
 from bot.domain.model import LaunchDraft
 

@@ -18,8 +18,8 @@ from bot.domain.command import (
     StopCommand,
     TimeoutCommand,
     parse_command,
-    usage,
 )
+from bot.domain.command_help import usage
 from bot.domain.errors import InvalidReplicas, UnknownModel, UsageError
 
 CATALOG = Catalog()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.meter import Meter, duration_text, measure, money_range, serving_since
+from bot.domain.cost.meter import Meter, duration_text, measure, money_range, serving_since
 from bot.domain.model import Observation
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.approval import check_may_decide
 from bot.domain.errors import NotAllowed, PolicyLimit
 from bot.domain.model import Approval, LaunchDraft, LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, Limits, People, Tier, describe_duration, parse_duration
+from bot.domain.policy.approval import check_may_decide
+from bot.domain.policy.tiers import LaunchPolicy, Limits, People, Tier, describe_duration, parse_duration
 
 GROUPS = {"leads": frozenset({"ULEAD1", "ULEAD2"}), "platform": frozenset({"UPLAT1"})}
 LEADS = People(("@leads",), GROUPS)

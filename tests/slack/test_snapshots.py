@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from bot.domain.access import Act
-from bot.domain.budget import BudgetUse
 from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand
-from bot.domain.meter import Meter
+from bot.domain.cost.meter import Meter
+from bot.domain.cost.spend_views import DayRow, MonthSpend, SpendView, Window
 from bot.domain.model import Approval, EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, People, Tier
+from bot.domain.policy.access import Act
+from bot.domain.policy.budget import BudgetUse
+from bot.domain.policy.tiers import LaunchPolicy, People, Tier
 from bot.domain.provider import EndpointInfo, HardwareOption
 from bot.domain.running import Home, Listing, Managed, Status
-from bot.domain.spend_views import DayRow, MonthSpend, SpendView, Window
 from bot.sandbox.block_kit_rules import message_problems, view_problems
 from bot.slack.metadata import EndpointActionMeta, LaunchFormMeta, RequestRef
 from bot.slack.views.endpoints import confirm_modal, listing_blocks, status_blocks

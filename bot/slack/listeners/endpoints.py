@@ -14,7 +14,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from bot.domain.access import Act
 from bot.domain.changes import ChangeAsked
 from bot.domain.command import (
     Command,
@@ -33,6 +32,7 @@ from bot.domain.command import (
 )
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import LifecycleService
+from bot.domain.policy.access import Act
 from bot.domain.reminders import Reminders
 from bot.domain.running import Managed, Outcome
 from bot.slack.ids import Action, Callback

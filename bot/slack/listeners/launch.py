@@ -21,8 +21,9 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand
 from bot.domain.directory import ModelDirectory
+from bot.domain.draft import DEFAULT_INACTIVE_TIMEOUT
 from bot.domain.errors import PolicyLimit, UserError
-from bot.domain.launch import DEFAULT_INACTIVE_TIMEOUT, LaunchService
+from bot.domain.launch import LaunchService
 from bot.domain.provider import HardwareOption
 from bot.slack import observe
 from bot.slack.clock import Clock

@@ -9,7 +9,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain.catalog import Catalog
-from bot.domain.command import USAGE, CreateCommand, parse_command
+from bot.domain.command import CreateCommand, parse_command
+from bot.domain.command_help import USAGE
 from bot.domain.directory import ModelDirectory
 from bot.domain.launch import LaunchService
 from bot.slack.clock import Clock

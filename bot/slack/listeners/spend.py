@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.command import SpendCommand
-from bot.domain.spend_views import SpendViews
+from bot.domain.cost.spend_views import SpendViews
 from bot.slack.uploads import SlackNames, dm_channel, upload_spend_files
 from bot.slack.views.spend import spend_blocks, spend_text, title_of
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.catalog import Catalog, describe_hardware
 from bot.domain.command import again_command
-from bot.domain.cost import CostEstimate
-from bot.domain.meter import Meter, duration_text
+from bot.domain.cost.estimate import CostEstimate
+from bot.domain.cost.meter import Meter, duration_text
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, plural
+from bot.domain.policy.approval import approvers_text, expiry_reason
+from bot.domain.policy.tiers import LaunchPolicy, plural
 from bot.domain.progress import progress_line
 from bot.domain.running import current_draft
 from bot.slack.ids import Block

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.approval import approvers_text, expiry_reason
-from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.events import Approved, Event, Expired, Rejected, Withdrawn
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, plural
+from bot.domain.policy.approval import approvers_text, expiry_reason
+from bot.domain.policy.tiers import LaunchPolicy
+from bot.domain.text import plural
 from bot.slack.metadata import RequestRef
 from bot.slack.text import escape, mention, truncate
 from bot.slack.views.blocks import decision_buttons

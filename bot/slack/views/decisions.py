@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.approval import approvers_text
-from bot.domain.budget import BudgetUse
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost import CostEstimate
+from bot.domain.cost.estimate import CostEstimate
 from bot.domain.model import LaunchRequest
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.approval import approvers_text
+from bot.domain.policy.budget import BudgetUse
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.metadata import RequestRef
 from bot.slack.text import code, escape, mention

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.access import Act
 from bot.domain.catalog import describe_hardware
 from bot.domain.changes import ChangeAsked, asked_text
 from bot.domain.command import usage
-from bot.domain.cost import CostEstimate, format_dollars, replica_count
+from bot.domain.cost.estimate import CostEstimate, format_dollars, replica_count
+from bot.domain.cost.meter import Meter
 from bot.domain.errors import UserError
-from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest
+from bot.domain.policy.access import Act
 from bot.domain.provider import HardwareOption
 from bot.domain.running import (
     TOGETHER_DEFAULT_TIMEOUT,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.access import Act
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost import format_dollars
+from bot.domain.cost.estimate import format_dollars
+from bot.domain.policy.access import Act
 from bot.domain.running import HistoryEntry, Managed
 from bot.slack.text import SECTION_TEXT, code, escape, fit_lines, mention, truncate
 from bot.slack.views.endpoints import auto_stop, replicas

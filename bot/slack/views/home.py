@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost import CostEstimate
+from bot.domain.cost.estimate import CostEstimate
 from bot.domain.model import LaunchRequest
 from bot.domain.running import Home
 from bot.slack.metadata import RequestRef

@@ -6,67 +6,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.catalog import Catalog, describe_hardware
-from bot.domain.command import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES, CreateCommand
-from bot.domain.cost import CostEstimate, format_dollars, replica_count
+from bot.domain.command import CreateCommand
+from bot.domain.cost.estimate import CostEstimate, format_dollars, replica_count
 from bot.domain.directory import MAX_CHOICES, ModelChoice
-from bot.domain.errors import PolicyLimit, UserError
+from bot.domain.draft import MAX_DISPLAY_NAME, MAX_REPLICAS, MAX_TIMEOUT_MINUTES, PartialDraft
+from bot.domain.errors import PolicyLimit
 from bot.domain.model import LaunchDraft
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.domain.provider import HardwareOption
 from bot.slack.ids import Action, Block, Callback, Option
 from bot.slack.text import escape, truncate
 
 
 @dataclass
-class FormValues:
-    """What the form holds now; None where the person has not chosen yet."""
+class FormValues(PartialDraft):
+    """What the form holds now (the domain's partial draft), and what is wrong with each block."""
 
-    model: str | None = None
-    hardware: str | None = None
-    min_replicas: int | None = None
-    max_replicas: int | None = None
-    display_name: str | None = None
-    inactive_timeout: int | None = None
-    speculative_decoding: bool = True
-    prompt_cache: bool = True
-    start_now: bool = True
     problems: dict[str, str] = field(default_factory=dict)  # block id -> what is wrong with it
 
     @classmethod
     def from_command(cls, command: CreateCommand, default_timeout: int) -> FormValues:
         """The form as `/endpoint create ...` prefills it (auto-stop: `default_timeout` when not typed)."""
-        return cls(
-            model=command.model,
-            hardware=command.hardware,
-            min_replicas=command.min_replicas,
-            max_replicas=command.max_replicas,
-            display_name=command.display_name,
-            inactive_timeout=command.inactive_timeout
-            if command.inactive_timeout is not None
-            else default_timeout,
-        )
+        return cls.prefilled(command, default_timeout)
 
     def to_draft(self) -> LaunchDraft:
         """A complete draft, or a UserError naming the first missing field."""
-        if not self.model:
-            raise UserError("Choose a model.", field=Block.MODEL)
-        if not self.hardware:
-            raise UserError("Choose the hardware.", field=Block.HARDWARE)
-        if self.min_replicas is None:
-            raise UserError("Give the minimum number of replicas (at least 1).", field=Block.MIN_REPLICAS)
-        if self.max_replicas is None:
-            raise UserError("Give the maximum number of replicas.", field=Block.MAX_REPLICAS)
-        return LaunchDraft(
-            model=self.model,
-            hardware=self.hardware,
-            min_replicas=self.min_replicas,
-            max_replicas=self.max_replicas,
-            display_name=self.display_name,
-            inactive_timeout=self.inactive_timeout,
-            speculative_decoding=self.speculative_decoding,
-            prompt_cache=self.prompt_cache,
-            start_now=self.start_now,
-        )
+        return self.complete()
 
 
 def _option(text: str, value: str) -> dict[str, Any]:

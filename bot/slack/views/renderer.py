@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.budget import BudgetUse
 from bot.domain.catalog import Catalog
+from bot.domain.cost.meter import Meter
 from bot.domain.events import Event
-from bot.domain.meter import Meter
 from bot.domain.model import LaunchRequest
-from bot.domain.policy import LaunchPolicy
+from bot.domain.policy.budget import BudgetUse
+from bot.domain.policy.tiers import LaunchPolicy
 from bot.slack.metadata import RequestRef
 from bot.slack.views import decisions, thread
 from bot.slack.views.card import launch_card

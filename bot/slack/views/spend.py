@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.meter import Meter, duration_text
-from bot.domain.spend_views import Group, MonthSpend, SpendView
+from bot.domain.cost.meter import Meter, duration_text
+from bot.domain.cost.spend_views import Group, MonthSpend, SpendView
 from bot.slack.text import code, escape, mention, truncate
 from bot.slack.views.blocks import context, section
 

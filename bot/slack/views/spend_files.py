@@ -14,8 +14,8 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.domain.cost import format_dollars
-from bot.domain.spend_views import SpendView
+from bot.domain.cost.estimate import format_dollars
+from bot.domain.cost.spend_views import SpendView
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn: `bot spend --csv` needs none of it
     from matplotlib.artist import Artist

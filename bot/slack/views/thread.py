@@ -12,10 +12,9 @@ from typing import Any, assert_never
 
 from pydantic import ValidationError
 
-from bot.domain.access import Act
-from bot.domain.approval import approvers_text, expiry_reason
 from bot.domain.catalog import Catalog
 from bot.domain.command import again_command
+from bot.domain.cost.meter import duration_text, money_range
 from bot.domain.events import (
     ActionDone,
     ActionFailed,
@@ -36,9 +35,10 @@ from bot.domain.events import (
     Withdrawn,
     parse_event,
 )
-from bot.domain.meter import duration_text, money_range
 from bot.domain.model import LaunchRequest
-from bot.domain.policy import plural
+from bot.domain.policy.access import Act
+from bot.domain.policy.approval import approvers_text, expiry_reason
+from bot.domain.policy.tiers import plural
 from bot.domain.states import FAILED, READY_TO_SERVE
 from bot.slack.ids import Action
 from bot.slack.metadata import EndpointRef

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.domain.cost import format_dollars
+from bot.domain.cost.estimate import format_dollars
+from bot.domain.cost.meter import Meter, total
+from bot.domain.cost.spend import Costs
 from bot.domain.errors import UserError
-from bot.domain.meter import Meter, total
-from bot.domain.policy import Budgets
-from bot.domain.spend import Costs
-from bot.store.store import Store
+from bot.domain.policy.tiers import Budgets
+from bot.domain.text import mention
+from bot.store import Store
 
 
 class BudgetSpent(UserError):
@@ -42,7 +43,7 @@ class BudgetUse:
         return self.spent.low >= self.budget
 
     def describe(self) -> str:
-        whose = f"<@{self.user_id}>'s" if self.user_id else "Everyone's"
+        whose = f"{mention(self.user_id)}'s" if self.user_id else "Everyone's"
         spent = self.spent.cost_text().removeprefix("≈ ")
         return f"{whose} launches cost {spent} of the {format_dollars(self.budget)} monthly budget so far"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from bot.domain.budget import BudgetUse, month_start
-from bot.domain.meter import serving_since, total
-from bot.domain.spend_views import Group, SpendView, SpendViews, Window
+from bot.domain.cost.meter import serving_since, total
+from bot.domain.cost.spend_views import Group, SpendView, SpendViews, Window
+from bot.domain.policy.budget import BudgetUse, month_start
 
 DIGEST_HOUR = 9  # Monday 09:00, local
 WEEK = timedelta(days=7)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.model import Observation
 from bot.domain.states import SERVING, UNSEEN
 

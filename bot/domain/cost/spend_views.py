@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from bot.domain.budget import BudgetUse, month_start
 from bot.domain.command import BREAKDOWNS
 from bot.domain.command import WINDOWS as ROLLING
+from bot.domain.cost.meter import Meter, measure, money_range
+from bot.domain.cost.spend import Costs, bounds_of
 from bot.domain.errors import UsageError
-from bot.domain.meter import Meter, measure, money_range
 from bot.domain.model import LaunchRequest
-from bot.domain.policy import Budgets
-from bot.domain.spend import Costs, bounds_of
+from bot.domain.policy.budget import BudgetUse, month_start
+from bot.domain.policy.tiers import Budgets
 
 # measure() in these "cents per minute" gives replica-seconds: minutes × 6000 / 100 = seconds.
 _REPLICA_SECONDS = 6000.0

@@ -6,10 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from bot.domain.errors import NotAllowed
-
-
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
+from bot.domain.text import mention
 
 
 class Act(enum.StrEnum):

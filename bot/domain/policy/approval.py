@@ -13,7 +13,15 @@ from bot.domain.catalog import Catalog
 from bot.domain.command import again_command
 from bot.domain.errors import NotAllowed
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import LaunchPolicy, describe_duration, mention, plural
+from bot.domain.policy.tiers import LaunchPolicy, describe_duration
+from bot.domain.text import mention, plural
+
+
+def who_can_decide(policy: LaunchPolicy, request: LaunchRequest) -> list[str]:
+    """Who may give `request` its next approval (the App Home lists it for them)."""
+    progress = policy.progress(request)
+    done = {request.requested_by, *progress.approved_by}
+    return sorted(u for u in progress.tier.eligible - done if progress.may_complete(u))
 
 
 def check_may_decide(policy: LaunchPolicy, request: LaunchRequest, user_id: str, *, approving: bool) -> None:

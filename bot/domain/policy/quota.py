@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 from bot.domain.errors import UserError
 from bot.domain.model import LaunchRequest, RequestStatus
-from bot.domain.policy import Limits, plural
+from bot.domain.policy.tiers import Limits
 from bot.domain.states import billed
-from bot.store.store import Store
+from bot.domain.text import mention, plural
+from bot.store import Store
 
 
 class TooManyRunning(UserError):
@@ -50,7 +51,7 @@ class QuotaCheck:
         mine = [r for r in now_running if r.requested_by == user_id]
         if per_person is not None and len(mine) >= per_person:
             raise TooManyRunning(
-                f"<@{user_id}> already has {plural(len(mine), 'endpoint')} running or starting "
+                f"{mention(user_id)} already has {plural(len(mine), 'endpoint')} running or starting "
                 f"({self._names(mine)}), the most the policy allows a person (max_running_per_person = "
                 f"{per_person}). {doing} until one is stopped or deleted (`/endpoint stop <endpoint>`)."
             )

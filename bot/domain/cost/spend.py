@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.meter import Meter, measure, total
+from bot.domain.cost.meter import Meter, measure, total
 from bot.domain.model import LaunchRequest
-from bot.store.store import Store
+from bot.store import Store
 
 
 def bounds_of(request: LaunchRequest) -> tuple[int, int]:

@@ -12,20 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.domain.access import Policy as AccessPolicy
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.errors import PolicyLimit
 from bot.domain.model import LaunchRequest
-
-
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
+from bot.domain.policy.access import Policy as AccessPolicy
+from bot.domain.text import mention, plural
 
 # --- people -------------------------------------------------------------------------------------
 
