@@ -24,7 +24,7 @@ from bot.domain.reminders import Reminders
 from bot.domain.smoke import SmokeTests
 from bot.domain.tracker import track
 from bot.policy_file import policy_from_settings
-from bot.readiness import Readiness, TokenHealth
+from bot.readiness import Readiness
 from bot.slack.app import build_app, make_publisher_client, make_web_client
 from bot.slack.digest import CHECK_INTERVAL as DIGEST_CHECK_INTERVAL
 from bot.slack.digest import DigestPoster
@@ -33,6 +33,7 @@ from bot.slack.listeners.routes import Listeners
 from bot.slack.listeners.spend import SpendAnswers
 from bot.slack.observe import ObservedWebClient
 from bot.slack.publisher import Publisher
+from bot.slack.token_health import TokenHealth
 from bot.slack.views.renderer import Renderer
 from bot.store.db import SingleProcessLock, make_engine, migrate
 from bot.store.store import Store

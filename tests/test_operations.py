@@ -26,9 +26,10 @@ from bot.domain.clock import utcnow
 from bot.domain.model import RequestStatus
 from bot.exposition import exposition
 from bot.logs import log_context, setup_logging
-from bot.readiness import Readiness, TokenHealth
+from bot.readiness import Readiness
 from bot.server import ServerThread
 from bot.slack.ids import Block
+from bot.slack.token_health import TokenHealth
 from bot.store import Store
 from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries

@@ -8,7 +8,7 @@ recorded as the tracker would, so a stop racing a stop made in Together's consol
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.domain.catalog import Catalog
 from bot.domain.checks import LaunchChecks
@@ -44,8 +44,11 @@ from bot.domain.text import mention
 from bot.domain.tracker import Tracker, ran_in_all, replace_state
 from bot.store import Seen, Store
 
-if TYPE_CHECKING:
-    from bot.domain.changes import ChangeRequests
+
+class OpenChanges(Protocol):
+    """The change requests of an endpoint, as an act that overtakes them needs them (ChangeRequests)."""
+
+    def close_overtaken(self, request: LaunchRequest) -> None: ...
 
 
 # The audit action recorded for each act (past tense, like "requested" and "launched").
@@ -78,8 +81,8 @@ class EndpointActs:
     costs: Costs
     catalog: Catalog
     policy: Policy
-    changes: ChangeRequests
-    _on_outbox: Callable[[], None]
+    changes: OpenChanges
+    on_outbox: Callable[[], None]
     _on_acted: Callable[[], None]
 
     # --- finding --------------------------------------------------------------------------
@@ -89,7 +92,7 @@ class EndpointActs:
         for endpoint in self.store.endpoints(include_deleted=include_deleted):
             request = self.store.get_request(endpoint.request_id)
             if request is not None:
-                found.append(self._managed(request, endpoint))
+                found.append(self.managed_of(request, endpoint))
         return found
 
     def resolve(self, ref: str, *, include_deleted: bool = False) -> Managed:
@@ -130,12 +133,12 @@ class EndpointActs:
         request = self.store.get_request(endpoint.request_id) if endpoint else None
         if endpoint is None or request is None:
             raise NotFound(f"I don't know an endpoint `{endpoint_id}`. `/endpoint list` shows them.")
-        managed = self._managed(request, endpoint)
+        managed = self.managed_of(request, endpoint)
         if endpoint.deleted_at is not None:
             raise NotFound(f"{managed.label} has been deleted already. Nothing was done.")
         return managed
 
-    def _managed(self, request: LaunchRequest, endpoint: EndpointRecord) -> Managed:
+    def managed_of(self, request: LaunchRequest, endpoint: EndpointRecord) -> Managed:
         d = request.draft
         return Managed(
             request=request,
@@ -240,9 +243,9 @@ class EndpointActs:
                 endpoint_id=managed.id,
                 **seen,
             )
-        self._on_outbox()
+        self.on_outbox()
 
-    def _call(
+    def call_together(
         self,
         act: Act,
         managed: Managed,
@@ -298,10 +301,10 @@ class EndpointActs:
                     "hint": hint,
                 },
             )
-        self._on_outbox()
+        self.on_outbox()
         return hint
 
-    def _done(
+    def record_done(
         self,
         act: Act,
         managed: Managed,
@@ -359,12 +362,12 @@ class EndpointActs:
                 state=state,
                 **facts,
             )
-        self._on_outbox()
+        self.on_outbox()
         self._on_acted()
         if act in (Act.SCALE, Act.START, Act.STOP, Act.DELETE):
             self.changes.close_overtaken(request)
         endpoint = self.store.endpoint(managed.id)
-        after = self._managed(request, endpoint) if endpoint is not None else managed
+        after = self.managed_of(request, endpoint) if endpoint is not None else managed
         return Outcome(act, managed, after, state)
 
 

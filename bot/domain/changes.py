@@ -15,22 +15,23 @@ BOT_SCALE_WITHOUT_APPROVAL=1.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import timedelta
+from typing import Any, Protocol
 
-from bot.domain.clock import utcnow
+from bot.domain.checks import LaunchChecks
+from bot.domain.clock import Clock, utcnow
 from bot.domain.cost.estimate import dollars_per_hour, format_dollars
 from bot.domain.errors import UserError
-from bot.domain.model import LaunchRequest, RequestStatus
+from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.policy.access import Act
 from bot.domain.policy.tiers import Tier
-from bot.domain.provider import ProviderError
+from bot.domain.provider import EndpointInfo, ProviderError
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed
 from bot.domain.text import mention, plural
-
-if TYPE_CHECKING:
-    from bot.domain.lifecycle import LifecycleService
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,49 @@ class NoChanges:
         pass
 
 
+class EndpointSteps(Protocol):
+    """What applying a change needs of the lifecycle (LifecycleService): its parts, and the steps every act
+    on an endpoint shares (finding it, the one call to Together, recording what was done)."""
+
+    store: Store
+    checks: LaunchChecks
+    clock: Clock
+    launch_lease: timedelta
+    on_outbox: Callable[[], None]
+
+    def managed_of(self, request: LaunchRequest, endpoint: EndpointRecord) -> Managed: ...
+
+    def apply_scale(
+        self, managed: Managed, user_id: str, min_replicas: int, max_replicas: int, **detail: Any
+    ) -> Outcome: ...
+
+    def start_at_together(self, endpoint_id: str, min_replicas: int, max_replicas: int) -> EndpointInfo: ...
+
+    def call_together(
+        self,
+        act: Act,
+        managed: Managed,
+        user_id: str,
+        call: Callable[[], EndpointInfo],
+        asked: dict[str, Any] | None = None,
+    ) -> EndpointInfo: ...
+
+    def record_done(
+        self,
+        act: Act,
+        managed: Managed,
+        user_id: str,
+        known: str | None,
+        state: str,
+        *,
+        settings: dict[str, Any] | None = None,
+        previous: dict[str, Any] | None = None,
+        **detail: Any,
+    ) -> Outcome: ...
+
+
 class ChangeRequests:
-    def __init__(self, lifecycle: LifecycleService) -> None:
+    def __init__(self, lifecycle: EndpointSteps) -> None:
         self.lifecycle = lifecycle
         self.policy = lifecycle.checks.policy
         self.store = lifecycle.store
@@ -174,7 +216,7 @@ class ChangeRequests:
                 approvals_needed=tier.approvals,
                 **detail,
             )
-        self.lifecycle._on_outbox()
+        self.lifecycle.on_outbox()
         return ChangeAsked(managed, change, tier, before, after)
 
     # --- what a decision checks ------------------------------------------------------------------
@@ -187,7 +229,7 @@ class ChangeRequests:
             return "its endpoint has been deleted since"
         if endpoint.delete_requested_by is not None:
             return f"its endpoint is being deleted ({mention(endpoint.delete_requested_by)} asked)"
-        managed = self.lifecycle._managed(launch, endpoint)
+        managed = self.lifecycle.managed_of(launch, endpoint)
         if change.previous_replicas is not None and change.previous_replicas != (
             managed.min_replicas,
             managed.max_replicas,
@@ -220,7 +262,7 @@ class ChangeRequests:
             ):
                 return
             tx.announce(change, actor="bot", action="change_stale", reply=None, reason=why)
-        self.lifecycle._on_outbox()
+        self.lifecycle.on_outbox()
 
     # --- applying --------------------------------------------------------------------------------
 
@@ -248,7 +290,7 @@ class ChangeRequests:
             return
         launch = self.store.get_request(change.change_of or 0)
         assert launch is not None and launch.endpoint is not None
-        managed = self.lifecycle._managed(launch, launch.endpoint)
+        managed = self.lifecycle.managed_of(launch, launch.endpoint)
         low, high = change.draft.min_replicas, change.draft.max_replicas
         lifecycle = self.lifecycle
         act = Act.START if change.change == START else Act.SCALE
@@ -256,7 +298,7 @@ class ChangeRequests:
             if act is Act.START:
                 outcome = self._start(managed, change)
             else:
-                outcome = lifecycle._apply_scale(managed, change.requested_by, low, high, change=change.id)
+                outcome = lifecycle.apply_scale(managed, change.requested_by, low, high, change=change.id)
         except UserError as exc:
             self._finish(change, RequestStatus.FAILED, error_code="refused", error_message=exc.message[:2000])
             return
@@ -270,20 +312,20 @@ class ChangeRequests:
         launch = self.store.get_request(change.change_of or 0)
         if launch is None or launch.endpoint is None:
             return False
-        managed = self.lifecycle._managed(launch, launch.endpoint)
+        managed = self.lifecycle.managed_of(launch, launch.endpoint)
         asked = (change.draft.min_replicas, change.draft.max_replicas)
         return change.previous_replicas != asked and (managed.min_replicas, managed.max_replicas) == asked
 
     def _start(self, managed: Managed, change: LaunchRequest) -> Outcome:
         lifecycle = self.lifecycle
         low, high = change.draft.min_replicas, change.draft.max_replicas
-        answer = lifecycle._call(
+        answer = lifecycle.call_together(
             Act.START,
             managed,
             change.requested_by,
             lambda: lifecycle.start_at_together(managed.id, low, high),
         )
-        return lifecycle._done(
+        return lifecycle.record_done(
             Act.START, managed, change.requested_by, managed.state, answer.state, change=change.id
         )
 
@@ -295,7 +337,7 @@ class ChangeRequests:
                 return
             action = "change_applied" if status is RequestStatus.LAUNCHED else "change_failed"
             tx.announce(change, actor="bot", action=action, reply=None, **_reason(fields))
-        self.lifecycle._on_outbox()
+        self.lifecycle.on_outbox()
 
 
 def _reason(fields: dict[str, Any]) -> dict[str, Any]:

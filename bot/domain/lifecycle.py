@@ -57,6 +57,8 @@ HISTORY_LIMIT = 30
 
 
 class LifecycleService(EndpointActs):
+    changes: ChangeRequests
+
     def __init__(
         self,
         store: Store,
@@ -78,7 +80,7 @@ class LifecycleService(EndpointActs):
         self.catalog = tracker.catalog
         self.policy = policy
         self.launch_lease = launch_lease  # how long applying an approved change is claimed for
-        self._on_outbox = on_outbox
+        self.on_outbox = on_outbox
         self._on_acted = on_acted  # an endpoint was changed: the tracker should look soon
         self.changes = ChangeRequests(self)
 
@@ -165,10 +167,10 @@ class LifecycleService(EndpointActs):
 
     def stop(self, endpoint_id: str, user_id: str) -> Outcome:
         managed, known = self._fresh_for(Act.STOP, endpoint_id, user_id)
-        answer = self._call(
+        answer = self.call_together(
             Act.STOP, managed, user_id, lambda: self.provider.update_endpoint(managed.id, state="STOPPED")
         )
-        return self._done(Act.STOP, managed, user_id, known, answer.state)
+        return self.record_done(Act.STOP, managed, user_id, known, answer.state)
 
     def start(self, endpoint_id: str, user_id: str) -> Outcome | ChangeAsked:
         managed, known = self._fresh_for(Act.START, endpoint_id, user_id)
@@ -178,13 +180,13 @@ class LifecycleService(EndpointActs):
         if tier is not None:
             return self.changes.ask(managed, user_id, START, managed.min_replicas, managed.max_replicas, tier)
 
-        answer = self._call(
+        answer = self.call_together(
             Act.START,
             managed,
             user_id,
             lambda: self.start_at_together(managed.id, managed.min_replicas, managed.max_replicas),
         )
-        return self._done(Act.START, managed, user_id, known, answer.state)
+        return self.record_done(Act.START, managed, user_id, known, answer.state)
 
     def start_at_together(self, endpoint_id: str, min_replicas: int, max_replicas: int) -> EndpointInfo:
         """Ask Together to start the endpoint; where it forgot the replica range (stopped outside the bot),
@@ -214,14 +216,14 @@ class LifecycleService(EndpointActs):
             return self.provider.advance_delete(managed.id) or replace_state(managed.endpoint, GONE)
 
         try:
-            left = self._call(Act.DELETE, managed, user_id, call)
+            left = self.call_together(Act.DELETE, managed, user_id, call)
         except BaseException:
             with self.store.transaction() as tx:
                 tx.drop_delete_request(managed.id)
             raise
         if left.state != GONE:
             return self._deleting(managed, user_id, left)
-        return self._done(
+        return self.record_done(
             Act.DELETE, managed, user_id, known, GONE, dollars_per_hour=cost_range(managed.cost)
         )
 
@@ -238,7 +240,7 @@ class LifecycleService(EndpointActs):
             request = self.store.get_request(endpoint.request_id)
             if request is None:
                 continue
-            managed = self._managed(request, endpoint)
+            managed = self.managed_of(request, endpoint)
             user_id = endpoint.delete_requested_by or "bot"
             try:
                 left = self.provider.advance_delete(endpoint.id)
@@ -285,7 +287,7 @@ class LifecycleService(EndpointActs):
                     **ran,
                 )
             deleted += 1
-            self._on_outbox()
+            self.on_outbox()
         return deleted
 
     def _deleting(self, managed: Managed, user_id: str, left: EndpointInfo) -> Outcome:
@@ -312,10 +314,10 @@ class LifecycleService(EndpointActs):
                 endpoint_id=managed.id,
                 state=left.state,
             )
-        self._on_outbox()
+        self.on_outbox()
         self._on_acted()
         endpoint = self.store.endpoint(managed.id)
-        after = self._managed(request, endpoint) if endpoint is not None else managed
+        after = self.managed_of(request, endpoint) if endpoint is not None else managed
         return Outcome(Act.DELETE, managed, after, left.state)
 
     def scale(
@@ -339,13 +341,13 @@ class LifecycleService(EndpointActs):
             tier = self.changes.tier_needed(managed, max_replicas)
             if tier is not None:
                 return self.changes.ask(managed, user_id, SCALE, min_replicas, max_replicas, tier)
-        return self._apply_scale(managed, user_id, min_replicas, max_replicas)
+        return self.apply_scale(managed, user_id, min_replicas, max_replicas)
 
-    def _apply_scale(
+    def apply_scale(
         self, managed: Managed, user_id: str, min_replicas: int, max_replicas: int, **detail: Any
     ) -> Outcome:
         """The one PATCH of a scale, and its record (`detail`: e.g. the change request it applies)."""
-        answer = self._call(
+        answer = self.call_together(
             Act.SCALE,
             managed,
             user_id,
@@ -357,7 +359,7 @@ class LifecycleService(EndpointActs):
         low = answer.min_replicas if answer.min_replicas is not None else min_replicas
         high = answer.max_replicas if answer.max_replicas is not None else max_replicas
         new_cost = CostEstimate(managed.request.cents_per_minute, low, high)
-        return self._done(
+        return self.record_done(
             Act.SCALE,
             managed,
             user_id,
@@ -408,7 +410,7 @@ class LifecycleService(EndpointActs):
         self, act: Act, managed: Managed, user_id: str, field: str, value: Any, previous: Any
     ) -> Outcome:
         """Send one updatable field to Together, then record it with what it was before."""
-        answer = self._call(
+        answer = self.call_together(
             act,
             managed,
             user_id,
@@ -422,6 +424,6 @@ class LifecycleService(EndpointActs):
             kept = answer.display_name or value
         elif field == "inactive_timeout" and answer.inactive_timeout is not None:
             kept = answer.inactive_timeout
-        return self._done(
+        return self.record_done(
             act, managed, user_id, None, answer.state, settings={field: kept}, previous={field: previous}
         )

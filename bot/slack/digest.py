@@ -1,7 +1,7 @@
 """The weekly spend digest in Slack: its text, and its chart and CSV, shared in BOT_DIGEST_CHANNEL.
 
 `post_due` runs on a background loop in every process (`bot run`, `bot tracker`); the claim in the
-database (bot/store/digests.py) makes exactly one of them post each week. `post_now` is `bot digest --now`.
+database (the store's digest claims) makes exactly one of them post each week. `post_now` is `bot digest --now`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.cost.digest import Digest, build_digest, due_at, week_of
+from bot.domain.cost.digest import Digest, DigestClaims, build_digest, due_at, week_of
 from bot.domain.cost.estimate import format_dollars
 from bot.domain.cost.meter import duration_text, money_range
 from bot.domain.cost.spend_views import SpendViews
 from bot.slack.text import code, escape, mention, truncate
 from bot.slack.uploads import SlackNames, upload_spend_files
-from bot.store.digests import claim_digest, mark_digest_posted, release_digest
-from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ def digest_text(d: Digest) -> str:
 class DigestPoster:
     def __init__(
         self,
-        store: Store,
+        store: DigestClaims,
         views: SpendViews,
         client: WebClient,
         channel: str,
@@ -97,16 +95,16 @@ class DigestPoster:
         now = self.now()
         due = due_at(now, self.views.tz)
         week = week_of(due, self.views.tz)
-        if not claim_digest(self.store, week, self.channel, self.worker, now, LEASE):
+        if not self.store.claim_digest(week, self.channel, self.worker, now, LEASE):
             return False
         try:
             self._post(due)
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             log.warning("the spend digest for %s was not posted (%s); trying again later", week, error)
-            release_digest(self.store, week, self.worker, self.now(), RETRY_IN)
+            self.store.release_digest(week, self.worker, self.now(), RETRY_IN)
             return False
-        mark_digest_posted(self.store, week, self.worker, self.now())
+        self.store.mark_digest_posted(week, self.worker, self.now())
         log.info("posted the spend digest for the week of %s", week)
         return True
 

@@ -34,7 +34,7 @@ from slack_sdk.web import SlackResponse
 
 from bot import metrics
 from bot.logs import bind
-from bot.readiness import TokenHealth
+from bot.slack.token_health import TokenHealth
 
 
 @dataclass

@@ -1,12 +1,11 @@
 """The store: the one place for SQL. The domain imports what it needs from here, never the modules inside.
 
 `Store` reads and opens units of work (`Tx`); each is composed of one part per table group (requests.py,
-endpoints.py, audit.py, outbox.py). A start's progress and the smoke test (startup.py) and the weekly
-digest's claim (digests.py) are functions over a `Store` or `Tx`. Engines and migrations are in db.py,
-the gauges' queries in gauges.py, the tables in tables.py.
+endpoints.py, audit.py, outbox.py). A start's progress and the smoke test (startup.py) are functions over a
+`Store` or `Tx`; the weekly digest's claim (digests.py) is part of `Store`. Engines and migrations are in
+db.py, the gauges' queries in gauges.py, the tables in tables.py.
 """
 
-from bot.store.digests import claim_digest, mark_digest_posted, release_digest
 from bot.store.endpoints import Seen
 from bot.store.startup import (
     StartupSeen,
@@ -27,13 +26,10 @@ __all__ = [
     "Store",
     "Tx",
     "ask_smoke_test",
-    "claim_digest",
     "claim_smoke_test",
     "clear_startup",
     "due_smoke_tests",
     "finish_smoke_test",
-    "mark_digest_posted",
-    "release_digest",
     "say_first_serving",
     "set_startup",
     "take_card_turn",

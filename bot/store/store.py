@@ -16,6 +16,7 @@ from bot.domain.clock import utcnow
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.states import RETIRED
 from bot.store.audit import StoreAudit, TxAudit
+from bot.store.digests import StoreDigests
 from bot.store.endpoints import StoreEndpoints, TxEndpoints
 from bot.store.outbox import StoreOutbox, TxOutbox
 from bot.store.records import endpoint_record
@@ -54,7 +55,7 @@ class Tx(TxRequests, TxEndpoints, TxAudit, TxOutbox):
         self.notify(team_id=request.team_id, request_id=request.id, kind="card")
 
 
-class Store(StoreRequests, StoreEndpoints, StoreAudit, StoreOutbox):
+class Store(StoreRequests, StoreEndpoints, StoreAudit, StoreOutbox, StoreDigests):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol
 
 from bot.domain.cost.meter import serving_since, total
 from bot.domain.cost.spend_views import Group, SpendView, SpendViews, Window
 from bot.domain.policy.budget import BudgetUse, month_start
+
+
+class DigestClaims(Protocol):
+    """Which process posts a week's digest: claimed once in the database (the store implements this)."""
+
+    def claim_digest(self, week: str, channel: str, worker: str, now: datetime, lease: timedelta) -> bool: ...
+
+    def mark_digest_posted(self, week: str, worker: str, now: datetime) -> bool: ...
+
+    def release_digest(self, week: str, worker: str, now: datetime, retry_in: timedelta) -> None: ...
+
 
 DIGEST_HOUR = 9  # Monday 09:00, local
 WEEK = timedelta(days=7)

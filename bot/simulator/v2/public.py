@@ -1,12 +1,13 @@
 """The v2 simulator's routes that read no project state: the key's identity (`/v3/whoami`, `/v1/whoami`,
 `/v1/projects`) and the public catalogue (instance types, supported models, configs, models).
 
-Each route takes the simulator and the call, as `V2Simulator`'s own routes do.
+Each route takes the simulator and the call, as `V2Simulator`'s own routes do; what they read of the
+simulator is `Identity` (so this module does not import the simulator back).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.simulator.v2.catalog import (
     CONFIGS,
@@ -19,11 +20,20 @@ from bot.simulator.v2.catalog import (
 )
 from bot.simulator.v2.wire import Call, V2Error, page
 
-if TYPE_CHECKING:
-    from bot.simulator.v2.api import V2Simulator
+
+class Identity(Protocol):
+    """The key's organisation and project, and the capacity per instance type, as the simulator holds them."""
+
+    key_type: str
+    organization_id: str
+    organization_name: str
+    project_id: str
+    project_name: str
+    project_slug: str
+    headroom: dict[str, int | None]
 
 
-def whoami_v3(sim: V2Simulator, call: Call) -> Any:
+def whoami_v3(sim: Identity, call: Call) -> Any:
     body: dict[str, Any] = {
         "type": sim.key_type,
         "api_key": {"id": "key_sim"},
@@ -34,7 +44,7 @@ def whoami_v3(sim: V2Simulator, call: Call) -> Any:
     return body
 
 
-def whoami_v1(sim: V2Simulator, call: Call) -> Any:
+def whoami_v1(sim: Identity, call: Call) -> Any:
     project = sim.key_type == "project_api_key"
     return {
         "api_key_id": "key_sim",
@@ -46,7 +56,7 @@ def whoami_v1(sim: V2Simulator, call: Call) -> Any:
     }
 
 
-def projects(sim: V2Simulator, call: Call) -> Any:
+def projects(sim: Identity, call: Call) -> Any:
     item = {
         "id": sim.project_id,
         "name": sim.project_name,
@@ -57,14 +67,14 @@ def projects(sim: V2Simulator, call: Call) -> Any:
     return page([item], call.query)
 
 
-def instance_type_json(sim: V2Simulator, item: dict[str, Any]) -> dict[str, Any]:
+def instance_type_json(sim: Identity, item: dict[str, Any]) -> dict[str, Any]:
     value = sim.headroom.get(item["id"], 4)
     relation = "RELATION_EQ" if value == 0 else "RELATION_GTE"
     headroom = {"relation": relation} | ({"value": value} if value is not None else {})
     return {**item, "regions": [{"name": r, "headroom": headroom, "compliance": []} for r in REGIONS]}
 
 
-def instance_types(sim: V2Simulator, call: Call) -> Any:
+def instance_types(sim: Identity, call: Call) -> Any:
     return {
         "object": "list",
         "data": [instance_type_json(sim, t) for t in INSTANCE_TYPES],
@@ -72,14 +82,14 @@ def instance_types(sim: V2Simulator, call: Call) -> Any:
     }
 
 
-def instance_type(sim: V2Simulator, call: Call) -> Any:
+def instance_type(sim: Identity, call: Call) -> Any:
     item = INSTANCE_TYPES_BY_ID.get(call.params["id"])
     if item is None:
         raise V2Error("NOT_FOUND", f"Instance type {call.params['id']} not found")
     return instance_type_json(sim, item)
 
 
-def supported_models(sim: V2Simulator, call: Call) -> Any:
+def supported_models(sim: Identity, call: Call) -> Any:
     items = list(SUPPORTED_MODELS)
     if product := call.query.get("product"):
         items = [m for m in items if product in m["products"]]
@@ -90,14 +100,14 @@ def supported_models(sim: V2Simulator, call: Call) -> Any:
     return page(items, call.query)
 
 
-def supported_model(sim: V2Simulator, call: Call) -> Any:
+def supported_model(sim: Identity, call: Call) -> Any:
     found = next((m for m in SUPPORTED_MODELS if m["id"] == call.params["id"]), None)
     if found is None:
         raise V2Error("NOT_FOUND", f"Supported model {call.params['id']} not found")
     return found
 
 
-def configs(sim: V2Simulator, call: Call) -> Any:
+def configs(sim: Identity, call: Call) -> Any:
     reference = call.query.get("referenceModel") or call.query.get("reference_model")
     reference_id = call.query.get("referenceModelId") or call.query.get("reference_model_id")
     items = [c.to_json() for c in CONFIGS]
@@ -108,14 +118,14 @@ def configs(sim: V2Simulator, call: Call) -> Any:
     return page(items, call.query)
 
 
-def get_config(sim: V2Simulator, call: Call) -> Any:
+def get_config(sim: Identity, call: Call) -> Any:
     config = CONFIGS_BY_ID.get(call.params["id"])
     if config is None:
         raise V2Error("NOT_FOUND", f"Config {call.params['id']} not found")
     return config.to_json()
 
 
-def get_model(sim: V2Simulator, call: Call) -> Any:
+def get_model(sim: Identity, call: Call) -> Any:
     resource = f"projects/{call.params['p']}/models/{call.params['ml']}"
     model = MODELS_BY_RESOURCE.get(resource)
     if model is None:
