@@ -30,7 +30,12 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
 }
 # The store may read only the domain's plain data types.
-STORE_MAY_IMPORT_FROM_DOMAIN = {"bot.domain.model", "bot.domain.states", "bot.domain.clock"}
+STORE_MAY_IMPORT_FROM_DOMAIN = {
+    "bot.domain.model",
+    "bot.domain.states",
+    "bot.domain.clock",
+    "bot.domain.events",
+}
 
 
 def _module_name(path: Path) -> str:

@@ -16,6 +16,7 @@ from bot.domain.clock import Clock
 from bot.domain.cost.estimate import CostEstimate
 from bot.domain.cost.spend import Costs
 from bot.domain.errors import NotFound, ProviderUnreachable, UserError
+from bot.domain.events import ActionDone, ActionFailed
 from bot.domain.hints import V1_CREATE_DISABLED, hint_for
 from bot.domain.model import EndpointRecord, LaunchRequest
 from bot.domain.names import default_display_name
@@ -291,15 +292,14 @@ class EndpointActs:
             )
             tx.reply(
                 request,
-                {
-                    "event": "action_failed",
-                    "action": act.value,
-                    "user": user_id,
-                    "status": exc.status,
-                    "code": exc.code or exc.type,
-                    "message": exc.message,
-                    "hint": hint,
-                },
+                ActionFailed(
+                    action=act.value,
+                    user=user_id,
+                    status=exc.status,
+                    code=exc.code or exc.type,
+                    message=exc.message,
+                    hint=hint,
+                ),
             )
         self.on_outbox()
         return hint
@@ -350,14 +350,13 @@ class EndpointActs:
                 request,
                 actor=user_id,
                 action=RECORDED[act],
-                reply={
-                    "event": "action",
-                    "action": act.value,
-                    "user": user_id,
-                    "state": state,
-                    "display_name": (settings or {}).get("display_name", managed.display_name),
-                    **facts,
-                },
+                # `facts` may name the new display name (a rename): it wins over the current one
+                reply=ActionDone(
+                    action=act.value,
+                    user=user_id,
+                    state=state,
+                    **({"display_name": managed.display_name} | facts),
+                ),
                 endpoint_id=managed.id,
                 state=state,
                 **facts,

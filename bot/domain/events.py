@@ -32,7 +32,7 @@ class _Ran(_Event):
 class Approved(_Event):
     """An approval; `count`, `needed` and `approvers` only where more than one approval is needed."""
 
-    event: Literal["approved"]
+    event: Literal["approved"] = "approved"
     user: str
     note: str | None = None
     count: int | None = None
@@ -41,18 +41,18 @@ class Approved(_Event):
 
 
 class Rejected(_Event):
-    event: Literal["rejected"]
+    event: Literal["rejected"] = "rejected"
     user: str
     note: str | None = None
 
 
 class Withdrawn(_Event):
-    event: Literal["withdrawn"]
+    event: Literal["withdrawn"] = "withdrawn"
     user: str | None = None
 
 
 class Expired(_Event):
-    event: Literal["expired"]
+    event: Literal["expired"] = "expired"
     requester: str | None = None
 
 
@@ -60,14 +60,14 @@ class Expired(_Event):
 
 
 class Launched(_Event):
-    event: Literal["launched"]
+    event: Literal["launched"] = "launched"
     endpoint_id: str
     name: str
     state: str
 
 
 class LaunchFailed(_Event):
-    event: Literal["launch_failed"]
+    event: Literal["launch_failed"] = "launch_failed"
     status: int | None = None
     code: str | None = None
     message: str | None = None
@@ -78,7 +78,7 @@ class LaunchFailed(_Event):
 class Duplicate(_Event):
     """Together lists another endpoint with the display name of the one the bot launched."""
 
-    event: Literal["duplicate"]
+    event: Literal["duplicate"] = "duplicate"
     endpoint_id: str | None = None
     name: str | None = None
     display_name: str | None = None
@@ -96,7 +96,7 @@ class StateChanged(_Ran):
     """Together reports a new state. `came_up`: entering a serving state after a launch or start (not the
     end of a rescale); payloads written before it existed lack it."""
 
-    event: Literal["state"]
+    event: Literal["state"] = "state"
     state: str
     previous: str | None = None
     endpoint_id: str | None = None
@@ -112,7 +112,7 @@ class StateChanged(_Ran):
 class Unreachable(_Event):
     """Together has not answered the tracker for a while (an outage)."""
 
-    event: Literal["unreachable"]
+    event: Literal["unreachable"] = "unreachable"
     minutes: int | None = None
     message: str | None = None
     status: int | None = None
@@ -121,14 +121,14 @@ class Unreachable(_Event):
 class Reachable(_Event):
     """Together answers again after an outage."""
 
-    event: Literal["reachable"]
+    event: Literal["reachable"] = "reachable"
     state: str | None = None
 
 
 class FirstReplica(_Event):
     """Startup progress: the first of several replicas serves."""
 
-    event: Literal["first_replica"]
+    event: Literal["first_replica"] = "first_replica"
     endpoint_id: str | None = None
     name: str | None = None
     ready_replicas: int | None = None
@@ -139,7 +139,7 @@ class FirstReplica(_Event):
 class SmokeTest(_Event):
     """The one tiny request sent to an endpoint that came up: `ok`, its timings, or what went wrong."""
 
-    event: Literal["smoke_test"]
+    event: Literal["smoke_test"] = "smoke_test"
     endpoint_id: str | None = None
     name: str | None = None
     requester: str | None = None
@@ -159,7 +159,7 @@ class SmokeTest(_Event):
 class Reminder(_Event):
     """An endpoint still runs after the reminder interval: its cost (low, high) so far and per hour."""
 
-    event: Literal["reminder"]
+    event: Literal["reminder"] = "reminder"
     requester: str
     endpoint_id: str
     display_name: str | None = None
@@ -171,7 +171,7 @@ class Reminder(_Event):
 
 
 class KeptRunning(_Event):
-    event: Literal["kept_running"]
+    event: Literal["kept_running"] = "kept_running"
     user: str
     interval_hours: float | None = None
 
@@ -183,7 +183,7 @@ class ActionDone(_Ran):
     """A stop, start, scale, rename, auto-stop change or delete (`action`, a bot.domain.access.Act value),
     with what Together reported and the settings it changed; `previous` holds those settings' old values."""
 
-    event: Literal["action"]
+    event: Literal["action"] = "action"
     action: str
     user: str | None = None
     state: str | None = None
@@ -199,7 +199,7 @@ class ActionDone(_Ran):
 
 
 class ActionFailed(_Event):
-    event: Literal["action_failed"]
+    event: Literal["action_failed"] = "action_failed"
     action: str
     user: str | None = None
     status: int | None = None
@@ -234,3 +234,8 @@ _EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
 def parse_event(payload: dict[str, Any]) -> Event:
     """The typed event of a thread payload; pydantic's ValidationError when it is none of them."""
     return _EVENTS.validate_python(payload)
+
+
+def thread_payload(event: Event) -> dict[str, Any]:
+    """The JSON an event is queued as: the fields its emitter gave (None included), with its kind."""
+    return {"event": event.event, **event.model_dump(mode="json", exclude_unset=True)}

@@ -15,6 +15,7 @@ from datetime import timedelta
 from bot.domain.catalog import Catalog
 from bot.domain.changes import ChangeHooks, NoChanges
 from bot.domain.clock import Clock, utcnow
+from bot.domain.events import Launched, LaunchFailed
 from bot.domain.hints import hint_for
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.names import launch_spec
@@ -216,7 +217,7 @@ class Launcher:
                 request,
                 actor="bot",
                 action="launched",
-                reply={"event": "launched", "endpoint_id": info.id, "name": info.name, "state": info.state},
+                reply=Launched(endpoint_id=info.id, name=info.name, state=info.state),
                 endpoint_id=info.id,
                 name=info.name,
                 state=info.state,
@@ -239,14 +240,13 @@ class Launcher:
                 request,
                 actor="together",
                 action="launch_failed",
-                reply={
-                    "event": "launch_failed",
-                    "status": error.status,
-                    "code": error.code or error.type,
-                    "message": error.message,
-                    "hint": hint_for(error),
-                    "requester": request.requested_by,
-                },
+                reply=LaunchFailed(
+                    status=error.status,
+                    code=error.code or error.type,
+                    message=error.message,
+                    hint=hint_for(error),
+                    requester=request.requested_by,
+                ),
                 status=error.status,
                 code=error.code,
                 message=error.message,

@@ -20,6 +20,7 @@ from bot.domain.cost.estimate import CostEstimate
 from bot.domain.cost.spend_views import month_spend
 from bot.domain.draft import check_replicas
 from bot.domain.errors import NotFound, UserError
+from bot.domain.events import ActionDone
 from bot.domain.launcher import LAUNCH_LEASE
 from bot.domain.model import RequestStatus
 from bot.domain.policy.access import Act, Policy
@@ -271,15 +272,14 @@ class LifecycleService(EndpointActs):
                     request,
                     actor=user_id,
                     action=RECORDED[Act.DELETE],
-                    reply={
-                        "event": "action",
-                        "action": Act.DELETE.value,
-                        "user": user_id,
-                        "state": GONE,
-                        "display_name": managed.display_name,
-                        "after_stop": True,
+                    reply=ActionDone(
+                        action=Act.DELETE.value,
+                        user=user_id,
+                        state=GONE,
+                        display_name=managed.display_name,
+                        after_stop=True,
                         **ran,
-                    },
+                    ),
                     endpoint_id=endpoint.id,
                     state=GONE,
                     after_stop=True,
@@ -303,14 +303,13 @@ class LifecycleService(EndpointActs):
                 request,
                 actor=user_id,
                 action="delete_requested",
-                reply={
-                    "event": "action",
-                    "action": Act.DELETE.value,
-                    "user": user_id,
-                    "state": left.state,
-                    "display_name": managed.display_name,
-                    "pending": True,
-                },
+                reply=ActionDone(
+                    action=Act.DELETE.value,
+                    user=user_id,
+                    state=left.state,
+                    display_name=managed.display_name,
+                    pending=True,
+                ),
                 endpoint_id=managed.id,
                 state=left.state,
             )

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.domain.events import FirstReplica
 from bot.domain.model import EndpointRecord, LaunchRequest
 from bot.domain.provider import EndpointInfo, EndpointProvider, PhaseChange, ProviderError, StartupReporter
 from bot.store import StartupSeen, Store, say_first_serving, set_startup, take_card_turn
@@ -138,14 +139,13 @@ class StartupProgress:
             if startup.ready > 0 and startup.desired > 1 and say_first_serving(tx, endpoint.id, now):
                 tx.reply(
                     request,
-                    {
-                        "event": "first_replica",
-                        "endpoint_id": endpoint.id,
-                        "name": info.name or endpoint.name,
-                        "ready_replicas": startup.ready,
-                        "desired_replicas": startup.desired,
-                        "elapsed_seconds": int((now - (endpoint.startup_since or since)).total_seconds()),
-                    },
+                    FirstReplica(
+                        endpoint_id=endpoint.id,
+                        name=info.name or endpoint.name,
+                        ready_replicas=startup.ready,
+                        desired_replicas=startup.desired,
+                        elapsed_seconds=int((now - (endpoint.startup_since or since)).total_seconds()),
+                    ),
                 )
             if take_card_turn(tx, endpoint.id, at=now, every=CARD_EVERY):
                 tx.notify(team_id=request.team_id, request_id=request.id, kind="card")

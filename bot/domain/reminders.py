@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from bot.domain.cost.meter import measure, serving_since
 from bot.domain.cost.spend import bounds_of
 from bot.domain.errors import NotFound
+from bot.domain.events import KeptRunning, Reminder
 from bot.domain.launch import LaunchService
 from bot.domain.model import EndpointRecord, LaunchRequest
 from bot.domain.names import display_name
@@ -84,17 +85,16 @@ class Reminders:
                 request,
                 actor="bot",
                 action="reminded",
-                reply={
-                    "event": "reminder",
-                    "requester": request.requested_by,
-                    "endpoint_id": endpoint.id,
-                    "display_name": display_name(request, self.launches.catalog),
-                    "running_seconds": int((now - since).total_seconds()),
-                    "cost": [run.low, run.high],
-                    "hourly": hourly,
-                    "interval_hours": self.interval.total_seconds() / 3600,
-                    "escalate_to": escalate,
-                },
+                reply=Reminder(
+                    requester=request.requested_by,
+                    endpoint_id=endpoint.id,
+                    display_name=display_name(request, self.launches.catalog),
+                    running_seconds=int((now - since).total_seconds()),
+                    cost=[run.low, run.high],
+                    hourly=hourly,
+                    interval_hours=self.interval.total_seconds() / 3600,
+                    escalate_to=escalate,
+                ),
                 endpoint_id=endpoint.id,
                 escalated_to=escalate,
                 running_since=since.isoformat(),
@@ -139,11 +139,7 @@ class Reminders:
                 request,
                 actor=user_id,
                 action="kept_running",
-                reply={
-                    "event": "kept_running",
-                    "user": user_id,
-                    "interval_hours": self.interval.total_seconds() / 3600,
-                },
+                reply=KeptRunning(user=user_id, interval_hours=self.interval.total_seconds() / 3600),
                 endpoint_id=endpoint.id,
                 next_reminder_at=until.isoformat(),
             )

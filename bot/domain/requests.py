@@ -16,6 +16,7 @@ from bot.domain.changes import ChangeHooks, NoChanges
 from bot.domain.checks import LaunchChecks
 from bot.domain.clock import Clock
 from bot.domain.errors import AlreadyDecided, NotAllowed, NotFound, RequestExpired, UserError
+from bot.domain.events import Approved, Event, Expired, Rejected, Withdrawn
 from bot.domain.model import LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy.approval import check_may_decide, decided_message, who_can_decide, window
 from bot.domain.policy.budget import BudgetUse
@@ -179,11 +180,13 @@ class LaunchRequests:
                             note=note,
                             at=now,
                         )
-                    reply: dict[str, Any] = {"event": "approved", "user": user_id, "note": note}
+                    reply = Approved(user=user_id, note=note)
                     counted: dict[str, Any] = {}
                     if request.approvals_needed > 1:
                         counted = {"approval": count, "of": request.approvals_needed}
-                        reply.update(
+                        reply = Approved(
+                            user=user_id,
+                            note=note,
                             count=count,
                             needed=request.approvals_needed,
                             approvers=[*progress.approved_by, user_id],
@@ -223,7 +226,7 @@ class LaunchRequests:
             user_id,
             RequestStatus.REJECTED,
             decision_note=note,
-            reply={"event": "rejected", "user": user_id, "note": note},
+            reply=Rejected(user=user_id, note=note),
             **after,
         )
 
@@ -243,7 +246,7 @@ class LaunchRequests:
             user_id,
             RequestStatus.WITHDRAWN,
             decision_note=None,
-            reply={"event": "withdrawn", "user": user_id},
+            reply=Withdrawn(user=user_id),
             approvals=[a.user_id for a in request.approvals],
         )
 
@@ -254,7 +257,7 @@ class LaunchRequests:
         status: RequestStatus,
         *,
         decision_note: str | None,
-        reply: dict[str, Any],
+        reply: Event,
         **audit: Any,
     ) -> LaunchRequest:
         """End a pending request as rejected or withdrawn: its decision, audit and thread reply."""
@@ -313,7 +316,7 @@ class LaunchRequests:
                 request,
                 actor="bot",
                 action=audited(request, "expired"),
-                reply={"event": "expired", "requester": request.requested_by},
+                reply=Expired(requester=request.requested_by),
                 waited=window(request),
                 approvals=[a.user_id for a in request.approvals],
                 approvals_needed=request.approvals_needed,

@@ -16,8 +16,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
+from bot.domain.events import SmokeTest
 from bot.store import Store, claim_smoke_test, due_smoke_tests, finish_smoke_test
 
 log = logging.getLogger(__name__)
@@ -117,21 +118,20 @@ class SmokeTests:
                 )
                 tx.reply(
                     request,
-                    {
-                        "event": "smoke_test",
-                        "endpoint_id": endpoint.id,
-                        "name": endpoint.name,
-                        "requester": request.requested_by,
-                        "advice": None if result.ok else advice(result),
+                    SmokeTest(
+                        endpoint_id=endpoint.id,
+                        name=endpoint.name,
+                        requester=request.requested_by,
+                        advice=None if result.ok else advice(result),
                         **detail,
-                    },
+                    ),
                 )
             self.on_outbox()
             ran += 1
         return ran
 
 
-def _detail(result: ProbeResult) -> dict[str, object]:
+def _detail(result: ProbeResult) -> dict[str, Any]:
     if result.ok:
         return {
             "ok": True,

@@ -20,6 +20,7 @@ from bot.domain.clock import Clock
 from bot.domain.cost.meter import Meter
 from bot.domain.cost.spend import Costs, bounds_of
 from bot.domain.errors import NotFound
+from bot.domain.events import Duplicate, Reachable, StateChanged, Unreachable
 from bot.domain.model import EndpointRecord, LaunchRequest
 from bot.domain.names import launch_spec
 from bot.domain.progress import TRANSITIONAL, StartupProgress
@@ -243,17 +244,16 @@ class Tracker:
             )
             tx.reply(
                 request,
-                {
-                    "event": "duplicate",
-                    "endpoint_id": other.id,
-                    "name": other.name,
-                    "display_name": self._other_names.get(other.id),
-                    "state": other.state,
-                    "created_at": other.created_at.isoformat() if other.created_at else None,
-                    "launched": launched.id,
-                    "requester": request.requested_by,
-                    "approvers": request.approvers,
-                },
+                Duplicate(
+                    endpoint_id=other.id,
+                    name=other.name,
+                    display_name=self._other_names.get(other.id),
+                    state=other.state,
+                    created_at=other.created_at.isoformat() if other.created_at else None,
+                    launched=launched.id,
+                    requester=request.requested_by,
+                    approvers=request.approvers,
+                ),
             )
         self._on_outbox()
 
@@ -284,12 +284,7 @@ class Tracker:
                     continue  # another process said it already
                 tx.reply(
                     request,
-                    {
-                        "event": "unreachable",
-                        "minutes": minutes,
-                        "message": error.message,
-                        "status": error.status,
-                    },
+                    Unreachable(minutes=minutes, message=error.message, status=error.status),
                 )
         self._on_outbox()
 
@@ -299,7 +294,7 @@ class Tracker:
             if tx.set_problem(endpoint.id, None):
                 tx.reply(
                     request,
-                    {"event": "reachable", "state": seen.state},
+                    Reachable(state=seen.state),
                 )
         self._on_outbox()
 
@@ -370,22 +365,21 @@ class Tracker:
                 request,
                 actor="together",
                 action="state_changed",
-                reply={
-                    "event": "state",
-                    "state": seen.state,
-                    "previous": endpoint.state,
-                    "endpoint_id": endpoint.id,
-                    "name": seen.name or endpoint.name,
-                    "requester": request.requested_by,
+                reply=StateChanged(
+                    state=seen.state,
+                    previous=endpoint.state,
+                    endpoint_id=endpoint.id,
+                    name=seen.name or endpoint.name,
+                    requester=request.requested_by,
                     # v2 reports replicas and a reason with its states; v1 does not (None: not shown)
-                    "ready_replicas": seen.ready_replicas,
-                    "desired_replicas": seen.desired_replicas,
-                    "status_message": seen.status_message,
+                    ready_replicas=seen.ready_replicas,
+                    desired_replicas=seen.desired_replicas,
+                    status_message=seen.status_message,
                     # Coming up (not a rescale while serving) is worth the channel's attention, once.
-                    "came_up": came_up,
-                    "smoke_test": came_up and self.smoke_tests,
+                    came_up=came_up,
+                    smoke_test=came_up and self.smoke_tests,
                     **ran,
-                },
+                ),
                 endpoint_id=endpoint.id,
                 previous=endpoint.state,
                 state=seen.state,

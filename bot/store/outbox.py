@@ -11,6 +11,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.domain.clock import utcnow
+from bot.domain.events import Event, thread_payload
 from bot.domain.model import LaunchRequest, Notification
 from bot.store.cas import compare_and_set
 from bot.store.tables import LaunchRequestRow, OutboxRow
@@ -35,9 +36,11 @@ class TxOutbox:
             )
         )
 
-    def reply(self, request: LaunchRequest, payload: dict[str, Any]) -> None:
+    def reply(self, request: LaunchRequest, event: Event) -> None:
         """Queue a reply in the request's thread (no card re-render)."""
-        self.notify(team_id=request.team_id, request_id=request.id, kind="thread", payload=payload)
+        self.notify(
+            team_id=request.team_id, request_id=request.id, kind="thread", payload=thread_payload(event)
+        )
 
 
 class StoreOutbox:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.clock import utcnow
+from bot.domain.events import Event
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.states import RETIRED
 from bot.store.audit import StoreAudit, TxAudit
@@ -37,7 +38,7 @@ class Tx(TxRequests, TxEndpoints, TxAudit, TxOutbox):
         *,
         actor: str,
         action: str,
-        reply: dict[str, Any] | None,
+        reply: Event | None,
         endpoint_id: str | None = None,
         **detail: Any,
     ) -> None:
