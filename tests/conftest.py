@@ -31,6 +31,15 @@ slack_requests.SLACK_ACK_SECONDS = float(
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        default=False,
+        help="write the rendered Slack surfaces to tests/slack/snapshots/ instead of comparing with them",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

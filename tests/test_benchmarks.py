@@ -8,14 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.databases import DATABASES, PG_ROOT
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 ACK_HEADERS = (
     "target",

@@ -180,7 +180,7 @@ class KeptRunning(_Event):
 
 
 class ActionDone(_Ran):
-    """A stop, start, scale, rename, auto-stop change or delete (`action`, a bot.domain.access.Act value),
+    """A stop, start, scale, rename, auto-stop change or delete (`action`, a bot.domain.policy.access.Act value),
     with what Together reported and the settings it changed; `previous` holds those settings' old values."""
 
     event: Literal["action"] = "action"

@@ -23,7 +23,7 @@ class HardwareOption:
 
     @property
     def dollars_per_hour(self) -> float:
-        return round(self.cents_per_minute * 60 / 100, 2)  # as bot.domain.cost rounds it everywhere
+        return round(self.cents_per_minute * 60 / 100, 2)  # as bot.domain.cost.estimate rounds it everywhere
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class EndpointActionMeta(_Meta):
     """A stop or delete waiting for confirmation, and where to answer the person who asked."""
 
     endpoint_id: str
-    act: str  # bot.domain.access.Act value
+    act: str  # bot.domain.policy.access.Act value
     user_id: str | None = None  # who typed the command (the response_url answers them)
     channel_id: str | None = None
     response_url: str | None = None

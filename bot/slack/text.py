@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from bot.domain.text import mention  # one way to name a person, shared with the domain's messages
+
+__all__ = ["SECTION_FIELD_TEXT", "SECTION_TEXT", "code", "escape", "fit", "fit_lines", "mention", "truncate"]
+
 # What Slack accepts in one section block's text, and in one field of it (characters, after escaping):
 # https://docs.slack.dev/reference/block-kit/blocks/section-block
 SECTION_TEXT = 3000
@@ -13,10 +17,6 @@ def escape(text: str | None) -> str:
     if not text:
         return ""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
 
 
 def code(text: str | None) -> str:

@@ -1,17 +1,9 @@
-"""`pytest tests/slack --update-snapshots` rewrites the snapshots of tests/slack/test_snapshots.py."""
+"""`pytest --update-snapshots` (the option is declared in tests/conftest.py) rewrites the snapshots of
+tests/slack/test_snapshots.py."""
 
 from __future__ import annotations
 
 import pytest
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--update-snapshots",
-        action="store_true",
-        default=False,
-        help="write the rendered Slack surfaces to tests/slack/snapshots/ instead of comparing with them",
-    )
 
 
 @pytest.fixture

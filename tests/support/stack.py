@@ -23,7 +23,7 @@ from tests.support.backends import V1, Backend
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-42"
-APP_TOKEN = "xapp-1-A0SIM-1-test-app-level-token"  # Socket Mode (tests/test_socket_mode.py)
+APP_TOKEN = "xapp-1-A0SIM-1-test-app-level-token"  # Socket Mode (tests/ops/test_socket_mode.py)
 TOGETHER_KEY = "tk-test-together-key-0123456789"
 REQUESTER = "UREQUESTER"
 APPROVER = "UAPPROVER1"

@@ -1,5 +1,5 @@
 """`/endpoint spend`: the breakdown as text, its chart and CSV uploaded to the person's DM with the bot, and
-the chart shown in the private answer. No rules here: the figures come from bot.domain.spend_views."""
+the chart shown in the private answer. No rules here: the figures come from bot.domain.cost.spend_views."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`/endpoint spend` and the App Home's month as text: totals, breakdowns, and bars against the budgets.
-The figures come from bot.domain.spend_views; the chart and CSV are drawn in bot/slack/views/spend_files.py."""
+The figures come from bot.domain.cost.spend_views; the chart and CSV are drawn in bot/slack/views/spend_files.py."""
 
 from __future__ import annotations
 

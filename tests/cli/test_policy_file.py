@@ -11,8 +11,7 @@ import pytest
 from bot.domain.catalog import Catalog
 from bot.domain.policy.tiers import LaunchPolicy
 from bot.policy_file import PolicyFileError, load_policy, one_line, summary
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "policy.example.toml"
+from tests.support.paths import EXAMPLE
 
 GOOD = """
 approvers = ["@ml-leads"]

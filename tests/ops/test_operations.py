@@ -1,5 +1,5 @@
 """Operating the bot: GET /metrics (read with prometheus_client's own parser), /readyz and /healthz, and the
-JSON log format. The deploy/ example is checked in tests/test_deploy.py."""
+JSON log format. The deploy/ example is checked in tests/ops/test_deploy.py."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ from bot.store import Store
 from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries
 from bot.store.tables import EndpointRow, EndpointStateRow, LaunchRequestRow, OutboxRow
+from tests.support.launching import approve, launch_text, request_launch
+from tests.support.paths import ROOT
 from tests.support.stack import APP_TOKEN, APPROVER, BOT_TOKEN, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
-from tests.test_launch_flow import approve, launch_text, request_launch
 
-ROOT = Path(__file__).resolve().parent.parent
 FAMILIES = {
     "endpoint_bot_slack_requests": "counter",
     "endpoint_bot_slack_ack_seconds": "histogram",

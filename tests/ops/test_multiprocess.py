@@ -22,6 +22,7 @@ from bot.simulator.server import SimulatorServer
 from bot.store import Store
 from bot.store.db import make_engine
 from tests.support.databases import pg_schema
+from tests.support.paths import ROOT
 from tests.support.stack import (
     APPROVER,
     APPROVER_2,
@@ -32,7 +33,6 @@ from tests.support.stack import (
     TOGETHER_KEY,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(
     "postgresql" not in os.environ.get("BOT_TEST_DATABASES", "sqlite,postgresql"), reason="needs PostgreSQL"
 )

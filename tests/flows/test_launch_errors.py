@@ -8,9 +8,9 @@ import re
 import pytest
 
 from bot.audit import audit_rows
+from tests.support.launching import approve, launch_text
+from tests.support.launching import request_launch as _request_launch
 from tests.support.stack import REQUESTER, Stack
-from tests.test_launch_flow import approve, launch_text
-from tests.test_launch_flow import request_launch as _request_launch
 
 
 def request_launch(stack: Stack) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_cli import run_bot
-from tests.test_policy_file import EXAMPLE
+from tests.support.cli import run_bot
+from tests.support.paths import EXAMPLE
 
 
 def test_policy_check_prints_a_summary(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from bot.runtime import build_bot
 from bot.slack.app import make_web_client
 from bot.together.v2.client import TogetherV2Client
 from tests.support.backends import V2
+from tests.support.launching import approve, request_launch
 from tests.support.lifecycle import answer, ask_to_confirm, submit_and_read
 from tests.support.stack import APPROVER, BOT_TOKEN, REQUESTER, TOGETHER_KEY, Stack, provider_for, start_stack
-from tests.test_launch_flow import approve, request_launch
 
 LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 

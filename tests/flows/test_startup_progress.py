@@ -11,9 +11,9 @@ import pytest
 
 from bot.audit import audit_rows
 from bot.sandbox.slack_types import Call
+from tests.support.launching import approve, request_launch
 from tests.support.lifecycle import answer, launch, thread_of
 from tests.support.stack import APPROVER, CHANNEL, TOGETHER_KEY, Stack, provider_for, start_stack
-from tests.test_launch_flow import approve, request_launch
 
 V2_ONLY = pytest.mark.backend("v2", reason="startup phases come from v2's events feed")
 PROGRESS = re.compile(r"([▓░]{4}) ([A-Za-z ]+) · (\d+) of (\d+) ready · ([\w ]+)")

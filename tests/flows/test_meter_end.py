@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from bot.audit import audit_rows
 from bot.domain.cost.spend import spend_report
+from tests.support.cli import run_bot
 from tests.support.lifecycle import answer, launch, thread_of
 from tests.support.stack import CHANNEL, REQUESTER, Stack
-from tests.test_cli import run_bot
 
 HOUR = 3600.0
 

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.sandbox.fake_slack import FakeSlack
 from bot.slack.ids import Block
+from tests.support.launching import approve, launch_text, states
 from tests.support.socket_mode import driver_over_socket_mode
 from tests.support.stack import (
     APP_TOKEN,
@@ -27,7 +28,6 @@ from tests.support.stack import (
     build_stack_bot,
     provider_for,
 )
-from tests.test_launch_flow import approve, launch_text, states
 
 pytestmark = pytest.mark.backend(
     "v1", reason="the transport from Slack to the bot does not depend on the Together API"

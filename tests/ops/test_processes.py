@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +16,12 @@ from slack_sdk import WebClient
 from bot.slack.publisher import Publisher
 from bot.store import Store
 from bot.store.db import make_engine
+from tests.support.paths import ROOT
 from tests.support.stack import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, TOGETHER_KEY, Stack
 
 pytestmark = pytest.mark.backend(
     "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class SlowSlack(WebClient):

@@ -22,8 +22,8 @@ from bot.slack.views.endpoints import listing_blocks
 from bot.slack.views.history import history_text
 from bot.slack.views.home import home_view
 from bot.slack.views.renderer import Renderer
+from tests.support.launching import launch_text, request_launch
 from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack
-from tests.test_launch_flow import launch_text, request_launch
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 NASTY = "<!channel> & <@U1> " * 60  # escapes to four or five times its length

@@ -8,14 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import together
 from together import Together
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 KEY = "tk-simulator-test-key"
 LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
 A100 = "1x_nvidia_a100_80gb_sxm"

@@ -8,22 +8,19 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.audit import audit_rows
+from tests.support.launching import approve, launch_text
+from tests.support.launching import request_launch as _request_launch
+from tests.support.paths import ROOT
 from tests.support.stack import APPROVER, CHANNEL, REQUESTER, Stack, provider_for, start_stack
-from tests.test_launch_flow import approve, launch_text
-from tests.test_launch_flow import request_launch as _request_launch
 
 
 def request_launch(stack: Stack) -> None:
     _request_launch(stack, launch_text(stack))
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def approve_without_launching(stack: Stack) -> int:

@@ -13,7 +13,8 @@ from bot.domain.model import LaunchDraft
 from bot.shell.render import PLAIN, Style, mrkdwn, text_lines
 from bot.store.db import make_engine, migrate
 from bot.store.store import Store
-from tests.test_launch_flow import A100, LLAMA_8B
+from tests.support.launching import A100, LLAMA_8B
+from tests.support.paths import ROOT
 
 FULL_LAUNCH = """\
 # a launch from command to STARTED, as two people
@@ -37,7 +38,7 @@ def shell(
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         timeout=90,
     )
 
@@ -48,7 +49,7 @@ def audit(cwd: Path) -> list[dict]:  # type: ignore[type-arg]
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -128,7 +129,7 @@ def test_a_session_that_died_is_tidied_up_by_the_next(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(script)
@@ -278,7 +279,7 @@ def test_a_second_shell_on_the_same_database_is_told_what_to_do(tmp_path: Path) 
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert first.stdin is not None and first.stdout is not None
     try:

@@ -13,6 +13,7 @@ import pytest
 
 from bot.runtime import Bot
 from bot.sandbox.fake_slack import FakeSlack
+from tests.support.cli import run_bot
 from tests.support.databases import DATABASES, pg_schema
 from tests.support.lifecycle import launch
 from tests.support.stack import (
@@ -24,7 +25,6 @@ from tests.support.stack import (
     build_stack_bot,
     policy_settings,
 )
-from tests.test_cli import run_bot
 
 DIGEST = "C0DIGEST"
 HOUR = 3600.0

@@ -21,14 +21,13 @@ from bot.server import ServerThread
 from bot.slack.app import make_web_client
 from bot.slack.views.card import SIMULATED_CARD_NOTE
 from bot.slack.views.thread import SIMULATED_REPLY_NOTE
+from tests.support.launching import approve, request_launch
+from tests.support.paths import ROOT
 from tests.support.stack import APPROVER, BOT_TOKEN, CHANNEL, REQUESTER, SIGNING_SECRET, Stack, make_settings
-from tests.test_launch_flow import approve, request_launch
 
 pytestmark = pytest.mark.backend(
     "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

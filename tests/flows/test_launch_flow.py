@@ -10,10 +10,8 @@ import pytest
 from bot.audit import audit_rows
 from bot.domain.errors import AlreadyDecided
 from bot.slack.ids import Block
+from tests.support.launching import A100, LLAMA_8B, approve, launch_text, post_at_once, request_launch, states
 from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, provider_for, start_stack
-
-LLAMA_8B = "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
-A100 = "1x_nvidia_a100_80gb_sxm"
 
 
 def _selected(view: dict, block_id: str):  # type: ignore[no-untyped-def]
@@ -22,32 +20,6 @@ def _selected(view: dict, block_id: str):  # type: ignore[no-untyped-def]
     if "initial_option" in element:
         return element["initial_option"]["value"]
     return element.get("initial_value")
-
-
-def request_launch(stack: Stack, text: str = "create llama-8b a100 2-5", user: str = REQUESTER) -> dict:
-    stack.slack.command(user, text)
-    view = stack.slack.wait_for_view(user)
-    assert stack.slack.submit(user) is None
-    stack.settle()
-    return view
-
-
-def launch_text(stack: Stack, replicas: str = "2-5") -> str:
-    """The create command on hardware the stack's Together API offers."""
-    return f"create llama-8b {stack.backend.hardware} {replicas}"
-
-
-def states(stack: Stack) -> list[str]:
-    return [t.split("*")[1] for t in stack.thread() if "State: *" in t]
-
-
-def approve(stack: Stack, user: str = APPROVER, note: str | None = None) -> None:
-    stack.slack.click(user, "Approve")
-    stack.slack.wait_for_view(user)
-    if note:
-        stack.slack.set(user, Block.NOTE, note)
-    assert stack.slack.submit(user) is None
-    stack.settle()
 
 
 def test_whole_launch_from_command_to_started(stack: Stack) -> None:
@@ -185,23 +157,6 @@ def test_non_approver_is_told_who_can_approve(stack: Stack) -> None:
     )
     stack.settle()
     assert stack.creates() == 0
-
-
-def post_at_once(stack: Stack, requests: list) -> list[str]:  # type: ignore[type-arg]
-    """Send signed Slack requests to the bot all at the same moment (a thread each); their answers' bodies."""
-    results: list[str] = []
-    barrier = threading.Barrier(len(requests))
-
-    def send(req) -> None:  # type: ignore[no-untyped-def]
-        barrier.wait()
-        results.append(req.post(stack.server.url + "/slack/events").text)
-
-    threads = [threading.Thread(target=send, args=(r,)) for r in requests]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_twenty_concurrent_approvals_create_exactly_one_endpoint(stack: Stack) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.support.cli import run_bot
 from tests.support.lifecycle import LLAMA_8B, answer, launch
 from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, CHANNEL, REQUESTER, Stack
-from tests.test_cli import run_bot
 
 HOUR = 3600.0
 

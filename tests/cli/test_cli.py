@@ -9,20 +9,13 @@ import sys
 
 import pytest
 
+from tests.support.cli import run_bot
+from tests.support.launching import approve, request_launch
 from tests.support.stack import APPROVER, REQUESTER, SIGNING_SECRET, TOGETHER_KEY, Stack
-from tests.test_launch_flow import approve, request_launch
 
 pytestmark = pytest.mark.backend(
     "v1", reason="Slack-side behaviour that does not depend on the Together API; the flow suites cover v2"
 )
-
-
-def run_bot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "DATABASE_URL"))}
-    clean.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=clean, timeout=60
-    )
 
 
 def test_run_names_every_missing_setting(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from bot.domain.provider import LaunchSpec
+from tests.support.cli import run_bot
 from tests.support.lifecycle import LLAMA_8B, answer, launch, thread_of
 from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack
-from tests.test_cli import run_bot
 
 # Each test launches llama-8b on h100 (2-5 replicas unless it says otherwise): $5.40/h per replica on both
 # APIs (v1 prices it 9 cents a minute, v2 540 cents an hour), "1x H100 80GB SXM" to people.

@@ -6,13 +6,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
 from bot.slack.ids import COMMAND
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 # Slack Web API methods and the bot scope each needs; views.* need none (they ride on a trigger_id).
 HISTORY = ("channels:history", "groups:history")
 SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {

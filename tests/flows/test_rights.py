@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.launching import request_launch
 from tests.support.lifecycle import answer, ask_to_confirm, deletes, launch, patches, submit_and_read
 from tests.support.stack import ADMIN, APPROVER, BYSTANDER, REQUESTER, Stack, policy_settings
-from tests.test_launch_flow import request_launch
 
 LEAD = "ULEADONE"
 POLICY = f"""

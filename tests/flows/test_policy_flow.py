@@ -12,9 +12,9 @@ import pytest
 from bot.audit import audit_rows
 from bot.domain.model import RequestStatus
 from bot.slack.ids import Block
+from tests.support.launching import approve, post_at_once, request_launch
 from tests.support.lifecycle import answer, patches
 from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, REQUESTER, Stack, policy_settings
-from tests.test_launch_flow import approve, post_at_once, request_launch
 
 pytestmark = pytest.mark.backend(
     "v1", reason="the policy's rules do not depend on the Together API; the flow suites cover v2"

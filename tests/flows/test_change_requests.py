@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.domain.model import RequestStatus
+from tests.support.launching import post_at_once
 from tests.support.lifecycle import answer, changes, launch
 from tests.support.stack import APPROVER, APPROVER_2, BYSTANDER, CHANNEL, REQUESTER, Stack, policy_settings
-from tests.test_launch_flow import post_at_once
 
 LEAD_3 = "ULEAD3"
 POLICY = f"""

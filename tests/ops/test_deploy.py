@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from bot.cli import parser
 from bot.exposition import exposition
 from bot.store.db import make_engine, migrate
 from bot.store.gauges import GaugeQueries
+from tests.support.paths import ROOT
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = ROOT / "deploy"
 METRIC_NAME = re.compile(r"\bendpoint_bot_[a-z0-9_]+")
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 
