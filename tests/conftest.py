@@ -125,8 +125,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> TogetherSimulator:
-    return TogetherSimulator(clock=clock, api_key=TOGETHER_KEY)
+def sim_key() -> str:
+    """The API key the simulator accepts (a module of client or simulator tests may set its own)."""
+    return TOGETHER_KEY
+
+
+@pytest.fixture
+def sim(clock: ManualClock, sim_key: str) -> TogetherSimulator:
+    return TogetherSimulator(clock=clock, api_key=sim_key)
 
 
 @pytest.fixture

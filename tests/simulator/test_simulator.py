@@ -45,31 +45,20 @@ LIST_ITEM_KEYS = {"object", "id", "name", "model", "type", "owner", "state", "cr
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def sim_key() -> str:
+    return KEY
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> TogetherSimulator:
-    return TogetherSimulator(clock=clock, api_key=KEY)
-
-
-@pytest.fixture
-def server(sim: TogetherSimulator) -> Iterator[SimulatorServer]:
-    with SimulatorServer(sim) as running:
-        yield running
-
-
-@pytest.fixture
-def http(server: SimulatorServer) -> Iterator[httpx.Client]:
+def http(sim_server: SimulatorServer) -> Iterator[httpx.Client]:
     """A raw HTTP client, for asserting exact wire shapes."""
-    with httpx.Client(base_url=server.url + "/v1", headers={"Authorization": f"Bearer {KEY}"}) as raw:
+    with httpx.Client(base_url=sim_server.url + "/v1", headers={"Authorization": f"Bearer {KEY}"}) as raw:
         yield raw
 
 
 @pytest.fixture
-def client(server: SimulatorServer) -> Iterator[TogetherClient]:
-    with TogetherClient(server.url, KEY, max_retries=0, sleep=lambda _: None) as together:
+def client(sim_server: SimulatorServer) -> Iterator[TogetherClient]:
+    with TogetherClient(sim_server.url, KEY, max_retries=0, sleep=lambda _: None) as together:
         yield together
 
 
@@ -189,19 +178,19 @@ def test_unknown_route_is_a_404_error_body(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}])
 def test_missing_or_wrong_key_is_401_invalid_api_key(
-    server: SimulatorServer, headers: dict[str, str]
+    sim_server: SimulatorServer, headers: dict[str, str]
 ) -> None:
-    response = httpx.get(server.url + "/v1/endpoints", headers=headers)
+    response = httpx.get(sim_server.url + "/v1/endpoints", headers=headers)
     error = assert_error_body(response, 401)
     assert error["code"] == "invalid_api_key"
     assert error["message"].startswith("Invalid API key provided")
 
 
 def test_any_key_is_accepted_when_none_is_configured(clock: ManualClock) -> None:
-    with SimulatorServer(TogetherSimulator(clock=clock)) as server:
-        response = httpx.get(server.url + "/v1/endpoints", headers={"Authorization": "Bearer whatever"})
+    with SimulatorServer(TogetherSimulator(clock=clock)) as sim_server:
+        response = httpx.get(sim_server.url + "/v1/endpoints", headers={"Authorization": "Bearer whatever"})
         assert response.status_code == 200
-        assert httpx.get(server.url + "/v1/endpoints").status_code == 401
+        assert httpx.get(sim_server.url + "/v1/endpoints").status_code == 401
 
 
 # --- create --------------------------------------------------------------------------------------
@@ -342,7 +331,7 @@ def test_started_create_goes_pending_starting_started(client: TogetherClient, cl
 
 def test_durations_can_be_overridden(clock: ManualClock) -> None:
     sim = TogetherSimulator(clock=clock, durations={"pending": 1, "STARTING": 2})
-    with SimulatorServer(sim) as server, TogetherClient(server.url, KEY) as client:
+    with SimulatorServer(sim) as sim_server, TogetherClient(sim_server.url, KEY) as client:
         ep = client.create_endpoint(spec())
         clock.advance(3)
         assert client.get_endpoint(ep.id).state == "STARTED"

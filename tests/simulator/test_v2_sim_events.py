@@ -22,24 +22,13 @@ PHASES = ["PullingImage", "Starting", "LoadingWeights", "StartupComplete"]
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def sim_key() -> str:
+    return KEY
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> TogetherSimulator:
-    return TogetherSimulator(clock=clock, api_key=KEY)
-
-
-@pytest.fixture
-def server(sim: TogetherSimulator) -> Iterator[SimulatorServer]:
-    with SimulatorServer(sim) as running:
-        yield running
-
-
-@pytest.fixture
-def http(server: SimulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as raw:
+def http(sim_server: SimulatorServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim_server.url, headers={"Authorization": f"Bearer {KEY}"}) as raw:
         yield raw
 
 
@@ -218,11 +207,11 @@ def test_inference_refuses_unrouted_and_stopped_endpoints(
 
 
 def test_probe_measures_the_first_token_and_reports_errors(
-    server: SimulatorServer, http: httpx.Client, base: str, clock: ManualClock, sim: TogetherSimulator
+    sim_server: SimulatorServer, http: httpx.Client, base: str, clock: ManualClock, sim: TogetherSimulator
 ) -> None:
     endpoint_id, _dep = routed(http, base, replicas=1)
     name = http.get(f"{base}/endpoints/{endpoint_id}").json()["name"]
-    prober = InferenceProber(server.url + "/v1", KEY, timeout=5)
+    prober = InferenceProber(sim_server.url + "/v1", KEY, timeout=5)
     early = prober.probe(name)
     assert not early.ok and early.status == 503 and early.code == "routing_error"
     clock.advance(300)
@@ -235,18 +224,18 @@ def test_probe_measures_the_first_token_and_reports_errors(
     assert not failed.ok and failed.code == "model_error" and failed.message == "CUDA error: out of memory"
     sim.configure_inference(first_token_error=None, first_token_delay=2.0)
     started = time.monotonic()
-    slow = InferenceProber(server.url + "/v1", KEY, timeout=0.5).probe(name)
+    slow = InferenceProber(sim_server.url + "/v1", KEY, timeout=0.5).probe(name)
     assert not slow.ok and slow.code == "timeout" and time.monotonic() - started < 2.0
     sim.configure_inference(first_token_delay=0.0)
-    wrong_key = InferenceProber(server.url + "/v1", "another-key", timeout=5).probe(name)
+    wrong_key = InferenceProber(sim_server.url + "/v1", "another-key", timeout=5).probe(name)
     assert not wrong_key.ok and wrong_key.status == 401 and KEY not in (wrong_key.message or "")
     prober.close()
 
 
 def test_client_reads_startup_phases(
-    server: SimulatorServer, http: httpx.Client, base: str, clock: ManualClock, sim: TogetherSimulator
+    sim_server: SimulatorServer, http: httpx.Client, base: str, clock: ManualClock, sim: TogetherSimulator
 ) -> None:
-    client = TogetherV2Client(server.url, KEY, sim.project_id, backoff_base=0.01, timeout=5)
+    client = TogetherV2Client(sim_server.url, KEY, sim.project_id, backoff_base=0.01, timeout=5)
     endpoint_id, dep = routed(http, base)
     (info,) = client.list_endpoints()
     assert info.deployment_id == dep["id"]

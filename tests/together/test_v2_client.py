@@ -38,19 +38,8 @@ SPEC = LaunchSpec(model=LLAMA, hardware=H100, min_replicas=2, max_replicas=5, di
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> TogetherSimulator:
-    return TogetherSimulator(clock=clock, api_key=KEY)
-
-
-@pytest.fixture
-def server(sim: TogetherSimulator) -> Iterator[SimulatorServer]:
-    with SimulatorServer(sim) as running:
-        yield running
+def sim_key() -> str:
+    return KEY
 
 
 @pytest.fixture
@@ -60,13 +49,13 @@ def sleeps(clock: ManualClock) -> list[float]:
 
 @pytest.fixture
 def client(
-    server: SimulatorServer, sim: TogetherSimulator, clock: ManualClock, sleeps: list[float]
+    sim_server: SimulatorServer, sim: TogetherSimulator, clock: ManualClock, sleeps: list[float]
 ) -> Iterator[TogetherV2Client]:
     def sleep(seconds: float) -> None:  # waiting lets simulated time pass
         sleeps.append(seconds)
         clock.advance(seconds)
 
-    with TogetherV2Client(server.url + "/v1", KEY, sim.project_id, timeout=2.0, sleep=sleep) as together:
+    with TogetherV2Client(sim_server.url + "/v1", KEY, sim.project_id, timeout=2.0, sleep=sleep) as together:
         yield together
 
 
@@ -581,9 +570,9 @@ def test_advance_delete_of_a_stopped_endpoint_deletes_at_once(
 
 
 def test_delete_gives_up_when_the_deployment_never_stops(
-    sim: TogetherSimulator, server: SimulatorServer, clock: ManualClock
+    sim: TogetherSimulator, sim_server: SimulatorServer, clock: ManualClock
 ) -> None:
-    with TogetherV2Client(server.url, KEY, sim.project_id, sleep=lambda _: None, stop_wait=20) as client:
+    with TogetherV2Client(sim_server.url, KEY, sim.project_id, sleep=lambda _: None, stop_wait=20) as client:
         info = client.create_endpoint(SPEC)
         with pytest.raises(ProviderConflict, match="still STOPPING"):
             client.delete_endpoint(info.id)  # the clock does not move
@@ -606,14 +595,17 @@ def test_the_simulator_refuses_to_delete_a_running_deployment(
 # --- errors, retries, the key ------------------------------------------------------------------
 
 
-def test_wrong_key_and_wrong_project(server: SimulatorServer, sim: TogetherSimulator) -> None:
+def test_wrong_key_and_wrong_project(sim_server: SimulatorServer, sim: TogetherSimulator) -> None:
     with (
-        TogetherV2Client(server.url, "wrong", sim.project_id) as client,
+        TogetherV2Client(sim_server.url, "wrong", sim.project_id) as client,
         pytest.raises(ProviderAuthError) as caught,
     ):
         client.list_endpoints()
     assert caught.value.code == "UNAUTHENTICATED"
-    with TogetherV2Client(server.url, KEY, "proj_someone_else") as client, pytest.raises(ProviderForbidden):
+    with (
+        TogetherV2Client(sim_server.url, KEY, "proj_someone_else") as client,
+        pytest.raises(ProviderForbidden),
+    ):
         client.list_endpoints()
 
 
@@ -656,7 +648,7 @@ def test_rate_limits_that_outlast_the_retries_are_raised(
 
 
 def test_the_key_never_appears_in_errors_or_logs(
-    sim: TogetherSimulator, server: SimulatorServer, caplog: pytest.LogCaptureFixture
+    sim: TogetherSimulator, sim_server: SimulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     errors: list[ProviderError] = []
@@ -665,7 +657,7 @@ def test_the_key_never_appears_in_errors_or_logs(
         lambda c: c.create_endpoint(SPEC),
         lambda c: c.get_endpoint("ep_x"),
     ]
-    with TogetherV2Client(server.url, KEY, sim.project_id, max_retries=1, sleep=lambda _: None) as client:
+    with TogetherV2Client(sim_server.url, KEY, sim.project_id, max_retries=1, sleep=lambda _: None) as client:
         assert KEY not in repr(client)
         sim.inject("*", r"/v2/.*", 503, times=20)
         for attempt in attempts:
