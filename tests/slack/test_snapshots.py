@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -17,6 +17,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.command import CreateCommand
 from bot.domain.cost.meter import Meter
 from bot.domain.cost.spend_views import DayRow, MonthSpend, SpendView, Window
+from bot.domain.events import Event
 from bot.domain.model import Approval, EndpointRecord, LaunchDraft, LaunchRequest, RequestStatus
 from bot.domain.policy.access import Act
 from bot.domain.policy.budget import BudgetUse
@@ -459,3 +460,10 @@ def test_surface_matches_its_snapshot(name: str, update_snapshots: bool) -> None
 def test_every_snapshot_file_is_of_a_surface() -> None:
     """A snapshot left over from a surface that was renamed or removed would never be compared again."""
     assert sorted(p.stem for p in SNAPSHOTS.glob("*.json")) == sorted(SURFACES)
+
+
+def test_every_kind_of_thread_event_has_a_snapshot() -> None:
+    """A new event kind in bot.domain.events must show here how its reply reads."""
+    kinds = {get_args(model.model_fields["event"].annotation)[0] for model in get_args(get_args(Event)[0])}
+    shown = {payload["event"] for _request, payload in THREAD.values()}
+    assert kinds <= shown, f"event kinds without a thread snapshot: {sorted(kinds - shown)}"
