@@ -89,12 +89,9 @@ class EndpointActs:
     # --- finding --------------------------------------------------------------------------
 
     def managed(self, *, include_deleted: bool = False) -> list[Managed]:
-        found = []
-        for endpoint in self.store.endpoints(include_deleted=include_deleted):
-            request = self.store.get_request(endpoint.request_id)
-            if request is not None:
-                found.append(self.managed_of(request, endpoint))
-        return found
+        endpoints = self.store.endpoints(include_deleted=include_deleted)
+        requests = self.store.get_requests(e.request_id for e in endpoints)  # one batch, not one per endpoint
+        return [self.managed_of(requests[e.request_id], e) for e in endpoints if e.request_id in requests]
 
     def resolve(self, ref: str, *, include_deleted: bool = False) -> Managed:
         """The one endpoint `ref` names: id, Together name, display name, or a prefix of any."""
@@ -396,7 +393,3 @@ def action_hint(act: Act, error: ProviderError, managed: Managed) -> str:
 def cost_range(cost: CostEstimate) -> list[float]:
     """[$/h at min, $/h at max], as recorded in the audit trail."""
     return [cost.at_min, cost.at_max]
-
-
-def replicas_text(low: int, high: int) -> str:
-    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from bot.domain.checks import LaunchChecks
 from bot.domain.clock import Clock, utcnow
-from bot.domain.cost.estimate import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars, replica_count
 from bot.domain.errors import UserError
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.policy.access import Act
@@ -160,7 +160,7 @@ class ChangeRequests:
         if waiting is not None:
             raise UserError(
                 f"A change of {managed.label} already waits for approval (change request #{waiting.id}, "
-                f"asked by {mention(waiting.requested_by)} for {_replicas(*_bounds(waiting))}). It must be decided "
+                f"asked by {mention(waiting.requested_by)} for {replica_count(*_bounds(waiting))}). It must be decided "
                 "or withdrawn before another is asked. Nothing was done."
             )
         draft = current_draft(launch)
@@ -235,8 +235,8 @@ class ChangeRequests:
             managed.max_replicas,
         ):
             return (
-                f"its endpoint was changed since: it runs {_replicas(managed.min_replicas, managed.max_replicas)} "
-                f"now, not {_replicas(*change.previous_replicas)}"
+                f"its endpoint was changed since: it runs {replica_count(managed.min_replicas, managed.max_replicas)} "
+                f"now, not {replica_count(*change.previous_replicas)}"
             )
         if change.change == START and billed(endpoint.state):
             return f"its endpoint is running already ({endpoint.state})"
@@ -348,17 +348,13 @@ def _bounds(change: LaunchRequest) -> tuple[int, int]:
     return change.draft.min_replicas, change.draft.max_replicas
 
 
-def _replicas(low: int, high: int) -> str:
-    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
-
-
 def asked_text(asked: ChangeAsked) -> str:
     """What the person who asked is told: what waits, for whom, and that nothing changed yet."""
     change, tier = asked.change, asked.tier
     what = (
-        f"Starting {asked.managed.label} at {_replicas(*_bounds(change))}"
+        f"Starting {asked.managed.label} at {replica_count(*_bounds(change))}"
         if change.change == START
-        else f"Scaling {asked.managed.label} to {_replicas(*_bounds(change))}"
+        else f"Scaling {asked.managed.label} to {replica_count(*_bounds(change))}"
     )
     needs = plural(tier.approvals, "approval")
     where = f" in tier *{tier.name}* ({tier.cost_range()})" if tier.name else ""

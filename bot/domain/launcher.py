@@ -228,14 +228,20 @@ class Launcher:
 
     def _fail(self, request: LaunchRequest, error: ProviderError) -> None:
         with self.store.transaction() as tx:
-            tx.move_request(
+            if not tx.move_request(
                 request.id,
                 [RequestStatus.LAUNCHING],
                 RequestStatus.FAILED,
                 error_code=(error.code or error.type or (str(error.status) if error.status else None)),
                 error_message=error.message[:2000],
                 claimed_until=None,
-            )
+            ):
+                # Another process recorded this request meanwhile (e.g. recovery adopted its endpoint):
+                # its outcome stands, and the thread must not also hear that the launch failed.
+                log.warning(
+                    "request %s was recorded by another process; its failure is not recorded", request.id
+                )
+                return
             tx.announce(
                 request,
                 actor="together",

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.acting import RECORDED, EndpointActs, cost_range, replicas_text
+from bot.domain.acting import RECORDED, EndpointActs, cost_range
 from bot.domain.changes import SCALE, START, ChangeAsked, ChangeRequests
 from bot.domain.checks import LaunchChecks
-from bot.domain.cost.estimate import CostEstimate
+from bot.domain.cost.estimate import CostEstimate, replica_count
 from bot.domain.cost.spend_views import month_spend
 from bot.domain.draft import check_replicas
 from bot.domain.errors import NotFound, UserError
@@ -330,7 +330,7 @@ class LifecycleService(EndpointActs):
         self.checks.policy.check_replicas(max_replicas, managed.request.cents_per_minute)
         if (min_replicas, max_replicas) == (managed.min_replicas, managed.max_replicas):
             raise UserError(
-                f"{managed.label} already runs {replicas_text(min_replicas, max_replicas)}. Nothing to change."
+                f"{managed.label} already runs {replica_count(min_replicas, max_replicas)}. Nothing to change."
             )
         if min_replicas > managed.min_replicas or max_replicas > managed.max_replicas:
             # More replicas spend more: a used-up budget refuses it as it refuses a launch.

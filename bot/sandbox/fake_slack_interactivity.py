@@ -17,11 +17,12 @@ from urllib.parse import quote
 from bot.sandbox.fake_slack_http import Reply, decode_json_params
 from bot.sandbox.fake_slack_state import SlackState
 from bot.sandbox.slack_types import Call, ResponseContext, parse_response_tag, truthy
+from bot.slack.clock import SLACK_CLOCK
 
 MAX_RESPONSE_URL_USES = 5
 # A trigger_id is good for 3 seconds after the interaction that carried it, and for one view:
 # https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses
-TRIGGER_SECONDS = 3.0
+TRIGGER_SECONDS = SLACK_CLOCK
 
 
 class Interactivity(SlackState):

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-OPTIONS_SECONDS = 3.0  # Slack gives up on an options request after this
+from bot.slack.clock import SLACK_CLOCK
+
+OPTIONS_SECONDS = SLACK_CLOCK  # Slack gives up on an options request after this
 MAX_OPTIONS = 100  # options in an answer, and in each option group
 MAX_OPTION_GROUPS = 100
 MAX_OPTION_TEXT = 75

@@ -34,6 +34,7 @@ from bot.sandbox.slack_types import (
     user_name_for,
 )
 from bot.sandbox.view_state import element_state, find_element, state_values
+from bot.slack.clock import SLACK_CLOCK
 
 __all__ = [
     "SLACK_ACK_SECONDS",
@@ -47,7 +48,7 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Slack waits this long for the HTTP answer to a command or an interaction, then shows the person an error:
 # https://docs.slack.dev/interactivity/handling-user-interaction#acknowledgment_response
 # (tests/conftest.py lets BOT_TEST_ACK_SECONDS raise it on a machine too loaded to time anything).
-SLACK_ACK_SECONDS = 3.0
+SLACK_ACK_SECONDS = SLACK_CLOCK
 
 
 class AckTimeout(AssertionError):

@@ -15,10 +15,13 @@ from bot.sandbox.driver import DriverError
 from bot.shell.render import PLAIN, Style, buttons, option_text, short_option
 from bot.shell.screen import Screen, Snapshot
 from bot.shell.wiring import LocalBot
+from bot.slack.clock import SLACK_CLOCK
 from bot.slack.ids import COMMAND, Block
 
 DEFAULT_WAIT_SECONDS = 60.0
-SUBMIT_ANSWER_SECONDS = 3.0  # Slack's own bound on an answer; the bot answers a submission well within it
+SUBMIT_ANSWER_SECONDS = (
+    SLACK_CLOCK  # Slack's own bound on an answer; the bot answers a submission well within it
+)
 SEARCH_LISTED = 15  # matches listed when a search finds several
 FIRST_ANSWER_SECONDS = 5.0  # how long a slash command may take to show its first answer
 USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

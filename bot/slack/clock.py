@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from typing import TypeVar
+
+from bot.slack.observe import ContextExecutor
 
 T = TypeVar("T")
 
@@ -27,7 +29,8 @@ class Clock:
 
     def __init__(self, *, workers: int = 8, wait_seconds: float = TOGETHER_WAIT) -> None:
         self.wait_seconds = wait_seconds
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="together-ask")
+        # In a copy of the request's context, so what it logs carries the request's ids
+        self._pool = ContextExecutor(max_workers=workers, thread_name_prefix="together-ask")
 
     def attempt(self, work: Callable[[], T], *, since: float) -> Future[T]:
         """Start `work` and wait for it until `wait_seconds` after `since` (a `time.monotonic()` reading

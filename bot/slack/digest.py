@@ -7,8 +7,6 @@ database (the store's digest claims) makes exactly one of them post each week. `
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -19,6 +17,7 @@ from bot.domain.cost.digest import Digest, DigestClaims, build_digest, due_at, w
 from bot.domain.cost.estimate import format_dollars
 from bot.domain.cost.meter import duration_text, money_range
 from bot.domain.cost.spend_views import SpendViews
+from bot.slack.publisher import worker_id
 from bot.slack.text import code, escape, mention, truncate
 from bot.slack.uploads import SlackNames, upload_spend_files
 
@@ -30,7 +29,7 @@ RETRY_IN = timedelta(minutes=15)  # after Slack refused the post
 
 
 def _money(cents: tuple[int, int]) -> str:
-    return money_range(cents[0] / 100, cents[1] / 100).removeprefix("≈ ")
+    return money_range(cents[0] / 100, cents[1] / 100, approx=False)
 
 
 def change_text(d: Digest) -> str:
@@ -86,7 +85,7 @@ class DigestPoster:
         self.views = views
         self.client = client
         self.channel = channel
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.worker = worker or worker_id()
         self.now = now or views.now
         self.names = SlackNames()
 

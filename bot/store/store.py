@@ -81,8 +81,8 @@ class Store(StoreRequests, StoreEndpoints, StoreAudit, StoreOutbox, StoreDigests
         `now` (default: the time now), the time since each was last seen serving shown as a range.
         """
         now = now or utcnow()
-        with self._sessions.begin() as session:
-            tx = Tx(session)
+        with self.transaction() as tx:  # its audit actions reach the observers like any other
+            session = tx.session
             endpoints = list(
                 session.scalars(
                     select(EndpointRow).where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.cost.estimate import dollars_per_hour, format_dollars
+from bot.domain.cost.estimate import dollars_per_hour, format_dollars, replica_count
 from bot.domain.events import Approved, Event, Expired, Rejected, Withdrawn
 from bot.domain.model import LaunchRequest, RequestStatus
 from bot.domain.policy.approval import approvers_text, expiry_reason
@@ -17,21 +17,17 @@ from bot.slack.views.blocks import decision_buttons
 from bot.slack.views.card import pending_line
 
 
-def _replicas(low: int, high: int) -> str:
-    return f"{low} replica{'s' if low != 1 else ''}" if low == high else f"{low}–{high} replicas"
-
-
 def change_summary(change: LaunchRequest) -> str:
     """`scale 2–5 replicas → 2–8 replicas, $27.00/h → $43.20/h at max`."""
     d = change.draft
     cents = change.cents_per_minute
-    after = f"{_replicas(d.min_replicas, d.max_replicas)}, {format_dollars(dollars_per_hour(cents, d.max_replicas))}/h"
+    after = f"{replica_count(d.min_replicas, d.max_replicas)}, {format_dollars(dollars_per_hour(cents, d.max_replicas))}/h"
     if change.change == "start":
         return f"start at {after} at max replicas"
     if change.previous_replicas is None:
         return f"scale to {after} at max replicas"
     low, high = change.previous_replicas
-    before = f"{_replicas(low, high)}, {format_dollars(dollars_per_hour(cents, high))}/h"
+    before = f"{replica_count(low, high)}, {format_dollars(dollars_per_hour(cents, high))}/h"
     return f"scale from {before} to {after} at max replicas"
 
 

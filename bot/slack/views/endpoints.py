@@ -40,10 +40,6 @@ def name_of(managed: Managed) -> str:
     return f"*{escape(managed.display_name)}*"
 
 
-def replicas(low: int, high: int) -> str:
-    return replica_count(low, high)
-
-
 def auto_stop(minutes: int | None) -> str:
     if minutes is None:
         return f"after {TOGETHER_DEFAULT_TIMEOUT} idle minutes (Together's default)"
@@ -107,7 +103,7 @@ def endpoint_summary(m: Managed, links: Links, spent: Meter | None = None) -> st
     return (
         f"{state_icon(m.state)} {name_of(m)} · *{escape(m.state)}*\n"
         f"{code(m.id)} · {code(m.endpoint.model)} on {escape(hardware)} · "
-        f"{replicas(m.min_replicas, m.max_replicas)} · {cost}{so_far}\n"
+        f"{replica_count(m.min_replicas, m.max_replicas)} · {cost}{so_far}\n"
         f"launched by {mention(m.requested_by)} · {thread_link(m.request, links)}" + _deleting_note(m)
     )
 
@@ -134,7 +130,7 @@ def status_blocks(status: Status, links: Links) -> tuple[str, list[dict[str, Any
         ),
     ]
     if info.min_replicas is not None and info.max_replicas is not None:
-        line = f"• {replicas(info.min_replicas, info.max_replicas)}"
+        line = f"• {replica_count(info.min_replicas, info.max_replicas)}"
         if m is not None:
             cost = CostEstimate(m.request.cents_per_minute, info.min_replicas, info.max_replicas)
             if info.max_replicas > 1:  # one replica's price is the whole price: no "1 replica at $x each"
@@ -255,7 +251,7 @@ def outcome_text(outcome: Outcome | ChangeAsked, links: Links) -> str:
         )
     if act is Act.SCALE:
         return (
-            f"{name_of(after)} now runs {replicas(after.min_replicas, after.max_replicas)}: "
+            f"{name_of(after)} now runs {replica_count(after.min_replicas, after.max_replicas)}: "
             f"{hourly(after.cost)} while running (was {hourly(before.cost)})."
         )
     if act is Act.RENAME:

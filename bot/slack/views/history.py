@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost.estimate import format_dollars
+from bot.domain.cost.estimate import format_dollars, replica_count
 from bot.domain.policy.access import Act
 from bot.domain.running import HistoryEntry, Managed
 from bot.slack.text import SECTION_TEXT, code, escape, fit_lines, mention, truncate
-from bot.slack.views.endpoints import auto_stop, replicas
+from bot.slack.views.endpoints import auto_stop
 from bot.slack.views.startup import seconds
 
 
@@ -37,7 +37,7 @@ def describe_event(e: HistoryEntry) -> str:
     if action == "requested":
         return (
             f"asked for {code(d.get('model'))} on {escape(describe_hardware(str(d.get('hardware'))))}, "
-            f"{replicas(int(d.get('min_replicas') or 0), int(d.get('max_replicas') or 0))}"
+            f"{replica_count(int(d.get('min_replicas') or 0), int(d.get('max_replicas') or 0))}"
         )
     if action in ("approved", "rejected"):
         note = f": {escape(truncate(str(d['note']), 200))}" if d.get("note") else ""
@@ -83,7 +83,7 @@ def _change_phrase(what: str, d: dict[str, Any]) -> str:
         before, after = d.get("previous_dollars_per_hour") or [0, 0], d.get("dollars_per_hour") or [0, 0]
         verb = "start it at" if d.get("change") == "start" else "scale it to"
         return (
-            f"asked to {verb} {replicas(low, high)} ({format_dollars(float(before[1]))}/h → "
+            f"asked to {verb} {replica_count(low, high)} ({format_dollars(float(before[1]))}/h → "
             f"{format_dollars(float(after[1]))}/h at max), which needs approval"
         )
     counted = f" ({d['approval']} of {d['of']})" if d.get("of") else ""
@@ -107,7 +107,7 @@ def _done_phrase(action: str, d: dict[str, Any]) -> str:
     if action == "started":
         return f"started it (Together: {escape(d.get('state'))})"
     if action == "scaled":
-        return f"scaled it to {replicas(int(d['min_replicas']), int(d['max_replicas']))}"
+        return f"scaled it to {replica_count(int(d['min_replicas']), int(d['max_replicas']))}"
     if action == "renamed":
         return f"renamed it to *{escape(d.get('display_name'))}*"
     if action == "timeout_changed":

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.catalog import describe_hardware
-from bot.domain.cost.estimate import CostEstimate
+from bot.domain.cost.estimate import CostEstimate, replica_count
 from bot.domain.model import LaunchRequest
 from bot.domain.running import Home
 from bot.slack.metadata import RequestRef
 from bot.slack.text import SECTION_TEXT, code, escape, fit_lines, mention
 from bot.slack.views.blocks import context, decision_buttons, section
 from bot.slack.views.changes import change_summary
-from bot.slack.views.endpoints import MORE_ENDPOINTS, Links, endpoint_summary, hourly, replicas
+from bot.slack.views.endpoints import MORE_ENDPOINTS, Links, endpoint_summary, hourly
 from bot.slack.views.spend import month_home_text
 
 HOME_MINE = 20  # sections of your endpoints in the App Home (Slack allows 100 blocks in a view)
@@ -72,5 +72,5 @@ def _request_line(r: LaunchRequest) -> str:
         return f"*Change request #{r.id}* (of request #{r.change_of}): {escape(change_summary(r))}{progress}"
     return (
         f"*Request #{r.id}*: {code(d.model)} on {escape(describe_hardware(d.hardware))}, "
-        f"{replicas(d.min_replicas, d.max_replicas)}, {hourly(cost)}{progress}"
+        f"{replica_count(d.min_replicas, d.max_replicas)}, {hourly(cost)}{progress}"
     )

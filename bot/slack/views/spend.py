@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.cost.meter import Meter, duration_text
 from bot.domain.cost.spend_views import Group, MonthSpend, SpendView
+from bot.domain.text import plural
 from bot.slack.text import code, escape, mention, truncate
 from bot.slack.views.blocks import context, section
 
@@ -17,10 +18,6 @@ MAX_LINES = 40
 
 def _span(seconds: int) -> str:
     return duration_text(timedelta(seconds=seconds))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def title_of(view: SpendView, by: str | None) -> str:
@@ -43,7 +40,7 @@ def group_line(view: SpendView, g: Group) -> str:
         )
     else:
         who = code(g.key)
-    return f"• {who} · {_plural(g.endpoints, 'endpoint')} · {_span(g.serving_seconds)} · {g.cost_text}"
+    return f"• {who} · {plural(g.endpoints, 'endpoint')} · {_span(g.serving_seconds)} · {g.cost_text}"
 
 
 def spend_text(view: SpendView, by: str | None) -> str:
@@ -55,7 +52,7 @@ def spend_text(view: SpendView, by: str | None) -> str:
     lines = [
         title,
         f"Total: *{view.total_text}* over {_span(view.serving_seconds)} serving, "
-        f"{_plural(endpoints, 'endpoint')}",
+        f"{plural(endpoints, 'endpoint')}",
     ]
     if by:
         sections = [(view, f"*By {view.by}*")]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.domain.cost.estimate import format_dollars
+from bot.domain.cost.meter import money_range
 from bot.domain.cost.spend_views import SpendView
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn: `bot spend --csv` needs none of it
@@ -184,9 +185,7 @@ def _axis_money(value: float) -> str:
 
 
 def _money(low: int, high: int) -> str:
-    if low == high:
-        return format_dollars(low / 100)
-    return f"{format_dollars(low / 100)}–{format_dollars(high / 100)}"
+    return money_range(low / 100, high / 100, approx=False)
 
 
 def _short(text: str, limit: int = 28) -> str:

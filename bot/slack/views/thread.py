@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.domain.catalog import Catalog
 from bot.domain.command import again_command
+from bot.domain.cost.estimate import replica_count
 from bot.domain.cost.meter import duration_text, money_range
 from bot.domain.events import (
     ActionDone,
@@ -45,7 +46,7 @@ from bot.slack.metadata import EndpointRef
 from bot.slack.text import SECTION_TEXT, code, escape, fit, mention, truncate
 from bot.slack.views.blocks import button, state_icon
 from bot.slack.views.changes import change_reply
-from bot.slack.views.endpoints import auto_stop, dollar_range, refusal_text, replicas
+from bot.slack.views.endpoints import auto_stop, dollar_range, refusal_text
 from bot.slack.views.startup import first_replica_text, smoke_text
 
 log = logging.getLogger(__name__)
@@ -306,7 +307,7 @@ def action_reply(event: ActionDone | ActionFailed) -> str:
     if act is Act.SCALE:
         return (
             f":left_right_arrow: {mention(who)} scaled the endpoint to "
-            f"{replicas(event.min_replicas or 0, event.max_replicas or 0)}: "
+            f"{replica_count(event.min_replicas or 0, event.max_replicas or 0)}: "
             f"{dollar_range(event.dollars_per_hour)} while running "
             f"(was {dollar_range(event.previous_dollars_per_hour)})."
         )
