@@ -79,7 +79,7 @@ class DatabaseGauges:
         yield dollars
 
 
-class _Together:
+class _Combined:
     def __init__(self, *collectors: _Collector) -> None:
         self.collectors = collectors
 
@@ -98,4 +98,4 @@ def exposition(queries: GaugeQueries | None, multiprocess_dir: Path | None = Non
     collectors: list[_Collector] = [process]
     if queries is not None:
         collectors.append(DatabaseGauges(queries))
-    return generate_latest(_Together(*collectors)), CONTENT_TYPE_LATEST
+    return generate_latest(_Combined(*collectors)), CONTENT_TYPE_LATEST

@@ -63,7 +63,7 @@ def _spend_views(settings: Settings, store: Store, catalog: Catalog) -> SpendVie
     from bot.domain.clock import utcnow
     from bot.domain.cost.spend import Costs
     from bot.domain.cost.spend_views import SpendViews
-    from bot.domain.launch import display_name
+    from bot.domain.names import display_name
     from bot.policy_file import policy_from_settings
 
     policy = policy_from_settings(settings, catalog)
@@ -79,7 +79,7 @@ def cmd_spend(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.catalog import Catalog
     from bot.domain.clock import utcnow
     from bot.domain.cost.spend import Costs, spend_report
-    from bot.domain.launch import display_name
+    from bot.domain.names import display_name
 
     if not _has_record(settings, table=not args.json):
         if not args.json:

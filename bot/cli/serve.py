@@ -185,13 +185,10 @@ def wait_for_shutdown() -> None:
 
 def cmd_tracker(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.runtime import build_bot
-    from bot.store.db import DatabaseInUse
 
     settings.require("slack_bot_token", "together_api_key")
-    try:
+    with starting():  # as `bot run`: what fails while it is built ends in one line
         bot = build_bot(settings, serves_slack=False)
-    except DatabaseInUse as exc:
-        raise ConfigError(str(exc)) from None
     port = settings.bot_metrics_port
     operator_routes = serve_operator_routes(bot, settings, port) if port is not None else None
     bot.start(tracker=True)

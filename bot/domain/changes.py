@@ -27,7 +27,7 @@ from bot.domain.errors import UserError
 from bot.domain.model import EndpointRecord, LaunchRequest, RequestStatus
 from bot.domain.policy.access import Act
 from bot.domain.policy.tiers import Tier
-from bot.domain.provider import EndpointInfo, ProviderError
+from bot.domain.provider import EndpointInfo
 from bot.domain.running import Managed, Outcome, current_draft
 from bot.domain.states import billed
 from bot.domain.text import mention, plural
@@ -221,9 +221,11 @@ class ChangeRequests:
 
     # --- what a decision checks ------------------------------------------------------------------
 
-    def stale_reason(self, change: LaunchRequest) -> str | None:
-        """Why approving `change` no longer makes sense (its endpoint changed since), or None."""
-        launch = self.store.get_request(change.change_of) if change.change_of is not None else None
+    def stale_reason(self, change: LaunchRequest, launch: LaunchRequest | None = None) -> str | None:
+        """Why approving `change` no longer makes sense (its endpoint changed since), or None. `launch`: the
+        request it changes, when the caller has just read it."""
+        if launch is None and change.change_of is not None:
+            launch = self.store.get_request(change.change_of)
         endpoint = launch.endpoint if launch is not None else None
         if launch is None or endpoint is None or endpoint.deleted_at is not None:
             return "its endpoint has been deleted since"
@@ -278,17 +280,17 @@ class ChangeRequests:
 
     def apply_claimed(self, change: LaunchRequest) -> None:
         """Send the PATCH of a change this process has claimed, and record how it went."""
-        if change.change == SCALE and self._already_applied(change):
+        launch = self.store.get_request(change.change_of or 0)  # read once for every check below
+        if change.change == SCALE and self._already_applied(change, launch):
             # A process that died after its PATCH was recorded: nothing more to send.
             self._finish(change, RequestStatus.LAUNCHED, launched_at=utcnow())
             return
-        why = self.stale_reason(change)
+        why = self.stale_reason(change, launch)
         if why is not None:
             self._finish(
                 change, RequestStatus.FAILED, error_code="stale", error_message=f"Not applied: {why}."
             )
             return
-        launch = self.store.get_request(change.change_of or 0)
         assert launch is not None and launch.endpoint is not None
         managed = self.lifecycle.managed_of(launch, launch.endpoint)
         low, high = change.draft.min_replicas, change.draft.max_replicas
@@ -299,17 +301,13 @@ class ChangeRequests:
                 outcome = self._start(managed, change)
             else:
                 outcome = lifecycle.apply_scale(managed, change.requested_by, low, high, change=change.id)
-        except UserError as exc:
-            self._finish(change, RequestStatus.FAILED, error_code="refused", error_message=exc.message[:2000])
-            return
-        except ProviderError as exc:  # pragma: no cover - _call turns these into UserErrors
+        except UserError as exc:  # a refusal by Together arrives as one too (call_together)
             self._finish(change, RequestStatus.FAILED, error_code="refused", error_message=exc.message[:2000])
             return
         log.info("change request %s applied: %s now %s", change.id, managed.id, outcome.state)
         self._finish(change, RequestStatus.LAUNCHED, launched_at=utcnow())
 
-    def _already_applied(self, change: LaunchRequest) -> bool:
-        launch = self.store.get_request(change.change_of or 0)
+    def _already_applied(self, change: LaunchRequest, launch: LaunchRequest | None) -> bool:
         if launch is None or launch.endpoint is None:
             return False
         managed = self.lifecycle.managed_of(launch, launch.endpoint)

@@ -99,12 +99,6 @@ class ModelDirectory:
             found.insert(0, ModelChoice(typed, as_typed=True))
         return found[:limit]
 
-    def choice_for(self, model: str) -> ModelChoice:
-        """How the form shows a model already chosen (or typed in the command)."""
-        alias = self.catalog.alias_for(model)
-        listed = alias is not None or model in self.listed
-        return ModelChoice(model, alias, as_typed=not listed)
-
 
 def _haystack(choice: ModelChoice) -> str:
     return f"{choice.alias or ''} {choice.model}".lower()

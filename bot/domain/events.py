@@ -1,6 +1,6 @@
 """What a request's thread hears about: one model per event kind, told apart by the `event` field.
 
-The domain queues these as outbox payloads (`Transaction.reply`, `Transaction.announce`); the Slack layer
+The domain queues these as outbox payloads (`Tx.reply`, `Tx.announce` in bot.store); the Slack layer
 renders them. The shapes are those the domain has always written, so payloads already stored in a database
 parse: fields that older payloads lack default to None, and fields a payload carries beyond those named
 here (an act's extra audit facts) are kept, not refused.

@@ -158,11 +158,6 @@ class SlackDriver:
 
     # --- what only one person sees ---------------------------------------------------------------
 
-    def latest_ephemeral(self, user: str) -> str | None:
-        """The text of the newest message shown only to `user`."""
-        messages = self.fake.ephemerals(user)
-        return messages[-1].text if messages else None
-
     def wait_for_ephemeral(self, user: str, containing: str, *, after: int = 0, timeout: float = 10.0) -> str:
         """Wait for a message shown only to `user`, the `after`-th or later, whose text or blocks contain
         `containing`; returns its text followed by the text of its blocks."""

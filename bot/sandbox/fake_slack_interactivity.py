@@ -59,7 +59,9 @@ class Interactivity(SlackState):
         if trigger in self._used_triggers:
             return None, {"ok": False, "error": "exchanged_trigger_id"}
         issued = self._trigger_times.get(str(trigger))
-        if issued is not None and self.clock() - issued > TRIGGER_SECONDS:
+        if issued is None:  # Slack never issued it (made up, or from another workspace)
+            return None, {"ok": False, "error": "invalid_trigger_id"}
+        if self.clock() - issued > TRIGGER_SECONDS:
             return None, {"ok": False, "error": "expired_trigger_id"}
         return str(trigger), None
 

@@ -164,9 +164,7 @@ class Shell:
         self.local.driver.command(self.user, text.strip(), command=command)
         # Every command shows something (a form, an answer); the bot may first give Together up to a
         # second, which is longer than `settle` takes for quiet: wait for the first thing shown.
-        deadline = time.monotonic() + FIRST_ANSWER_SECONDS
-        while self.local.calls == before and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self.local.wait_for_call(after=before, timeout=FIRST_ANSWER_SECONDS)
         self._settled()
 
     def _as(self, rest: str) -> None:

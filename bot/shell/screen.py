@@ -202,10 +202,6 @@ class Screen:
             lines += view_lines(view, self.values(view), errors, self.style)
         return lines
 
-    def form_lines(self, view: dict[str, Any]) -> list[str]:
-        """A form as it stands now, shown on request (after `set`, for instance)."""
-        return view_lines(view, self.values(view), self.fake.view_errors(view["id"]), self.style)
-
     @staticmethod
     def _quote(message: Message) -> str:
         first = message_lines(message, PLAIN)[0].replace("*", "")

@@ -24,7 +24,7 @@ from bot.simulator.clock import Clock, ScaledClock
 from bot.simulator.faults import Faults, fault_answer
 from bot.simulator.inference import SSE_HEADERS, Completion, InferenceSwitches, check_request
 from bot.simulator.v1.api import ERROR, STARTED, V1Simulator
-from bot.simulator.v1.wire import V1Endpoint, V1Error, V1Request, error_payload, error_response
+from bot.simulator.v1.wire import V1Error, V1Request, error_payload, error_response
 from bot.simulator.v2.api import InferenceRefused, V2Error, V2Simulator, handles
 from bot.simulator.v2.catalog import sim_id
 
@@ -82,7 +82,6 @@ class TogetherSimulator:
             durations=durations,
             credit_exhausted=lambda: self.v2.credit_exhausted,
         )
-        self._endpoints: dict[str, V1Endpoint] = self.v1.store  # the v1 store, for tests holding `_lock`
 
     # --- test controls: the account ------------------------------------------------------------
 
@@ -213,6 +212,10 @@ class TogetherSimulator:
     def clear_latency(self) -> None:
         """Answer at full speed again."""
         self._faults.clear_latency()
+
+    def clear_faults(self) -> None:
+        """Drop the injected faults not served yet."""
+        self._faults.clear()
 
     def latency_for(self, method: str, path: str) -> float:
         """The seconds a request to `method path` waits before its answer (0: none)."""

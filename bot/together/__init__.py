@@ -1,2 +1,2 @@
 """Together's APIs as typed clients: the shared transport (`http`), v1 and v2 (`v1/`, `v2/`), choosing
-between them (`backends`), the inference probe (`inference`) and a local simulator as a service (`local`)."""
+between them (`backends`) and the inference probe (`inference`). The simulator of both is `bot.simulator`."""

@@ -64,7 +64,7 @@ def test_a_start_whose_range_grew_outside_the_bot_waits_for_approval(stack: Stac
     stack.force_state(endpoint["id"], "STOPPED")
     stack.advance(1)
     with stack.sim._lock:  # someone raised the range in Together's console while it was stopped
-        stack.sim._endpoints[endpoint["id"]].max_replicas = 4
+        stack.sim.v1.store[endpoint["id"]].max_replicas = 4
     assert "Cost so far" in answer(stack, REQUESTER, "status llama-8b-r1", "Cost so far")  # noticed
     before = len(changes(stack))
     told = answer(stack, REQUESTER, "start llama-8b-r1", "change request")

@@ -151,7 +151,7 @@ def test_tracker_survives_together_errors_and_reports_later(stack: Stack) -> Non
     stack.advance(stack.backend.start_steps[0])  # every read fails: nothing recorded, nothing crashes
     assert not any(stack.backend.start_states[1] in t for t in stack.thread())
     stack.sim.chaos(0.0)
-    stack.sim._faults.clear()  # type: ignore[attr-defined]
+    stack.sim.clear_faults()
     stack.advance(200)
     states = [t.split("*")[1] for t in stack.thread() if "State: *" in t]
     first, middle, started = stack.backend.start_states

@@ -161,7 +161,7 @@ def test_together_unreachable_is_said_once_and_its_return_too(stack: Stack) -> N
         stack.advance(10)
     down = [t for t in stack.thread() if "has not answered" in t]
     assert len(down) == 1
-    stack.sim._faults.clear()  # type: ignore[attr-defined]
+    stack.sim.clear_faults()
     stack.advance(300)
     stack.advance(1)
     assert sum(t.startswith(":white_check_mark: Together answers again") for t in stack.thread()) == 1

@@ -4,9 +4,6 @@ the same steps as the HTTP tests."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
@@ -16,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.sandbox.fake_slack import FakeSlack
 from bot.slack.ids import Block
+from tests.support.cli import run_bot
 from tests.support.launching import approve, launch_text, states
 from tests.support.socket_mode import driver_over_socket_mode
 from tests.support.stack import (
@@ -204,14 +202,6 @@ def test_a_bot_token_as_app_token_is_refused(
         bot.stop()
         bot.store.engine.dispose()
         provider.close()
-
-
-def run_bot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TOGETHER_", "DATABASE_URL"))}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=clean, timeout=60
-    )
 
 
 @pytest.mark.parametrize(

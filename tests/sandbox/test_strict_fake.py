@@ -279,6 +279,12 @@ def test_a_trigger_id_works_once(fake: FakeSlack, client: WebClient) -> None:
     )
 
 
+def test_a_trigger_id_slack_never_issued_is_invalid(fake: FakeSlack, client: WebClient) -> None:
+    assert refused(lambda: client.views_open(trigger_id="1234.5678.made-up", view=MODAL))["error"] == (
+        "invalid_trigger_id"
+    )
+
+
 def test_a_trigger_id_expires_3_seconds_after_its_interaction(
     fake: FakeSlack, client: WebClient, clock: Clock
 ) -> None:

@@ -17,21 +17,13 @@ KEY = "sim-v2-key-0123456789"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def sim_key() -> str:
+    return KEY  # conftest's `clock`, `sim` and `sim_server` use this key
 
 
 @pytest.fixture
-def sim(clock: ManualClock) -> TogetherSimulator:
-    return TogetherSimulator(clock=clock, api_key=KEY)
-
-
-@pytest.fixture
-def http(sim: TogetherSimulator) -> Iterator[httpx.Client]:
-    with (
-        SimulatorServer(sim) as server,
-        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as raw,
-    ):
+def http(sim_server: SimulatorServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim_server.url, headers={"Authorization": f"Bearer {KEY}"}) as raw:
         yield raw
 
 

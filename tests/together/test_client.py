@@ -23,7 +23,6 @@ from bot.domain.provider import (
     ProviderRateLimited,
     ProviderUnavailable,
 )
-from bot.simulator.clock import ManualClock
 from bot.simulator.core import TogetherSimulator
 from bot.simulator.server import SimulatorServer
 from bot.together.v1.client import TogetherClient
@@ -48,14 +47,8 @@ ENDPOINT: dict[str, Any] = {
 
 
 @pytest.fixture
-def sim() -> TogetherSimulator:
-    return TogetherSimulator(clock=ManualClock(), api_key=KEY)
-
-
-@pytest.fixture
-def server(sim: TogetherSimulator) -> Iterator[SimulatorServer]:
-    with SimulatorServer(sim) as running:
-        yield running
+def sim_key() -> str:
+    return KEY  # conftest's `sim` and `sim_server` accept this key
 
 
 @pytest.fixture
@@ -64,8 +57,8 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def client(server: SimulatorServer, sleeps: list[float]) -> Iterator[TogetherClient]:
-    with TogetherClient(server.url + "/v1", KEY, timeout=2.0, sleep=sleeps.append) as together:
+def client(sim_server: SimulatorServer, sleeps: list[float]) -> Iterator[TogetherClient]:
+    with TogetherClient(sim_server.url + "/v1", KEY, timeout=2.0, sleep=sleeps.append) as together:
         yield together
 
 
@@ -248,14 +241,14 @@ def test_an_unreadable_success_body_is_a_provider_error() -> None:
         client.get_endpoint("x")
 
 
-def test_wrong_key_is_an_auth_error(server: SimulatorServer) -> None:
-    with TogetherClient(server.url, "wrong-key") as client, pytest.raises(ProviderAuthError) as caught:
+def test_wrong_key_is_an_auth_error(sim_server: SimulatorServer) -> None:
+    with TogetherClient(sim_server.url, "wrong-key") as client, pytest.raises(ProviderAuthError) as caught:
         client.list_endpoints()
     assert caught.value.code == "invalid_api_key"
 
 
-def test_missing_key_is_an_auth_error(server: SimulatorServer) -> None:
-    with TogetherClient(server.url, "") as client, pytest.raises(ProviderAuthError):
+def test_missing_key_is_an_auth_error(sim_server: SimulatorServer) -> None:
+    with TogetherClient(sim_server.url, "") as client, pytest.raises(ProviderAuthError):
         client.list_hardware()
 
 
@@ -371,11 +364,11 @@ def test_create_is_retried_when_the_connection_was_refused(sleeps: list[float]) 
 
 
 def test_create_read_timeout_is_ambiguous_and_not_retried(
-    sim: TogetherSimulator, server: SimulatorServer, sleeps: list[float]
+    sim: TogetherSimulator, sim_server: SimulatorServer, sleeps: list[float]
 ) -> None:
     sim.inject("POST", r"/v1/endpoints", 200, delay=0.5)
     with (
-        TogetherClient(server.url, KEY, timeout=0.1, sleep=sleeps.append) as client,
+        TogetherClient(sim_server.url, KEY, timeout=0.1, sleep=sleeps.append) as client,
         pytest.raises(ProviderUnavailable) as caught,
     ):
         client.create_endpoint(SPEC)
@@ -386,10 +379,10 @@ def test_create_read_timeout_is_ambiguous_and_not_retried(
 
 
 def test_get_read_timeout_is_retried(
-    sim: TogetherSimulator, server: SimulatorServer, sleeps: list[float]
+    sim: TogetherSimulator, sim_server: SimulatorServer, sleeps: list[float]
 ) -> None:
     sim.inject("GET", r"/v1/hardware", 200, delay=0.5)
-    with TogetherClient(server.url, KEY, timeout=0.1, sleep=sleeps.append) as client:
+    with TogetherClient(sim_server.url, KEY, timeout=0.1, sleep=sleeps.append) as client:
         assert client.list_hardware()
     assert len(sleeps) == 1
     assert count(sim, "GET", "/v1/hardware") == 2
@@ -424,11 +417,11 @@ def test_client_errors_are_not_retried(
 
 
 def test_the_key_never_appears_in_errors_repr_or_logs(
-    sim: TogetherSimulator, server: SimulatorServer, caplog: pytest.LogCaptureFixture
+    sim: TogetherSimulator, sim_server: SimulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     errors: list[ProviderError] = []
-    with TogetherClient(server.url, KEY, timeout=0.1, max_retries=1, sleep=lambda _: None) as client:
+    with TogetherClient(sim_server.url, KEY, timeout=0.1, max_retries=1, sleep=lambda _: None) as client:
         assert KEY not in repr(client) and KEY not in str(client)
         sim.inject("GET", r"/v1/endpoints", 503, times=5)
         sim.inject("POST", r"/v1/endpoints", 500)
@@ -437,7 +430,7 @@ def test_the_key_never_appears_in_errors_repr_or_logs(
             with pytest.raises(ProviderError) as caught:
                 call()
             errors.append(caught.value)
-    with TogetherClient(server.url, KEY + "-wrong") as wrong, pytest.raises(ProviderAuthError) as caught:
+    with TogetherClient(sim_server.url, KEY + "-wrong") as wrong, pytest.raises(ProviderAuthError) as caught:
         wrong.get_endpoint("endpoint-x")
     errors.append(caught.value)
 

@@ -27,8 +27,6 @@ class Act(enum.StrEnum):
 
 # Acts the person who asked for the launch may do themselves; the rest need an approver or an admin.
 REQUESTER_ACTS = frozenset({Act.STOP, Act.START, Act.SCALE, Act.RENAME, Act.TIMEOUT})
-# Commands anyone may use, whatever their role.
-OPEN_COMMANDS = ("create", "list", "status", "hardware", "history", "spend", "help")
 
 
 @dataclass(frozen=True)

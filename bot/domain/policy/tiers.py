@@ -239,9 +239,6 @@ class LaunchPolicy:
         """Who may run endpoints after launch: whoever may approve a launch, and the admins."""
         return AccessPolicy(self.all_approvers, self.admins.members)
 
-    def where_to_add(self) -> str:
-        return f"in {self.source}" if self.source else "to BOT_APPROVERS"
-
     # --- tiers -------------------------------------------------------------------------------
 
     def tier_for(self, dollars_at_max: float) -> Tier | None:
@@ -342,14 +339,6 @@ class LaunchPolicy:
                 )
             )
         return min(caps, key=lambda c: c[0]) if caps else None
-
-    def limit_problem(self, *, max_replicas: int, cents_per_minute: float) -> str | None:
-        """What is over a limit in a form's current replicas and price, if anything (for a live warning)."""
-        try:
-            self.check_replicas(max_replicas, cents_per_minute)
-        except PolicyLimit as exc:
-            return exc.message
-        return None
 
 
 # --- durations ------------------------------------------------------------------------------------
