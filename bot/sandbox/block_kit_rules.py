@@ -93,7 +93,7 @@ LIMITS: dict[str, int] = {
 
 #: The errors with which Slack refuses what an app sent (as opposed to an outage or a rate limit).
 REFUSALS = frozenset(
-    {"invalid_blocks", "invalid_arguments", "msg_too_long", "view_too_large", "expired_trigger_id",
+    {"invalid_blocks", "invalid_arguments", "msg_too_long", "view_too_large", "expired_trigger_id", "invalid_trigger_id",
      "exchanged_trigger_id"}
 )  # fmt: skip
 

@@ -305,6 +305,17 @@ class FakeSlack(ChatMethods, DirectoryMethods, ViewMethods):
         with self._lock:
             self._failures.set_rate(rate, statuses, seed, methods, retry_after)
 
+    def private_channel(self, channel: str) -> None:
+        """`channel` is private and the app is not in it: every post, update or look there answers
+        channel_not_found, as Slack does, until `invite_bot(channel)`."""
+        with self._lock:
+            self._closed_channels.add(channel)
+
+    def invite_bot(self, channel: str) -> None:
+        """Someone typed `/invite @endpoint-bot` in `channel`."""
+        with self._lock:
+            self._closed_channels.discard(channel)
+
     def revoke_token(self, error: str = "token_revoked") -> None:
         """The bot token stops working from now on, as when the token is revoked (`token_revoked`), the app
         is uninstalled or disabled (`invalid_auth`, `account_inactive`): every Web API call made with it,

@@ -71,7 +71,7 @@ class ChatMethods(SlackState):
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
-        if not channel:
+        if not channel or channel in self._closed_channels:
             return {"ok": False, "error": "channel_not_found"}
         if not self._has_content(params):
             return {"ok": False, "error": "no_text"}
@@ -87,7 +87,7 @@ class ChatMethods(SlackState):
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = params.get("channel"), params.get("ts")
-        if not channel:
+        if not channel or channel in self._closed_channels:
             return {"ok": False, "error": "channel_not_found"}
         msg = self._find_message(channel, ts)
         if msg is None:
@@ -108,7 +108,7 @@ class ChatMethods(SlackState):
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, user = params.get("channel"), params.get("user")
-        if not channel:
+        if not channel or channel in self._closed_channels:
             return {"ok": False, "error": "channel_not_found"}
         if not user:
             return {"ok": False, "error": "user_not_in_channel"}

@@ -90,7 +90,7 @@ class DirectoryMethods(SlackState):
 
     def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
-        if not channel:
+        if not channel or channel in self._closed_channels:
             return {"ok": False, "error": "channel_not_found"}
         return {
             "ok": True,

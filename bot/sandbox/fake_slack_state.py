@@ -74,6 +74,9 @@ class SlackState:
         self._trigger_times: dict[str, float] = {}
         self._response_contexts: dict[str, ResponseContext] = {}
         self._response_url_uses: dict[str, int] = {}
+        # Private channels (and DMs between people) the app was not invited to: Slack answers
+        # channel_not_found to any post there, chat:write.public or not (it opens public channels only).
+        self._closed_channels: set[str] = set()
         self._view_seq = itertools.count(1)
         self._trigger_seq = itertools.count(1)
         self.files = FakeFiles(self)  # uploads, files.info, DMs: see fake_slack_files

@@ -45,6 +45,7 @@ from bot.domain.events import (
 from bot.domain.model import LaunchRequest, Notification
 from bot.domain.outbox import Outbox
 from bot.logs import log_context
+from bot.slack.views.card import card_refused_text
 from bot.slack.views.renderer import Renderer
 from bot.slack.views.thread import read_event
 
@@ -71,6 +72,8 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 PERMANENT_GIVE_UP_AFTER = 3
+# Slack will not post where the app is not a member (private channels, DMs between people).
+NOT_A_MEMBER = frozenset({"channel_not_found", "not_in_channel"})
 MAX_BACKOFF_SECONDS = 300.0
 CLAIM_LEASE = timedelta(seconds=60)
 
@@ -269,8 +272,24 @@ class Publisher:
                 error,
             )
             self.store.mark_delivered(notification.id)
+            if notification.kind == "card" and error in NOT_A_MEMBER:
+                self._tell_card_refused(notification)
             return
         self._retry(notification, f"slack error {error or exc}", retry_after)
+
+    def _tell_card_refused(self, notification: Notification) -> None:
+        """The requester learns, in their DM with the bot, that their card could not be posted and why."""
+        request = self.store.get_request(notification.request_id)
+        if request is None or request.message_ts is not None:
+            return  # the card was posted once: only an update failed, and the thread shows the rest
+        try:
+            self.client.chat_postMessage(
+                channel=request.requested_by,
+                text=card_refused_text(request, self.renderer.catalog),
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            log.warning("could not tell %s that their card was refused: %s", request.requested_by, exc)
 
     def _retry(self, notification: Notification, why: str, retry_after: float | None) -> None:
         delay = (

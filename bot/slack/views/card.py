@@ -84,6 +84,22 @@ def launch_card(
     return text, blocks
 
 
+def card_refused_text(request: LaunchRequest, catalog: Catalog) -> str:
+    """To the requester, when Slack will not show their request's card where they asked (a private
+    channel or a direct message the app was not invited to): nobody can approve what nobody sees."""
+    asked = f"the card of your {request.kind} request #{request.id} in <#{request.channel_id}>"
+    again = (
+        f" and ask again: {code(again_command(request.draft, catalog))}"
+        if request.change_of is None
+        else " and ask for the change again"
+    )
+    return (
+        f":warning: Slack did not let the bot post {asked}: the bot is not a member there (a private channel "
+        f"or a direct message). Nobody can approve it from there, and nothing was launched. Invite the bot "
+        f"with `/invite @endpoint-bot`{again}, or ask in a channel it is in."
+    )
+
+
 def card_auto_stop(minutes: int | None) -> str:
     """Auto-stop as the card and the approval dialog say it."""
     if minutes is None:
